@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# Builds everything from a clean clone, then optionally serves the app or runs every test.
+#
+#   ./build.sh [--data DIR] [--port N]     build, then serve the app on http://127.0.0.1:N/
+#   ./build.sh [--data DIR] test           build, then run every test (Rust and browser)
+#   ./build.sh [--data DIR] build          build only
+#
+# DIR holds train_catvnoncat.h5 and test_catvnoncat.h5 (default: ../shared/datasets/catvnoncat,
+# or $PURRCEPTRON_DATA).
+set -euo pipefail
+cd "$(dirname "$0")"
+
+data="${PURRCEPTRON_DATA:-../shared/datasets/catvnoncat}"
+port=8000
+action=serve
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --data) data="$2"; shift 2 ;;
+    --port) port="$2"; shift 2 ;;
+    serve|test|build) action="$1"; shift ;;
+    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+    *) echo "build.sh: unknown argument '$1' (see ./build.sh --help)" >&2; exit 2 ;;
+  esac
+done
+
+log() { printf '\n== %s\n' "$*" >&2; }
+
+# --- toolchain: wasm target and wasm-bindgen-cli at exactly the version in Cargo.lock ----------
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  log "adding the wasm32-unknown-unknown target"
+  rustup target add wasm32-unknown-unknown
+fi
+bindgen_version=$(awk '/^name = "wasm-bindgen"$/ {getline; gsub(/[^0-9.]/, ""); print; exit}' Cargo.lock)
+if [ -z "$bindgen_version" ]; then
+  echo "build.sh: no wasm-bindgen version found in Cargo.lock" >&2; exit 1
+fi
+if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$bindgen_version" ]; then
+  log "installing wasm-bindgen-cli $bindgen_version (takes a few minutes, once)"
+  # Not --locked: the lock file shipped with the CLI pins a crate version the registry no longer
+  # serves; the CLI itself is pinned exactly.
+  cargo install wasm-bindgen-cli --version "=$bindgen_version"
+fi
+
+# --- the native CLI and the wasm module -----------------------------------------------------------
+log "building the native CLI"
+cargo build --release --locked
+log "building the wasm module"
+cargo build --release --locked --lib --target wasm32-unknown-unknown
+wasm-bindgen --target web --no-typescript --out-dir www/pkg \
+  target/wasm32-unknown-unknown/release/purrceptron.wasm
+ls -l www/pkg/purrceptron_bg.wasm | awk '{print "wasm: " $5 " bytes"}' >&2
+
+# --- the dataset: converted at build time, never committed ------------------------------------
+mkdir -p www/data
+if [ -f "$data/train_catvnoncat.h5" ] && [ -f "$data/test_catvnoncat.h5" ]; then
+  log "converting the dataset from $data"
+  target/release/purrceptron convert --h5 "$data" -o www/data/catvnoncat.safetensors
+else
+  cat >&2 <<MSG
+
+No dataset found at $data.
+Put the two HDF5 files of the classic cat-vs-non-cat set there:
+  $data/train_catvnoncat.h5
+  $data/test_catvnoncat.h5
+or name their folder:  ./build.sh --data /path/to/folder   (or set PURRCEPTRON_DATA).
+MSG
+  if [ "$action" != build ]; then exit 1; fi
+fi
+
+case "$action" in
+  build) ;;
+  serve)
+    log "serving www/"
+    exec target/release/purrceptron serve --dir www --port "$port" ;;
+  test)
+    export PURRCEPTRON_DATA="$data"
+    log "cargo fmt --check"
+    cargo fmt --all -- --check
+    log "cargo clippy"
+    cargo clippy --release --locked --all-targets -- -D warnings
+    cargo clippy --release --locked --lib --target wasm32-unknown-unknown -- -D warnings
+    log "cargo test"
+    cargo test --release --locked
+    log "browser tests"
+    (cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error)
+    node --test --test-concurrency=1 tests/e2e/ ;;
+esac

@@ -1,0 +1,101 @@
+//! The few operations every front end (CLI, browser) performs, so that they give the same
+//! results: train on a dataset and write the receipt, evaluate, classify a photo.
+
+use serde::Serialize;
+
+use crate::dataset::{Dataset, CLASSES};
+use crate::modelfile::{Receipt, SavedModel};
+use crate::network::{Network, Trained};
+use crate::preprocess::{self, Fit};
+use crate::Result;
+
+/// Accuracy of a model on both splits, beside the "always the majority class" baseline.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Evaluation {
+    /// Accuracy on the train split, in [0, 1].
+    pub train_accuracy: f64,
+    /// Accuracy on the test split, in [0, 1]; `None` without a test split.
+    pub test_accuracy: Option<f64>,
+    /// Accuracy of always answering the test split's majority class, in [0, 1].
+    pub test_majority_baseline: Option<f64>,
+    pub n_train: usize,
+    pub n_test: usize,
+}
+
+/// Accuracy of `network` on `dataset`'s train and test splits.
+pub fn evaluate(network: &Network, dataset: &Dataset) -> Result<Evaluation> {
+    let train_accuracy =
+        network.accuracy(dataset.train.to_matrix().view(), &dataset.train.labels)?;
+    let test = &dataset.test;
+    let test_accuracy = if test.is_empty() {
+        None
+    } else {
+        Some(network.accuracy(test.to_matrix().view(), &test.labels)?)
+    };
+    Ok(Evaluation {
+        train_accuracy,
+        test_accuracy,
+        test_majority_baseline: (!test.is_empty()).then(|| test.majority_rate()),
+        n_train: dataset.train.len(),
+        n_test: test.len(),
+    })
+}
+
+/// Evaluates a freshly trained model and writes its receipt. `created` is an RFC 3339 date.
+pub fn save_trained(
+    trained: Trained,
+    dataset: &Dataset,
+    created: String,
+) -> Result<(SavedModel, Evaluation)> {
+    let evaluation = evaluate(&trained.network, dataset)?;
+    let receipt = Receipt {
+        dataset_sha256: dataset.content_sha256(),
+        final_cost: trained.report.final_cost,
+        train_accuracy: evaluation.train_accuracy,
+        test_accuracy: evaluation.test_accuracy,
+        iterations_run: trained.report.iterations_run,
+        created,
+    };
+    let model = SavedModel {
+        network: trained.network,
+        hyperparams: trained.hyperparams,
+        receipt,
+    };
+    Ok((model, evaluation))
+}
+
+/// The verdict on one photo.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Classification {
+    /// Probability of "cat", in [0, 1].
+    pub probability: f64,
+    /// `cat` when `probability > 0.5`, else `non-cat`.
+    pub label: &'static str,
+    /// Width and height of the decoded, oriented photo, in pixels.
+    pub width: u32,
+    pub height: u32,
+    /// Decoder that read it (`jpeg`, `png`, ...).
+    pub format: &'static str,
+    /// The exact 64x64 RGB image the model saw, row-major (row, column, channel).
+    #[serde(skip)]
+    pub pixels: Vec<u8>,
+}
+
+/// Decodes and preprocesses `bytes` (the one photo path) and runs the model on the result.
+pub fn classify(network: &Network, bytes: &[u8], fit: Fit) -> Result<Classification> {
+    let photo = preprocess::preprocess(bytes, fit)?;
+    let x = crate::dataset::pixels_to_matrix(&photo.pixels);
+    let probability = network
+        .predict_proba(x.view())?
+        .first()
+        .copied()
+        .unwrap_or(f64::NAN);
+    Ok(Classification {
+        probability,
+        label: CLASSES[usize::from(probability > 0.5)],
+        width: photo.width,
+        height: photo.height,
+        format: photo.format,
+        pixels: photo.pixels,
+    })
+}

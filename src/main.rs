@@ -1,0 +1,439 @@
+//! `purrceptron`: convert datasets, train, evaluate and classify photos from the command line.
+
+use std::io::{IsTerminal, Write};
+use std::ops::ControlFlow;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use clap::{Parser, Subcommand, ValueEnum};
+use serde_json::json;
+
+use purrceptron::classifier;
+use purrceptron::dataset::Dataset;
+use purrceptron::modelfile::{rfc3339_utc, SavedModel};
+use purrceptron::network::{Hyperparams, Progress, Solver};
+use purrceptron::preprocess::Fit;
+use purrceptron::{Error, Result};
+
+#[derive(Parser)]
+#[command(
+    name = "purrceptron",
+    version,
+    about = "Cat-vs-non-cat classifier: convert, train, evaluate, predict"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ModelKind {
+    /// Logistic regression (no hidden layer); defaults 2000 iterations, lr 0.005.
+    Lr,
+    /// L-layer network (`--layers`, default 20,7,5); defaults 2500 iterations, lr 0.0075.
+    Deep,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum FitArg {
+    /// Center-crop to a square, then resize (default).
+    Crop,
+    /// Resize the whole photo to 64x64, ignoring its aspect ratio.
+    Squash,
+}
+
+impl From<FitArg> for Fit {
+    fn from(f: FitArg) -> Fit {
+        match f {
+            FitArg::Crop => Fit::Crop,
+            FitArg::Squash => Fit::Squash,
+        }
+    }
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum SolverArg {
+    Gram,
+    Direct,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Build a dataset file from the catvnoncat HDF5 files or from folders of photos.
+    Convert {
+        /// Folder holding train_catvnoncat.h5 and test_catvnoncat.h5.
+        #[arg(long, conflicts_with = "images", required_unless_present = "images")]
+        h5: Option<PathBuf>,
+        /// Folder holding cat/ and non-cat/ sub-folders of photos.
+        #[arg(long)]
+        images: Option<PathBuf>,
+        /// With --images: fraction of each class put in the test split.
+        #[arg(long, default_value_t = 0.2)]
+        test_fraction: f64,
+        /// With --images: seed of the split.
+        #[arg(long, default_value_t = 1)]
+        seed: u32,
+        /// With --images: how photos are fitted to 64x64.
+        #[arg(long, value_enum, default_value_t = FitArg::Crop)]
+        fit: FitArg,
+        /// Output dataset file (.safetensors).
+        #[arg(short, long)]
+        output: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Train a model on a dataset file and save it.
+    Train {
+        #[arg(long)]
+        data: PathBuf,
+        #[arg(long, value_enum, default_value_t = ModelKind::Lr)]
+        model: ModelKind,
+        /// Hidden layer sizes for --model deep, comma-separated.
+        #[arg(long, value_delimiter = ',')]
+        layers: Option<Vec<usize>>,
+        #[arg(long)]
+        iters: Option<usize>,
+        /// Learning rate.
+        #[arg(long)]
+        lr: Option<f64>,
+        /// L2 penalty.
+        #[arg(long, default_value_t = 0.0)]
+        l2: f64,
+        #[arg(long, default_value_t = 1)]
+        seed: u32,
+        #[arg(long, value_enum, default_value_t = SolverArg::Gram)]
+        solver: SolverArg,
+        /// Output model file (.safetensors).
+        #[arg(short, long)]
+        output: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print a saved model's accuracy on a dataset file.
+    Eval {
+        model: PathBuf,
+        #[arg(long)]
+        data: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Serve the web app (static files) on 127.0.0.1.
+    Serve {
+        #[arg(long, default_value_t = 8000)]
+        port: u16,
+        /// Folder to serve.
+        #[arg(long, default_value = "www")]
+        dir: PathBuf,
+    },
+    /// Classify photos: one line per photo (path, probability of cat, label).
+    Predict {
+        model: PathBuf,
+        #[arg(required = true)]
+        photos: Vec<PathBuf>,
+        #[arg(long, value_enum, default_value_t = FitArg::Crop)]
+        fit: FitArg,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli.command) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn read(path: &Path) -> Result<Vec<u8>> {
+    std::fs::read(path).map_err(|e| Error::io(path, e))
+}
+
+fn write(path: &Path, bytes: &[u8]) -> Result<()> {
+    std::fs::write(path, bytes).map_err(|e| Error::io(path, e))
+}
+
+fn load_dataset(path: &Path) -> Result<Dataset> {
+    Dataset::from_bytes(&read(path)?).map_err(|e| match e {
+        Error::InvalidDataset(m) => Error::InvalidDataset(format!("{}: {m}", path.display())),
+        other => other,
+    })
+}
+
+fn load_model(path: &Path) -> Result<SavedModel> {
+    SavedModel::from_bytes(&read(path)?).map_err(|e| match e {
+        Error::InvalidModel(m) => Error::InvalidModel(format!("{}: {m}", path.display())),
+        other => other,
+    })
+}
+
+fn pct(x: f64) -> String {
+    format!("{:.1}%", 100.0 * x)
+}
+
+fn run(command: Command) -> Result<ExitCode> {
+    match command {
+        Command::Convert {
+            h5,
+            images,
+            test_fraction,
+            seed,
+            fit,
+            output,
+            json,
+        } => {
+            let (dataset, skipped) = match (h5, images) {
+                (Some(dir), _) => (purrceptron::h5::convert_dir(&dir)?, Vec::new()),
+                (None, Some(dir)) => convert_images(&dir, test_fraction, seed, fit.into())?,
+                (None, None) => unreachable!("clap requires --h5 or --images"),
+            };
+            let bytes = dataset.to_bytes()?;
+            write(&output, &bytes)?;
+            for (name, e) in &skipped {
+                eprintln!("skipped {name}: {e}");
+            }
+            let summary = json!({
+                "output": output.display().to_string(),
+                "bytes": bytes.len(),
+                "train": {"n": dataset.train.len(), "cats": dataset.train.count(1)},
+                "test": {"n": dataset.test.len(), "cats": dataset.test.count(1)},
+                "source_sha256": dataset.source_sha256,
+                "content_sha256": dataset.content_sha256(),
+                "skipped": skipped.iter().map(|(n, e)| json!({"file": n, "error": e.to_string()})).collect::<Vec<_>>(),
+            });
+            if json {
+                println!("{summary}");
+            } else {
+                println!(
+                    "wrote {} ({} bytes): train {} images ({} cats), test {} images ({} cats)",
+                    output.display(),
+                    bytes.len(),
+                    dataset.train.len(),
+                    dataset.train.count(1),
+                    dataset.test.len(),
+                    dataset.test.count(1)
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Train {
+            data,
+            model,
+            layers,
+            iters,
+            lr,
+            l2,
+            seed,
+            solver,
+            output,
+            json,
+        } => {
+            let dataset = load_dataset(&data)?;
+            let (hidden, d_iters, d_lr) = match model {
+                ModelKind::Lr => {
+                    if layers.as_ref().is_some_and(|l| !l.is_empty()) {
+                        return Err(Error::InvalidParameter {
+                            name: "layers",
+                            value: format!("{layers:?}"),
+                            expected: "no hidden layers with --model lr (use --model deep)",
+                        });
+                    }
+                    (Vec::new(), 2000, 0.005)
+                }
+                ModelKind::Deep => (layers.unwrap_or_else(|| vec![20, 7, 5]), 2500, 0.0075),
+            };
+            let hyper = Hyperparams::builder()
+                .hidden(hidden)
+                .iterations(iters.unwrap_or(d_iters))
+                .learning_rate(lr.unwrap_or(d_lr))
+                .l2(l2)
+                .seed(seed)
+                .solver(match solver {
+                    SolverArg::Gram => Solver::Gram,
+                    SolverArg::Direct => Solver::Direct,
+                })
+                .report_every(10)
+                .build()?;
+            let bar = !json && std::io::stderr().is_terminal();
+            let start = Instant::now();
+            let trained = hyper.fit(dataset.train.to_matrix(), &dataset.train.labels, |p| {
+                if bar {
+                    draw_bar(p, start);
+                }
+                ControlFlow::Continue(())
+            })?;
+            if bar {
+                eprintln!();
+            }
+            let seconds = start.elapsed().as_secs_f64();
+            let now = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map(|d| d.as_secs() as i64)
+                .unwrap_or(0);
+            let (saved, eval) = classifier::save_trained(trained, &dataset, rfc3339_utc(now))?;
+            write(&output, &saved.to_bytes()?)?;
+            if json {
+                println!(
+                    "{}",
+                    json!({
+                        "output": output.display().to_string(),
+                        "hyperparams": saved.hyperparams,
+                        "receipt": saved.receipt,
+                        "evaluation": eval,
+                        "seconds": seconds,
+                    })
+                );
+            } else {
+                println!("final cost      {:.6}", saved.receipt.final_cost);
+                print_eval(&eval);
+                println!("trained in {seconds:.2} s; saved {}", output.display());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Serve { port, dir } => {
+            if !dir.join("index.html").is_file() {
+                return Err(Error::Convert {
+                    path: dir.display().to_string(),
+                    reason: "no index.html here: run ./build.sh first, or pass --dir".into(),
+                });
+            }
+            let (listener, addr) = purrceptron::serve::bind(port)?;
+            println!("Purrceptron is at http://{addr}/ (Ctrl-C stops it)");
+            let _ = std::io::stdout().flush();
+            purrceptron::serve::serve(listener, dir)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Eval { model, data, json } => {
+            let saved = load_model(&model)?;
+            let dataset = load_dataset(&data)?;
+            let eval = classifier::evaluate(&saved.network, &dataset)?;
+            if json {
+                println!("{}", json!({"evaluation": eval, "receipt": saved.receipt}));
+            } else {
+                print_eval(&eval);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Predict {
+            model,
+            photos,
+            fit,
+            json,
+        } => {
+            let saved = load_model(&model)?;
+            let mut failed = 0;
+            for path in &photos {
+                let result = read(path)
+                    .and_then(|bytes| classifier::classify(&saved.network, &bytes, fit.into()));
+                let shown = path.display();
+                match (result, json) {
+                    (Ok(c), false) => println!("{shown}\t{:.6}\t{}", c.probability, c.label),
+                    (Ok(c), true) => println!(
+                        "{}",
+                        json!({"path": shown.to_string(), "probability": c.probability,
+                               "label": c.label, "width": c.width, "height": c.height,
+                               "format": c.format})
+                    ),
+                    (Err(e), false) => {
+                        failed += 1;
+                        println!("{shown}\terror: {e}");
+                    }
+                    (Err(e), true) => {
+                        failed += 1;
+                        println!(
+                            "{}",
+                            json!({"path": shown.to_string(), "error": e.to_string()})
+                        );
+                    }
+                }
+            }
+            let _ = std::io::stdout().flush();
+            Ok(if failed == 0 {
+                ExitCode::SUCCESS
+            } else {
+                eprintln!(
+                    "{failed} of {} photos could not be classified",
+                    photos.len()
+                );
+                ExitCode::from(2)
+            })
+        }
+    }
+}
+
+fn print_eval(eval: &classifier::Evaluation) {
+    println!(
+        "train accuracy  {} ({} images)",
+        pct(eval.train_accuracy),
+        eval.n_train
+    );
+    match (eval.test_accuracy, eval.test_majority_baseline) {
+        (Some(acc), Some(base)) => println!(
+            "test accuracy   {} ({} images; always guessing the majority class scores {})",
+            pct(acc),
+            eval.n_test,
+            pct(base)
+        ),
+        _ => println!("test accuracy   - (no test split)"),
+    }
+}
+
+fn draw_bar(p: &Progress, start: Instant) {
+    const WIDTH: usize = 30;
+    let done = p.iteration * WIDTH / p.iterations.max(1);
+    let elapsed = start.elapsed().as_secs_f64();
+    let left = if p.iteration > 0 {
+        elapsed * (p.iterations - p.iteration) as f64 / p.iteration as f64
+    } else {
+        0.0
+    };
+    eprint!(
+        "\r[{}{}] {:>7}/{} cost {:.6}  {:.1}s left ",
+        "#".repeat(done),
+        " ".repeat(WIDTH - done),
+        p.iteration,
+        p.iterations,
+        p.cost,
+        left
+    );
+    let _ = std::io::stderr().flush();
+}
+
+fn convert_images(
+    dir: &Path,
+    test_fraction: f64,
+    seed: u32,
+    fit: Fit,
+) -> Result<(Dataset, Vec<(String, Error)>)> {
+    let list = |name: &str| -> Result<Vec<PathBuf>> {
+        let sub = dir.join(name);
+        let mut paths: Vec<PathBuf> = std::fs::read_dir(&sub)
+            .map_err(|e| Error::Convert {
+                path: sub.display().to_string(),
+                reason: format!("expected a folder of {name} photos ({e})"),
+            })?
+            .filter_map(|entry| entry.ok().map(|e| e.path()))
+            .filter(|p| p.is_file())
+            .collect();
+        // Sorted, so the seeded split does not depend on the file system's order.
+        paths.sort();
+        Ok(paths)
+    };
+    // Photos are read lazily, one at a time, so a big folder never sits in memory whole.
+    let lazy = |paths: Vec<PathBuf>| {
+        paths
+            .into_iter()
+            .map(|p| (p.display().to_string(), read(&p)))
+    };
+    Dataset::from_photos(
+        lazy(list("cat")?),
+        lazy(list("non-cat")?),
+        test_fraction,
+        seed,
+        fit,
+    )
+}

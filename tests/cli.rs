@@ -1,0 +1,299 @@
+//! The `purrceptron` binary end to end: convert, train, eval, predict, exit codes, --json.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use image::{ImageFormat, RgbImage};
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_purrceptron"))
+}
+
+fn run(args: &[&str]) -> Output {
+    bin().args(args).output().expect("the binary runs")
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("purrceptron-cli-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// A photo made from test image `i`, upscaled to 200x150 (so it goes through crop and resize).
+fn photo(i: usize, path: &Path) {
+    let d = common::catvnoncat();
+    let px = d.test.image(i);
+    let img = RgbImage::from_fn(200, 150, |x, y| {
+        let (r, c) = ((y * 64 / 150) as usize, (x * 64 / 200) as usize);
+        let o = (r * 64 + c) * 3;
+        image::Rgb([px[o], px[o + 1], px[o + 2]])
+    });
+    img.save_with_format(path, ImageFormat::Png).unwrap();
+}
+
+#[test]
+fn convert_train_eval_predict() {
+    let dir = tmp("flow");
+    let data = dir.join("cats.safetensors");
+    let model = dir.join("lr.safetensors");
+    let data_dir = common::data_dir();
+
+    let o = run(&[
+        "convert",
+        "--h5",
+        data_dir.to_str().unwrap(),
+        "-o",
+        data.to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["train"]["n"], 209);
+    assert_eq!(v["train"]["cats"], 72);
+    assert_eq!(v["test"]["n"], 50);
+    assert_eq!(v["test"]["cats"], 33);
+
+    let o = run(&[
+        "train",
+        "--data",
+        data.to_str().unwrap(),
+        "-o",
+        model.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("train accuracy  99.0%"), "{out}");
+    assert!(out.contains("test accuracy   70.0%"), "{out}");
+    assert!(out.contains("scores 66.0%"), "{out}");
+
+    let o = run(&[
+        "eval",
+        model.to_str().unwrap(),
+        "--data",
+        data.to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["evaluation"]["test_accuracy"], 0.7);
+    assert_eq!(v["receipt"]["test_accuracy"], 0.7);
+
+    // Two photos and two bad files: every line is there, errors do not stop the rest.
+    let good_a = dir.join("a.png");
+    let good_b = dir.join("b.png");
+    photo(0, &good_a);
+    photo(1, &good_b);
+    let text = dir.join("notes.jpg");
+    std::fs::write(&text, "this is not a photo").unwrap();
+    let missing = dir.join("missing.png");
+    let o = run(&[
+        "predict",
+        model.to_str().unwrap(),
+        good_a.to_str().unwrap(),
+        text.to_str().unwrap(),
+        missing.to_str().unwrap(),
+        good_b.to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let lines: Vec<serde_json::Value> = stdout(&o)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 4);
+    for i in [0, 3] {
+        let p = lines[i]["probability"].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&p));
+        assert_eq!(lines[i]["label"], if p > 0.5 { "cat" } else { "non-cat" });
+        assert_eq!(lines[i]["width"], 200);
+    }
+    assert!(
+        lines[1]["error"]
+            .as_str()
+            .unwrap()
+            .contains("unsupported image format"),
+        "{:?}",
+        lines[1]
+    );
+    assert!(
+        lines[2]["error"].as_str().unwrap().contains("missing.png"),
+        "{:?}",
+        lines[2]
+    );
+
+    // Plain output: path, probability, label, tab-separated.
+    let o = run(&["predict", model.to_str().unwrap(), good_a.to_str().unwrap()]);
+    assert!(o.status.success());
+    let line = stdout(&o);
+    let cols: Vec<&str> = line.trim_end().split('\t').collect();
+    assert_eq!(cols.len(), 3, "{line}");
+    assert_eq!(cols[0], good_a.to_str().unwrap());
+    let p: f64 = cols[1].parse().unwrap();
+    assert!((0.0..=1.0).contains(&p));
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn bad_input_gives_a_message_and_a_failure_code() {
+    let dir = tmp("bad");
+    let bogus = dir.join("bogus.safetensors");
+    std::fs::write(&bogus, b"\x10\x00\x00\x00\x00\x00\x00\x00{}").unwrap();
+    let model = dir.join("m.safetensors");
+
+    let o = run(&[
+        "train",
+        "--data",
+        bogus.to_str().unwrap(),
+        "-o",
+        model.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("invalid dataset file"),
+        "{}",
+        stderr(&o)
+    );
+
+    let o = run(&[
+        "eval",
+        bogus.to_str().unwrap(),
+        "--data",
+        bogus.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("invalid model file"), "{}", stderr(&o));
+
+    let data = dir.join("cats.safetensors");
+    let o = run(&[
+        "convert",
+        "--h5",
+        common::data_dir().to_str().unwrap(),
+        "-o",
+        data.to_str().unwrap(),
+    ]);
+    assert!(o.status.success());
+    let o = run(&[
+        "train",
+        "--data",
+        data.to_str().unwrap(),
+        "--lr=-1",
+        "-o",
+        model.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("learning_rate = -1"), "{}", stderr(&o));
+    assert!(!model.exists(), "no model is written when training fails");
+
+    let o = run(&[
+        "convert",
+        "--h5",
+        dir.to_str().unwrap(),
+        "-o",
+        data.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("train_catvnoncat.h5"), "{}", stderr(&o));
+
+    // A corrupt HDF5 file (the real one, truncated) is refused with the file named.
+    let h5dir = dir.join("h5");
+    std::fs::create_dir_all(&h5dir).unwrap();
+    let train = std::fs::read(common::data_dir().join("train_catvnoncat.h5")).unwrap();
+    std::fs::write(h5dir.join("train_catvnoncat.h5"), &train[..train.len() / 2]).unwrap();
+    std::fs::copy(
+        common::data_dir().join("test_catvnoncat.h5"),
+        h5dir.join("test_catvnoncat.h5"),
+    )
+    .unwrap();
+    let o = run(&[
+        "convert",
+        "--h5",
+        h5dir.to_str().unwrap(),
+        "-o",
+        data.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("cannot convert") && stderr(&o).contains("train_catvnoncat.h5"),
+        "{}",
+        stderr(&o)
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn convert_images_builds_a_seeded_split_and_skips_bad_files() {
+    let dir = tmp("images");
+    for class in ["cat", "non-cat"] {
+        std::fs::create_dir_all(dir.join(class)).unwrap();
+    }
+    for i in 0..10 {
+        photo(
+            i,
+            &dir.join(if i % 2 == 0 { "cat" } else { "non-cat" })
+                .join(format!("{i}.png")),
+        );
+    }
+    std::fs::write(dir.join("cat/broken.jpg"), b"\xff\xd8\xff\xe0 truncated").unwrap();
+    let out = dir.join("own.safetensors");
+    let args = |seed: &str| {
+        run(&[
+            "convert",
+            "--images",
+            dir.to_str().unwrap(),
+            "--test-fraction",
+            "0.4",
+            "--seed",
+            seed,
+            "-o",
+            out.to_str().unwrap(),
+            "--json",
+        ])
+    };
+    let o = args("3");
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["train"]["n"], 6);
+    assert_eq!(v["test"]["n"], 4);
+    assert_eq!(v["test"]["cats"], 2);
+    assert_eq!(v["skipped"].as_array().unwrap().len(), 1);
+    assert!(v["skipped"][0]["file"]
+        .as_str()
+        .unwrap()
+        .ends_with("broken.jpg"));
+    let first = std::fs::read(&out).unwrap();
+    let d = purrceptron::dataset::Dataset::from_bytes(&first).unwrap();
+    assert_eq!(d.train.len() + d.test.len(), 10);
+    // Same seed, same blob; another seed, another split.
+    assert!(args("3").status.success());
+    assert_eq!(std::fs::read(&out).unwrap().len(), first.len());
+    assert_eq!(
+        purrceptron::dataset::Dataset::from_bytes(&std::fs::read(&out).unwrap()).unwrap(),
+        d
+    );
+    assert!(args("4").status.success());
+    let other = purrceptron::dataset::Dataset::from_bytes(&std::fs::read(&out).unwrap()).unwrap();
+    assert_ne!(other.test, d.test);
+    // The blob trains like the built-in one.
+    let model = dir.join("m.safetensors");
+    let o = run(&[
+        "train",
+        "--data",
+        out.to_str().unwrap(),
+        "--iters",
+        "50",
+        "-o",
+        model.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -1,0 +1,62 @@
+//! Shared by the integration tests: the real dataset and the numpy reference numbers.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use purrceptron::dataset::Dataset;
+
+/// Folder of the catvnoncat HDF5 files: `$PURRCEPTRON_DATA`, else `../shared/datasets/catvnoncat`.
+/// Missing data fails the test (it is never skipped silently).
+pub fn data_dir() -> PathBuf {
+    let dir = std::env::var_os("PURRCEPTRON_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/datasets/catvnoncat")
+        });
+    assert!(
+        dir.join("train_catvnoncat.h5").is_file() && dir.join("test_catvnoncat.h5").is_file(),
+        "the catvnoncat dataset is missing: put train_catvnoncat.h5 and test_catvnoncat.h5 in {} \
+         or set PURRCEPTRON_DATA to their folder",
+        dir.display()
+    );
+    dir
+}
+
+/// The real dataset, converted once per test binary.
+pub fn catvnoncat() -> &'static Dataset {
+    static DATA: OnceLock<Dataset> = OnceLock::new();
+    DATA.get_or_init(|| {
+        purrceptron::h5::convert_dir(&data_dir()).expect("the catvnoncat HDF5 files convert")
+    })
+}
+
+/// `tests/reference/numpy_reference.json`: numbers printed by
+/// `python3 tests/reference/numpy_reference.py` (numpy float64 runs of the same algorithms).
+pub fn reference() -> &'static serde_json::Value {
+    static REF: OnceLock<serde_json::Value> = OnceLock::new();
+    REF.get_or_init(|| {
+        let path =
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/reference/numpy_reference.json");
+        let text = std::fs::read_to_string(&path).expect("numpy_reference.json is readable");
+        serde_json::from_str(&text).expect("numpy_reference.json is JSON")
+    })
+}
+
+/// `value` at a `/`-separated JSON pointer, as f64.
+pub fn num(pointer: &str) -> f64 {
+    reference()
+        .pointer(pointer)
+        .and_then(|v| v.as_f64())
+        .unwrap_or_else(|| panic!("numpy_reference.json has no number at {pointer}"))
+}
+
+/// Asserts |a - b| <= tol * max(|b|, tiny).
+pub fn assert_rel(a: f64, b: f64, tol: f64, what: &str) {
+    let scale = b.abs().max(1e-300);
+    assert!(
+        (a - b).abs() <= tol * scale,
+        "{what}: got {a}, expected {b} (relative error {:.3e} > {tol:.0e})",
+        (a - b).abs() / scale
+    );
+}

@@ -1,0 +1,86 @@
+// Photos are decoded and classified in the worker: a good photo gets a probability and a label,
+// files that are not images get their own error card, and one bad file stops nothing.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  openApp, train, chooseFiles, dropFiles, waitForCards, photoFromTestImage, encodePng, testImage,
+  garbageFile, emptyFile, noErrors,
+} from './helpers.js';
+
+let app;
+before(async () => { app = await openApp(); });
+after(async () => { await app?.close(); });
+
+const photo = (name, index) => ({ name, mimeType: 'image/png', buffer: photoFromTestImage(index) });
+
+test('classifying before any training says to train first, and nothing breaks', async () => {
+  const { page } = app;
+  await chooseFiles(page, [photo('early.png', 0)]);
+  await page.waitForSelector('[data-testid=error]:not([hidden])', { timeout: 5_000 });
+  assert.match(await page.textContent('[data-testid=error]'), /^Train a model first: /);
+  assert.equal(await page.locator('[data-testid=result]').count(), 0);
+  assert.equal(await page.textContent('[data-testid=status]'), 'ready');
+});
+
+test('a photo, a text file named .jpg and an empty file', { timeout: 60_000 }, async () => {
+  const { page } = app;
+  await train(page, {});
+  assert.equal(await page.isHidden('[data-testid=error]'), true);
+  await chooseFiles(page, [photo('cat-ish.png', 1), garbageFile(), emptyFile()]);
+  const cards = await waitForCards(page, 3);
+  const byName = Object.fromEntries(cards.map((c) => [c.name, c]));
+
+  const good = byName['cat-ish.png'];
+  assert.equal(good.error, undefined);
+  assert.ok(good.probability >= 0 && good.probability <= 1, `probability ${good.probabilityText}`);
+  assert.ok(['cat', 'non-cat'].includes(good.label), good.label);
+  assert.equal(good.label, good.probability > 0.5 ? 'cat' : 'non-cat');
+  // Full precision, not the 3 decimals shown.
+  assert.ok(good.probabilityText.length > 6, good.probabilityText);
+
+  const garbage = byName['notes.jpg'];
+  assert.equal(garbage.probability, undefined);
+  assert.match(garbage.error, /unsupported image format|cannot decode image/);
+  const empty = byName['empty.png'];
+  assert.match(empty.error, /empty/);
+
+  // The card shows the probability in words as well.
+  const shown = await page.$eval('[data-testid=result][data-label]', (c) => c.querySelector('.probability').textContent);
+  assert.equal(shown, `P(cat) = ${good.probability.toFixed(3)}`);
+  assert.equal(await page.textContent('[data-testid=status]'), 'trained');
+});
+
+test('the canvas shows exactly the 64x64 image the model sees', async () => {
+  const { page } = app;
+  // A photo that is already 64x64 is its own preprocessed image.
+  const img = testImage(7);
+  await chooseFiles(page, [{ name: 'exact.png', mimeType: 'image/png', buffer: encodePng(64, 64, img.rgb) }]);
+  await waitForCards(page, 4);
+  const pixels = await page.$eval('[data-testid=result]', (card) => {
+    const c = card.querySelector('canvas.seen');
+    return Array.from(c.getContext('2d').getImageData(0, 0, 64, 64).data);
+  });
+  const rgb = pixels.filter((_, i) => i % 4 !== 3);
+  assert.equal(rgb.length, img.rgb.length);
+  let maxDiff = 0;
+  for (let i = 0; i < rgb.length; i++) maxDiff = Math.max(maxDiff, Math.abs(rgb[i] - img.rgb[i]));
+  assert.equal(maxDiff, 0, 'the canvas differs from the 64x64 input');
+});
+
+test('a drop mixing good and bad files still classifies the good ones', { timeout: 30_000 }, async () => {
+  const { page } = app;
+  await page.click('#clear');
+  assert.equal(await page.locator('[data-testid=result]').count(), 0);
+  await dropFiles(page, [garbageFile(), photo('good-1.png', 2), emptyFile(), photo('good-2.png', 3)]);
+  const cards = await waitForCards(page, 4);
+  assert.deepEqual(cards.map((c) => c.name), ['notes.jpg', 'good-1.png', 'empty.png', 'good-2.png']);
+  assert.ok(cards[0].error && cards[2].error);
+  for (const c of [cards[1], cards[3]]) {
+    assert.equal(c.error, undefined);
+    assert.ok(c.probability >= 0 && c.probability <= 1);
+    assert.ok(c.label === 'cat' || c.label === 'non-cat');
+  }
+  // Results are announced to screen readers.
+  assert.match(await page.textContent('[aria-live=polite]'), /good-2\.png: (cat|not a cat)/);
+  assert.equal(noErrors(app), null);
+});

@@ -1,0 +1,596 @@
+// The page's thread only draws and forwards: the WebAssembly module, the dataset, training and
+// photo decoding all live in worker.js, so nothing here runs long enough to freeze the page.
+
+const $ = (id) => document.getElementById(id);
+
+const el = {
+  status: $('status'),
+  statusDetail: $('status-detail'),
+  error: $('error'),
+  dataset: $('dataset'),
+  samples: $('samples'),
+  form: $('train-form'),
+  model: $('model'),
+  hiddenField: $('hidden-field'),
+  hidden: $('hidden'),
+  iters: $('iters'),
+  lr: $('lr'),
+  seed: $('seed'),
+  train: $('train'),
+  cancel: $('cancel'),
+  progress: $('progress'),
+  progressText: $('progress-text'),
+  curve: $('curve'),
+  curveCaption: $('curve-caption'),
+  results: $('results'),
+  trainAccuracy: $('train-accuracy'),
+  testAccuracy: $('test-accuracy'),
+  baseline: $('baseline'),
+  finalCost: $('final-cost'),
+  trainTime: $('train-time'),
+  trainNote: $('train-note'),
+  photos: $('photos'),
+  dropzone: $('dropzone'),
+  cards: $('cards'),
+  resultsBar: $('results-bar'),
+  resultsCount: $('results-count'),
+  clear: $('clear'),
+  announcer: $('announcer'),
+};
+
+// Defaults of the classic exercise each model comes from; `hidden: null` reads the text field.
+const MODELS = {
+  lr: { hidden: [], iterations: 2000, learningRate: 0.005 },
+  '2layer': { hidden: [7], iterations: 2500, learningRate: 0.0075 },
+  '4layer': { hidden: [20, 7, 5], iterations: 2500, learningRate: 0.0075 },
+  custom: { hidden: null, iterations: 2500, learningRate: 0.0075 },
+};
+
+const STATUS_DETAIL = {
+  loading: 'Loading the model code and the dataset…',
+  ready: 'Ready: pick a model and press Train.',
+  training: 'Training in the background — the page stays responsive.',
+  trained: 'Trained. Drop, paste or choose photos to classify them.',
+  cancelled: 'Training stopped early; the partial model is kept.',
+  error: 'Something went wrong — see the message below.',
+};
+
+const state = {
+  summary: null,
+  hasModel: false,
+  training: false,
+  trainId: null,
+  curve: { points: [], iterations: 1, frame: 0 },
+};
+
+// ---- status, errors, announcements ------------------------------------------------------------
+
+function setStatus(name, detail) {
+  el.status.textContent = name;
+  el.status.dataset.state = name;
+  el.statusDetail.textContent = detail ?? STATUS_DETAIL[name] ?? '';
+}
+
+function showError(text) {
+  el.error.textContent = text;
+  el.error.hidden = false;
+}
+
+function clearError() {
+  el.error.textContent = '';
+  el.error.hidden = true;
+}
+
+function announce(text) {
+  el.announcer.textContent = text;
+}
+
+// ---- the worker and its request/reply protocol ------------------------------------------------
+
+const worker = new Worker('./worker.js', { type: 'module' });
+const pending = new Map(); // id -> {resolve, reject}
+let nextId = 1;
+
+function call(type, payload = {}, transfer = []) {
+  const id = nextId++;
+  return {
+    id,
+    reply: new Promise((resolve, reject) => {
+      pending.set(id, { resolve, reject });
+      worker.postMessage({ type, id, ...payload }, transfer);
+    }),
+  };
+}
+
+worker.addEventListener('message', (event) => {
+  const msg = event.data;
+  if (msg.type === 'ready') return onReady(msg);
+  if (msg.type === 'progress') return onProgress(msg);
+  const waiter = pending.get(msg.id);
+  if (waiter) {
+    pending.delete(msg.id);
+    if (msg.type === 'error') waiter.reject(new Error(msg.message));
+    else waiter.resolve(msg);
+  } else if (msg.type === 'error') {
+    // id 0 is start-up; a null id is a failure no request owns. Either way the page must say so.
+    setStatus('error');
+    showError(msg.id === 0 ? `The classifier could not start: ${msg.message}` : msg.message);
+  }
+});
+
+// Only a worker script that cannot even be loaded or parsed ends up here: everything else is
+// reported as a message by the worker itself.
+worker.addEventListener('error', (event) => {
+  event.preventDefault();
+  setStatus('error');
+  showError(`The classifier could not start: ${event.message || 'worker.js failed to load'}.`);
+});
+
+// ---- dataset panel ----------------------------------------------------------------------------
+
+const plural = (n, one, many) => `${n} ${n === 1 ? one : many}`;
+
+function describeSplit(name, s) {
+  return `${name}: ${plural(s.n, 'image', 'images')}, ${plural(s.cats, 'cat', 'cats')} / ` +
+    `${plural(s.non_cats, 'non-cat', 'non-cats')}`;
+}
+
+function onReady({ summary, samples }) {
+  state.summary = summary;
+  el.dataset.textContent = `${describeSplit('train', summary.train)}; ${describeSplit('test', summary.test)}.`;
+  const fragment = document.createDocumentFragment();
+  for (const s of samples) {
+    const li = document.createElement('li');
+    li.className = `sample sample-${s.label === 'cat' ? 'cat' : 'other'}`;
+    const canvas = document.createElement('canvas');
+    canvas.width = summary.side;
+    canvas.height = summary.side;
+    canvas.setAttribute('role', 'img');
+    canvas.setAttribute('aria-label', `training image ${s.index}: ${s.label}`);
+    canvas.getContext('2d').putImageData(
+      new ImageData(new Uint8ClampedArray(s.rgba.buffer), summary.side, summary.side), 0, 0);
+    const caption = document.createElement('span');
+    caption.textContent = s.label;
+    li.append(canvas, caption);
+    fragment.append(li);
+  }
+  el.samples.replaceChildren(fragment);
+  for (const input of [el.model, el.hidden, el.iters, el.lr, el.seed, el.train]) input.disabled = false;
+  setStatus('ready');
+  drawCurve();
+}
+
+// ---- training ----------------------------------------------------------------------------------
+
+function onModelChange() {
+  const m = MODELS[el.model.value];
+  el.iters.value = m.iterations;
+  el.lr.value = m.learningRate;
+  el.hiddenField.hidden = el.model.value !== 'custom';
+  for (const li of document.querySelectorAll('.models li[data-model]')) {
+    li.classList.toggle('current', li.dataset.model === el.model.value);
+  }
+}
+
+// Only what Rust cannot be asked about is checked here: a field the browser could not parse
+// as a number arrives as '' and would reach Rust as NaN, with a confusing message. Ranges
+// (a negative learning rate, 0 iterations...) are Rust's to judge, in its own words.
+function readParams() {
+  const number = (input, what, example) => {
+    const v = input.value.trim();
+    if (v === '' || !Number.isFinite(Number(v))) {
+      throw new Error(`${what}: enter a number, for example ${example}.`);
+    }
+    return Number(v);
+  };
+  let hidden = MODELS[el.model.value].hidden;
+  if (hidden === null) {
+    const parts = el.hidden.value.split(/[\s,]+/).filter(Boolean);
+    hidden = parts.map(Number);
+    if (hidden.some((n) => !Number.isInteger(n))) {
+      throw new Error('Hidden layer sizes: use whole numbers separated by commas, for example 20,7,5 ' +
+        '(leave it empty for logistic regression).');
+    }
+  }
+  const iterations = number(el.iters, 'Iterations', '2000');
+  const learningRate = number(el.lr, 'Learning rate', '0.005');
+  const seed = number(el.seed, 'Seed', '1');
+  // Record a few hundred costs at most: enough for a smooth curve, little to send.
+  const reportEvery = Number.isInteger(iterations) && iterations > 0 ? Math.max(1, Math.ceil(iterations / 400)) : 1;
+  return { hidden, iterations, learning_rate: learningRate, seed, report_every: reportEvery };
+}
+
+function setTrainingControls(running) {
+  state.training = running;
+  for (const input of [el.model, el.hidden, el.iters, el.lr, el.seed, el.train]) input.disabled = running;
+  el.cancel.disabled = !running;
+}
+
+const formatSeconds = (s) => (s < 10 ? `${s.toFixed(1)} s` : s < 90 ? `${Math.round(s)} s` : `${Math.round(s / 60)} min`);
+const formatCount = (n) => n.toLocaleString('en-US');
+const finite = (x) => typeof x === 'number' && Number.isFinite(x);
+const percent = (x) => (finite(x) ? `${(100 * x).toFixed(1)}%` : '—');
+
+async function startTraining() {
+  if (state.training) return;
+  clearError();
+  let params;
+  try {
+    params = readParams();
+  } catch (e) {
+    showError(e.message);
+    return;
+  }
+  setTrainingControls(true);
+  setStatus('training');
+  el.results.hidden = true;
+  el.trainNote.hidden = true;
+  el.progress.value = 0;
+  el.progress.removeAttribute('aria-valuetext');
+  el.progressText.textContent = 'Starting…';
+  state.curve = { points: [], iterations: Number.isInteger(params.iterations) ? params.iterations : 1, frame: 0 };
+  scheduleCurve();
+  const { id, reply } = call('train', { params });
+  state.trainId = id;
+  try {
+    const result = await reply;
+    showTrained(result);
+    state.hasModel = true;
+    setStatus(result.stopped ? 'cancelled' : 'trained');
+  } catch (e) {
+    showError(`Training failed: ${e.message}`);
+    el.progressText.textContent = 'Training failed.';
+    setStatus('error');
+  } finally {
+    state.trainId = null;
+    setTrainingControls(false);
+  }
+}
+
+function onProgress(p) {
+  if (p.id !== state.trainId) return;
+  el.progress.value = p.iterations > 0 ? p.done / p.iterations : 0;
+  const left = p.done > 0 ? p.elapsed * (p.iterations - p.done) / p.done : null;
+  const text = `${formatCount(p.done)} / ${formatCount(p.iterations)} iterations` +
+    (left !== null && p.done < p.iterations ? ` · about ${formatSeconds(left)} left` : '') +
+    (finite(p.cost) ? ` · cost ${p.cost.toFixed(4)}` : '');
+  el.progressText.textContent = text;
+  el.progress.setAttribute('aria-valuetext', `${formatCount(p.done)} of ${formatCount(p.iterations)} iterations`);
+  const pts = state.curve.points;
+  if (finite(p.cost) && (pts.length === 0 || pts[pts.length - 1][0] < p.cost_iteration)) {
+    pts.push([p.cost_iteration, p.cost]);
+    scheduleCurve();
+  }
+}
+
+function showTrained(r) {
+  const ev = r.info.evaluation ?? {};
+  const receipt = r.info.receipt ?? {};
+  el.trainAccuracy.textContent = percent(ev.train_accuracy);
+  el.testAccuracy.textContent = percent(ev.test_accuracy);
+  const t = state.summary?.test;
+  const majority = t && t.non_cats > t.cats ? 'non-cat' : 'cat';
+  el.baseline.textContent = finite(ev.test_majority_baseline)
+    ? `(always “${majority}”: ${percent(ev.test_majority_baseline)})` : '';
+  el.finalCost.textContent = finite(receipt.final_cost) ? receipt.final_cost.toFixed(6) : '—';
+  el.trainTime.textContent = formatSeconds(r.seconds);
+  el.results.hidden = false;
+  el.progress.value = r.iterations > 0 ? r.done / r.iterations : 0;
+  el.progressText.textContent = r.stopped
+    ? `Stopped at iteration ${formatCount(r.done)} of ${formatCount(r.iterations)}.`
+    : `Done: ${formatCount(r.done)} iterations in ${formatSeconds(r.seconds)}.`;
+  if (r.stopped) {
+    el.trainNote.textContent = `Stopped at iteration ${formatCount(r.done)}. The partial model is kept: ` +
+      'the accuracies above are its own, and photos are classified with it.';
+    el.trainNote.hidden = false;
+  }
+  // The full cost record replaces the live curve, which only saw the costs at progress time.
+  if (Array.isArray(r.info.costs) && r.info.costs.length) {
+    state.curve.points = r.info.costs.filter(([, c]) => finite(c));
+    // A stopped run is drawn over the iterations it ran, not the ones it would have.
+    state.curve.iterations = r.stopped ? Math.max(1, r.done) : r.iterations;
+    scheduleCurve();
+  }
+  announce(`Training ${r.stopped ? 'stopped' : 'finished'}: train accuracy ${percent(ev.train_accuracy)}, ` +
+    `test accuracy ${percent(ev.test_accuracy)}.`);
+}
+
+el.model.addEventListener('change', onModelChange);
+el.form.addEventListener('submit', (event) => {
+  event.preventDefault();
+  startTraining();
+});
+el.cancel.addEventListener('click', () => {
+  if (!state.training) return;
+  el.cancel.disabled = true;
+  el.progressText.textContent = 'Stopping…';
+  call('cancel').reply.catch((e) => showError(e.message));
+});
+
+// ---- the cost curve ----------------------------------------------------------------------------
+
+// Redraws at most once per frame however many progress messages arrive; a few hundred points
+// on one canvas is well under a millisecond.
+function scheduleCurve() {
+  if (state.curve.frame) return;
+  state.curve.frame = requestAnimationFrame(() => {
+    state.curve.frame = 0;
+    drawCurve();
+  });
+}
+
+function niceCeil(x) {
+  if (!(x > 0)) return 1;
+  const p = 10 ** Math.floor(Math.log10(x));
+  for (const m of [1, 2, 4, 8, 10]) if (m * p >= x) return m * p;
+  return 10 * p;
+}
+
+function drawCurve() {
+  const canvas = el.curve;
+  const dpr = window.devicePixelRatio || 1;
+  const w = canvas.clientWidth || 640;
+  const h = canvas.clientHeight || 220;
+  if (canvas.width !== Math.round(w * dpr) || canvas.height !== Math.round(h * dpr)) {
+    canvas.width = Math.round(w * dpr);
+    canvas.height = Math.round(h * dpr);
+  }
+  const ctx = canvas.getContext('2d');
+  ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+  ctx.clearRect(0, 0, w, h);
+  const pad = { left: 52, right: 14, top: 12, bottom: 30 };
+  const pw = Math.max(10, w - pad.left - pad.right);
+  const ph = Math.max(10, h - pad.top - pad.bottom);
+  const { points, iterations } = state.curve;
+  const xMax = Math.max(1, iterations);
+  const yMax = niceCeil(points.reduce((m, [, c]) => Math.max(m, c), 0) || 0.7);
+  const x = (it) => pad.left + (pw * it) / xMax;
+  const y = (c) => pad.top + ph * (1 - Math.min(c, yMax) / yMax);
+
+  ctx.font = '12px system-ui, sans-serif';
+  ctx.lineWidth = 1;
+  ctx.strokeStyle = '#e4ded6';
+  ctx.fillStyle = '#6b635b';
+  ctx.textAlign = 'right';
+  ctx.textBaseline = 'middle';
+  for (let i = 0; i <= 4; i++) {
+    const c = (yMax * i) / 4;
+    const yy = Math.round(y(c)) + 0.5;
+    ctx.beginPath();
+    ctx.moveTo(pad.left, yy);
+    ctx.lineTo(pad.left + pw, yy);
+    ctx.stroke();
+    // Trailing zeros trimmed: 0, 0.25, 0.5, 0.75, 1 rather than 0.3 and 0.8 for the quarters.
+    ctx.fillText(String(Number(c.toFixed(3))), pad.left - 6, yy);
+  }
+  ctx.textAlign = 'center';
+  ctx.textBaseline = 'top';
+  for (const f of [0, 0.5, 1]) {
+    const it = Math.round(xMax * f);
+    ctx.textAlign = f === 0 ? 'left' : f === 1 ? 'right' : 'center';
+    ctx.fillText(formatCount(it), x(it), pad.top + ph + 8);
+  }
+  if (points.length === 0) {
+    ctx.textAlign = 'center';
+    ctx.textBaseline = 'middle';
+    ctx.fillText(state.training ? 'Waiting for the first cost…' : 'The cost curve appears here while training.',
+      pad.left + pw / 2, pad.top + ph / 2);
+    return;
+  }
+  ctx.strokeStyle = '#c2571a';
+  ctx.lineWidth = 2;
+  ctx.lineJoin = 'round';
+  ctx.beginPath();
+  points.forEach(([it, c], i) => (i === 0 ? ctx.moveTo(x(it), y(c)) : ctx.lineTo(x(it), y(c))));
+  ctx.stroke();
+  const [lastIt, lastC] = points[points.length - 1];
+  ctx.fillStyle = '#c2571a';
+  ctx.beginPath();
+  ctx.arc(x(lastIt), y(lastC), 3.5, 0, 2 * Math.PI);
+  ctx.fill();
+}
+
+window.addEventListener('resize', scheduleCurve);
+
+// ---- classifying photos ------------------------------------------------------------------------
+
+const queue = [];
+let pumping = false;
+const objectUrls = new Set();
+
+function makeCard(file) {
+  const li = document.createElement('li');
+  li.className = 'card pending';
+  li.dataset.testid = 'result';
+  li.dataset.state = 'pending';
+
+  const images = document.createElement('div');
+  images.className = 'card-images';
+  const original = document.createElement('figure');
+  const thumb = document.createElement('img');
+  const url = URL.createObjectURL(file);
+  objectUrls.add(url);
+  thumb.src = url;
+  thumb.alt = `Your photo ${file.name}`;
+  thumb.decoding = 'async';
+  thumb.className = 'thumb';
+  // A file the browser cannot show (garbage, HEIC...) gets a plain tile instead of a broken icon.
+  thumb.addEventListener('error', () => thumb.replaceWith(placeholder('no preview')), { once: true });
+  const cap1 = document.createElement('figcaption');
+  cap1.textContent = 'your photo';
+  original.append(thumb, cap1);
+
+  const seen = document.createElement('figure');
+  const canvas = document.createElement('canvas');
+  canvas.width = 64;
+  canvas.height = 64;
+  canvas.className = 'seen';
+  canvas.setAttribute('role', 'img');
+  canvas.setAttribute('aria-label', 'The 64 by 64 image the model sees');
+  const cap2 = document.createElement('figcaption');
+  cap2.textContent = 'what the model sees';
+  seen.append(canvas, cap2);
+  images.append(original, seen);
+
+  const body = document.createElement('div');
+  body.className = 'card-body';
+  const name = document.createElement('p');
+  name.className = 'card-name';
+  name.textContent = file.name || 'pasted image';
+  name.title = file.name;
+  const verdict = document.createElement('p');
+  verdict.className = 'verdict';
+  verdict.textContent = 'Waiting…';
+  const detail = document.createElement('p');
+  detail.className = 'card-detail';
+  body.append(name, verdict, detail);
+  li.append(images, body);
+  return li;
+}
+
+function placeholder(text) {
+  const div = document.createElement('div');
+  div.className = 'thumb placeholder';
+  div.textContent = text;
+  return div;
+}
+
+function fillCard(card, r) {
+  card.classList.remove('pending');
+  card.classList.add(r.label === 'cat' ? 'is-cat' : 'is-other');
+  card.dataset.state = 'done';
+  card.dataset.probability = String(r.probability);
+  card.dataset.label = r.label;
+  const canvas = card.querySelector('canvas.seen');
+  canvas.getContext('2d').putImageData(new ImageData(new Uint8ClampedArray(r.seen_rgba.buffer), 64, 64), 0, 0);
+  card.querySelector('.verdict').textContent = r.label === 'cat' ? 'Cat' : 'Not a cat';
+  const detail = card.querySelector('.card-detail');
+  const p = document.createElement('span');
+  p.className = 'probability';
+  p.textContent = `P(cat) = ${r.probability.toFixed(3)}`;
+  const meter = document.createElement('meter');
+  meter.min = 0;
+  meter.max = 1;
+  meter.value = r.probability;
+  meter.setAttribute('aria-label', 'Probability of cat');
+  const size = document.createElement('span');
+  size.className = 'size';
+  size.textContent = `${r.format.toUpperCase()}, ${r.width} × ${r.height}`;
+  detail.replaceChildren(p, meter, size);
+  announce(`${card.querySelector('.card-name').textContent}: ${r.label === 'cat' ? 'cat' : 'not a cat'}, ` +
+    `probability of cat ${r.probability.toFixed(2)}.`);
+}
+
+function failCard(card, text) {
+  card.classList.remove('pending');
+  card.classList.add('is-error');
+  card.dataset.state = 'error';
+  card.dataset.error = text;
+  // The model saw nothing: drop the empty canvas and say why instead.
+  card.querySelector('canvas.seen')?.closest('figure')?.remove();
+  card.querySelector('.verdict').textContent = 'Could not read this file';
+  card.querySelector('.card-detail').textContent = text;
+  announce(`${card.querySelector('.card-name').textContent}: could not be read — ${text}`);
+}
+
+function updateCount() {
+  el.resultsBar.hidden = el.cards.childElementCount === 0;
+  el.resultsCount.textContent = plural(el.cards.childElementCount, 'photo', 'photos');
+}
+
+function addPhotos(fileList) {
+  const files = Array.from(fileList ?? []);
+  if (files.length === 0) return;
+  if (!state.hasModel) {
+    showError(state.training
+      ? 'Train a model first: the first model is still training. Add your photos again when it has finished.'
+      : 'Train a model first: the classifier has not learnt anything yet. Press Train (logistic regression ' +
+        'takes a second or two), then add your photos again.');
+    return;
+  }
+  clearError();
+  // The newest batch goes on top, in the order it was given.
+  const fragment = document.createDocumentFragment();
+  for (const file of files) {
+    const card = makeCard(file);
+    fragment.append(card);
+    queue.push({ file, card });
+  }
+  el.cards.prepend(fragment);
+  updateCount();
+  if (!pumping) pump();
+}
+
+// One photo at a time: a drop of hundreds of photos reads and sends one file's bytes at a time,
+// so memory stays small and the worker can interleave them with training steps.
+async function pump() {
+  pumping = true;
+  try {
+    while (queue.length) {
+      const { file, card } = queue.shift();
+      if (!card.isConnected) continue;
+      try {
+        const bytes = await file.arrayBuffer();
+        const r = await call('classify', { bytes, name: file.name }, [bytes]).reply;
+        fillCard(card, r);
+      } catch (e) {
+        failCard(card, e.message);
+      }
+    }
+  } finally {
+    pumping = false;
+  }
+}
+
+el.photos.addEventListener('change', () => {
+  addPhotos(el.photos.files);
+  // Choosing the same file again should classify it again.
+  el.photos.value = '';
+});
+
+el.clear.addEventListener('click', () => {
+  queue.length = 0;
+  for (const url of objectUrls) URL.revokeObjectURL(url);
+  objectUrls.clear();
+  el.cards.replaceChildren();
+  updateCount();
+  announce('Results cleared.');
+});
+
+// Drops anywhere on the page count: a drop outside the zone would otherwise make the browser
+// open the photo and leave the page.
+let dragDepth = 0;
+const hasFiles = (event) => Array.from(event.dataTransfer?.types ?? []).includes('Files');
+document.addEventListener('dragenter', (event) => {
+  if (!hasFiles(event)) return;
+  event.preventDefault();
+  dragDepth++;
+  document.body.classList.add('dragging');
+});
+document.addEventListener('dragover', (event) => {
+  if (!hasFiles(event)) return;
+  event.preventDefault();
+  event.dataTransfer.dropEffect = 'copy';
+});
+document.addEventListener('dragleave', () => {
+  dragDepth = Math.max(0, dragDepth - 1);
+  if (dragDepth === 0) document.body.classList.remove('dragging');
+});
+document.addEventListener('drop', (event) => {
+  dragDepth = 0;
+  document.body.classList.remove('dragging');
+  if (!event.dataTransfer?.files?.length) return;
+  event.preventDefault();
+  addPhotos(event.dataTransfer.files);
+});
+
+document.addEventListener('paste', (event) => {
+  const files = Array.from(event.clipboardData?.files ?? []);
+  // Text pasted into a field is left alone; only pasted files are photos to classify.
+  if (files.length === 0) return;
+  event.preventDefault();
+  addPhotos(files);
+});
+
+onModelChange();
+setStatus('loading');

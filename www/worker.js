@@ -1,0 +1,139 @@
+// The worker owns the WebAssembly module, the dataset and the trained model, so that training
+// and photo decoding never run on the page's thread.
+//
+// Protocol: every message is {type, id, ...}. Replies carry the id of the request they answer;
+// any failure, initialisation included, becomes {type: 'error', id, message}. Byte buffers are
+// transferred, never copied.
+
+const SAMPLE_COUNT = 24;
+// A step should take long enough that the per-step overhead (a yield, a progress check) is
+// small, and short enough that a cancel is honoured within a frame or two.
+const STEP_TARGET_MS = 25;
+// Progress messages are cheap, but the page only needs a few per 100 ms to look live.
+const PROGRESS_INTERVAL_MS = 40;
+
+let wasm = null;
+let dataset = null;
+let model = null;
+let training = null; // {id, cancelled}
+
+const message = (e) => (e instanceof Error ? e.message : String(e));
+
+// Errors thrown before any request (a missing pkg/, a bad dataset) answer the 'ready' request,
+// whose id is 0.
+const ready = (async () => {
+  try {
+    // A dynamic import (not a static one) so that a missing or broken module becomes an error
+    // message the page can show, instead of a bare worker 'error' event with no text.
+    wasm = await import('./pkg/purrceptron.js');
+    await wasm.default();
+    const response = await fetch('./data/catvnoncat.safetensors');
+    if (!response.ok) {
+      throw new Error(`cannot load the dataset (./data/catvnoncat.safetensors): HTTP ${response.status}` +
+        (response.status === 404 ? ' — run ./build.sh to create it' : ''));
+    }
+    dataset = new wasm.WasmDataset(new Uint8Array(await response.arrayBuffer()));
+    const summary = dataset.summary();
+    const labels = dataset.labels('train');
+    const count = Math.min(SAMPLE_COUNT, labels.length);
+    const samples = [];
+    for (let index = 0; index < count; index++) {
+      samples.push({ index, label: summary.classes[labels[index]], rgba: dataset.image_rgba('train', index) });
+    }
+    self.postMessage({ type: 'ready', id: 0, summary, samples }, samples.map((s) => s.rgba.buffer));
+    return true;
+  } catch (e) {
+    self.postMessage({ type: 'error', id: 0, message: message(e) });
+    return false;
+  }
+})();
+
+const nextTask = () => new Promise((resolve) => setTimeout(resolve, 0));
+
+async function train(id, params) {
+  if (training) throw new Error('a training is already running: cancel it first');
+  training = { id, cancelled: false };
+  const started = performance.now();
+  let trainer = null;
+  try {
+    trainer = new wasm.WasmTrainer(dataset, params);
+    let n = 1;
+    let lastPost = 0;
+    let report = null;
+    for (;;) {
+      const t0 = performance.now();
+      report = trainer.step(n);
+      const dt = performance.now() - t0;
+      // Aim each step at STEP_TARGET_MS, growing at most 4x at a time so a slow iteration
+      // (a bigger network) cannot overshoot the target by much.
+      n = Math.max(1, Math.min(n * 4, Math.round(n * STEP_TARGET_MS / Math.max(dt, 0.25))));
+      const now = performance.now();
+      if (report.finished || now - lastPost >= PROGRESS_INTERVAL_MS) {
+        lastPost = now;
+        self.postMessage({
+          type: 'progress', id, done: report.done, iterations: report.iterations,
+          cost: report.cost ?? null, cost_iteration: report.cost_iteration ?? null,
+          elapsed: (now - started) / 1000,
+        });
+      }
+      if (report.finished) break;
+      // Let the event loop deliver a 'cancel' (or a photo to classify) between steps.
+      await nextTask();
+      if (training.cancelled) break;
+    }
+    const stopped = !report.finished;
+    const fitted = trainer.finish(dataset, new Date().toISOString().replace(/\.\d+Z$/, 'Z'));
+    const info = fitted.info();
+    if (model) model.free();
+    model = fitted;
+    return {
+      type: 'trained', id, stopped, done: report.done, iterations: report.iterations,
+      info, seconds: (performance.now() - started) / 1000,
+    };
+  } finally {
+    if (trainer) trainer.free();
+    training = null;
+  }
+}
+
+function classify(id, bytes, name) {
+  if (!model) throw new Error('Train a model first: there is no model to classify photos with yet.');
+  const r = model.classify(new Uint8Array(bytes), 'crop');
+  // The Uint8Array is a fresh copy out of wasm memory, normally spanning its whole buffer;
+  // copy again only if it does not, so the transfer sends exactly the pixels.
+  let seen = r.seen_rgba;
+  if (seen.byteOffset !== 0 || seen.byteLength !== seen.buffer.byteLength) seen = seen.slice();
+  self.postMessage({
+    type: 'classified', id, name, probability: r.probability, label: r.label,
+    width: r.width, height: r.height, format: r.format, seen_rgba: seen,
+  }, [seen.buffer]);
+}
+
+async function handle(msg) {
+  const { type, id } = msg;
+  if (!(await ready)) throw new Error('the classifier could not start (see the first error)');
+  switch (type) {
+    case 'train':
+      self.postMessage(await train(id, msg.params));
+      break;
+    case 'cancel':
+      // A cancel that arrives after the training ended is harmless: nothing to stop.
+      if (training) training.cancelled = true;
+      self.postMessage({ type: 'cancelling', id, running: Boolean(training) });
+      break;
+    case 'classify':
+      classify(id, msg.bytes, msg.name);
+      break;
+    default:
+      throw new Error(`unknown request type ${JSON.stringify(type)}`);
+  }
+}
+
+self.addEventListener('message', (event) => {
+  const msg = event.data ?? {};
+  handle(msg).catch((e) => self.postMessage({ type: 'error', id: msg.id ?? null, message: message(e) }));
+});
+
+self.addEventListener('unhandledrejection', (event) => {
+  self.postMessage({ type: 'error', id: null, message: message(event.reason) });
+});
