@@ -18,6 +18,7 @@ use ndarray::{Array2, ShapeBuilder};
 use safetensors::{Dtype, SafeTensors};
 use sha2::{Digest, Sha256};
 
+use crate::network::Inputs;
 use crate::preprocess::{self, Fit, PIXELS, SIDE};
 use crate::rng::Mt19937;
 use crate::{Error, Result};
@@ -77,6 +78,14 @@ impl Split {
     /// `x.reshape(m, -1).T / 255`.
     pub fn to_matrix(&self) -> Array2<f64> {
         pixels_to_matrix(&self.pixels)
+    }
+
+    /// The training inputs for this split: its pixels, kept as bytes.
+    pub fn inputs(&self) -> Inputs {
+        Inputs::Pixels {
+            bytes: self.pixels.clone(),
+            n_x: PIXELS,
+        }
     }
 
     /// How many images carry `label`.

@@ -16,6 +16,7 @@
 pub mod classifier;
 pub mod dataset;
 pub mod error;
+pub mod kernels;
 pub mod logistic;
 pub mod modelfile;
 pub mod network;

@@ -118,6 +118,20 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Time training and classification: the fast path beside the straightforward one.
+    Bench {
+        #[arg(long)]
+        data: PathBuf,
+        /// Runs of each fast row.
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+        /// Runs of each straightforward row (they are slow).
+        #[arg(long, default_value_t = 3)]
+        slow_runs: usize,
+        /// Iterations of the straightforward deep network, extrapolated to 2500.
+        #[arg(long, default_value_t = 100)]
+        deep_slow_iters: usize,
+    },
     /// Serve the web app (static files) on 127.0.0.1.
     Serve {
         #[arg(long, default_value_t = 8000)]
@@ -260,7 +274,7 @@ fn run(command: Command) -> Result<ExitCode> {
                 .build()?;
             let bar = !json && std::io::stderr().is_terminal();
             let start = Instant::now();
-            let trained = hyper.fit(dataset.train.to_matrix(), &dataset.train.labels, |p| {
+            let trained = hyper.fit(dataset.train.inputs(), &dataset.train.labels, |p| {
                 if bar {
                     draw_bar(p, start);
                 }
@@ -292,6 +306,15 @@ fn run(command: Command) -> Result<ExitCode> {
                 print_eval(&eval);
                 println!("trained in {seconds:.2} s; saved {}", output.display());
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench {
+            data,
+            runs,
+            slow_runs,
+            deep_slow_iters,
+        } => {
+            bench(&load_dataset(&data)?, runs, slow_runs, deep_slow_iters)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Serve { port, dir } => {
@@ -436,4 +459,106 @@ fn convert_images(
         seed,
         fit,
     )
+}
+
+/// Min, median and max of `runs` timings of `f`, in seconds, and `f`'s last result.
+fn timed<T>(runs: usize, mut f: impl FnMut() -> Result<T>) -> Result<([f64; 3], T)> {
+    let mut times = Vec::new();
+    let mut last = None;
+    for _ in 0..runs.max(1) {
+        let start = Instant::now();
+        last = Some(f()?);
+        times.push(start.elapsed().as_secs_f64());
+    }
+    times.sort_by(f64::total_cmp);
+    let stats = [times[0], times[times.len() / 2], times[times.len() - 1]];
+    last.map(|t| (stats, t))
+        .ok_or_else(|| Error::Shape("no run".into()))
+}
+
+fn bench(dataset: &Dataset, runs: usize, slow_runs: usize, deep_slow_iters: usize) -> Result<()> {
+    let train = |hidden: &[usize], iters: usize, lr: f64, solver: Solver| {
+        let hyper = Hyperparams::builder()
+            .hidden(hidden.to_vec())
+            .iterations(iters)
+            .learning_rate(lr)
+            .solver(solver)
+            .build()?;
+        hyper.fit(dataset.train.inputs(), &dataset.train.labels, |_| {
+            ControlFlow::Continue(())
+        })
+    };
+    let row = |name: &str, t: [f64; 3], scale: f64| {
+        println!(
+            "{name:<34} {:>10.1} {:>10.1} {:>10.1}",
+            t[0] * 1e3 * scale,
+            t[1] * 1e3 * scale,
+            t[2] * 1e3 * scale
+        );
+    };
+    println!(
+        "native, {} cores; min / median / max in ms over repeated runs",
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    );
+    println!("{:<34} {:>10} {:>10} {:>10}", "", "min", "median", "max");
+    for (label, hidden, iters, lr, slow_iters) in [
+        ("logistic regression, 2000 it", &[][..], 2000, 0.005, 2000),
+        (
+            "4-layer [20,7,5], 2500 it",
+            &[20, 7, 5][..],
+            2500,
+            0.0075,
+            deep_slow_iters.max(1),
+        ),
+    ] {
+        let (fast, fast_model) = timed(runs, || train(hidden, iters, lr, Solver::Gram))?;
+        let scale = iters as f64 / slow_iters as f64;
+        let (slow, slow_model) =
+            timed(slow_runs, || train(hidden, slow_iters, lr, Solver::Direct))?;
+        row(&format!("{label}: fast"), fast, 1.0);
+        let note = if slow_iters == iters {
+            String::new()
+        } else {
+            format!(" ({slow_iters} it x{scale:.0})")
+        };
+        row(&format!("{label}: straightforward{note}"), slow, scale);
+        println!(
+            "{:<34} {:>10.1}x (medians)",
+            "  ratio",
+            slow[1] * scale / fast[1]
+        );
+        if slow_iters == iters {
+            let (a, b) = (fast_model.report.final_cost, slow_model.report.final_cost);
+            let x = dataset.test.to_matrix();
+            let same =
+                fast_model.network.predict(x.view())? == slow_model.network.predict(x.view())?;
+            println!(
+                "  final cost {a:.10} vs {b:.10} (relative difference {:.1e}); identical test predictions: {same}",
+                (a - b).abs() / b
+            );
+        }
+    }
+    // A 12-megapixel JPEG, drawn to compress like a photo.
+    let img = image::RgbImage::from_fn(4000, 3000, |x, y| {
+        let n = (x.wrapping_mul(2_654_435_761) ^ y.wrapping_mul(40_503)) >> 28;
+        image::Rgb([
+            ((x / 16 + y / 32) % 256) as u8 ^ n as u8,
+            ((x * y / 9000) % 256) as u8,
+            (128 + (x as i32 - 2000).abs() / 16 - (y as i32 - 1500).abs() / 24) as u8,
+        ])
+    });
+    let mut jpeg = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 90)
+        .encode_image(&img)
+        .map_err(|e| Error::ImageDecode(e.to_string()))?;
+    let (_, model) = timed(1, || train(&[], 2000, 0.005, Solver::Gram))?;
+    let (t, _) = timed(runs, || {
+        classifier::classify(&model.network, &jpeg, Fit::Crop)
+    })?;
+    row(
+        &format!("classify 12 MP JPEG ({:.1} MB)", jpeg.len() as f64 / 1e6),
+        t,
+        1.0,
+    );
+    Ok(())
 }

@@ -24,6 +24,7 @@ use std::ops::ControlFlow;
 use ndarray::{Array1, Array2, ArrayView2, Axis, Zip};
 use serde::{Deserialize, Serialize};
 
+use crate::kernels;
 use crate::logistic::{cross_entropy_from_logit, sigmoid};
 use crate::rng::NumpyRandn;
 use crate::{Error, Result};
@@ -251,13 +252,14 @@ impl Hyperparams {
         dims
     }
 
-    /// Trains on `x` `(n_x, m)` (one example per column) and labels `y` (m values, 0 or 1),
+    /// Trains on `x` (an `(n_x, m)` matrix, one example per column, or [`Inputs::pixels`]) and
+    /// labels `y` (m values, 0 or 1),
     /// calling `progress` with the cost at iteration 0, every `report_every` iterations and once
     /// at the end (final weights); returning [`ControlFlow::Break`] stops training early,
     /// keeping the weights so far.
     pub fn fit(
         &self,
-        x: Array2<f64>,
+        x: impl Into<Inputs>,
         y: &[u8],
         mut progress: impl FnMut(&Progress) -> ControlFlow<()>,
     ) -> Result<Trained> {
@@ -441,6 +443,135 @@ fn relu(z: f64) -> f64 {
     z.max(0.0)
 }
 
+/// Training inputs: `m` examples of `n_x` features (the model's `X` is `(n_x, m)`).
+#[derive(Clone, Debug)]
+pub enum Inputs {
+    /// Real-valued features, one example per row: `(m, n_x)` row-major.
+    Examples(Array2<f64>),
+    /// `m` images of `n_x` bytes each, one after the other; the model sees `byte / 255`.
+    Pixels { bytes: Vec<u8>, n_x: usize },
+}
+
+impl From<Array2<f64>> for Inputs {
+    /// From the model's `X` `(n_x, m)`, one example per column.
+    fn from(x: Array2<f64>) -> Self {
+        Inputs::Examples(x.reversed_axes().as_standard_layout().into_owned())
+    }
+}
+
+impl Inputs {
+    /// `m` images of `n_x` bytes, image after image (e.g. a dataset split's pixels with
+    /// `n_x = 12288`). Kept as bytes: 8 times smaller than `f64` features.
+    pub fn pixels(bytes: Vec<u8>, n_x: usize) -> Result<Self> {
+        if n_x == 0 || bytes.len() % n_x != 0 {
+            return Err(Error::Shape(format!(
+                "{} bytes are not a whole number of {n_x}-byte images",
+                bytes.len()
+            )));
+        }
+        Ok(Inputs::Pixels { bytes, n_x })
+    }
+
+    /// `(n_x, m)`: features, examples.
+    pub fn dim(&self) -> (usize, usize) {
+        match self {
+            Inputs::Examples(xt) => (xt.ncols(), xt.nrows()),
+            Inputs::Pixels { bytes, n_x } => (*n_x, bytes.len() / n_x),
+        }
+    }
+
+    /// Calls `f(j, example_j)` for every example, as `f64` features.
+    fn for_each_example(&self, mut f: impl FnMut(usize, &[f64])) {
+        match self {
+            Inputs::Examples(xt) => {
+                for (j, row) in xt.outer_iter().enumerate() {
+                    f(j, row.as_slice().unwrap_or(&row.to_vec()));
+                }
+            }
+            Inputs::Pixels { bytes, n_x } => {
+                let mut buf = vec![0.0; *n_x];
+                for (j, image) in bytes.chunks_exact(*n_x).enumerate() {
+                    for (b, &p) in buf.iter_mut().zip(image) {
+                        *b = f64::from(p) / 255.0;
+                    }
+                    f(j, &buf);
+                }
+            }
+        }
+    }
+
+    /// The model's `X` `(n_x, m)` (row-major), for the textbook solver.
+    fn to_matrix(&self) -> Array2<f64> {
+        let (n_x, m) = self.dim();
+        let mut x = Array2::zeros((n_x, m));
+        self.for_each_example(|j, e| x.column_mut(j).assign(&ndarray::aview1(e)));
+        x
+    }
+
+    /// `K = XᵀX` `(m, m)`. From bytes it is exact integer arithmetic, scaled once by 1/255².
+    fn gram(&self) -> Array2<f64> {
+        let (_, m) = self.dim();
+        match self {
+            Inputs::Pixels { bytes, n_x } => {
+                let k = kernels::gram_u8(bytes, *n_x);
+                Array2::from_shape_fn((m, m), |(i, j)| f64::from(k[i * m + j]) / 65025.0)
+            }
+            Inputs::Examples(xt) => {
+                let mut k = Array2::zeros((m, m));
+                for i in 0..m {
+                    for j in i..m {
+                        let v = kernels::dot(row(xt, i), row(xt, j));
+                        k[[i, j]] = v;
+                        k[[j, i]] = v;
+                    }
+                }
+                k
+            }
+        }
+    }
+
+    /// `W X` `(r, m)` for `w` `(r, n_x)`.
+    fn project(&self, w: &Array2<f64>) -> Array2<f64> {
+        let w = w.as_standard_layout();
+        let mut out = Array2::zeros((w.nrows(), self.dim().1));
+        self.for_each_example(|j, e| {
+            for (r, w_r) in w.outer_iter().enumerate() {
+                out[[r, j]] = kernels::dot(w_r.as_slice().unwrap_or(&[]), e);
+            }
+        });
+        out
+    }
+
+    /// `C Xᵀ` `(r, n_x)` for `c` `(r, m)`.
+    fn back_project(&self, c: &Array2<f64>) -> Array2<f64> {
+        let mut out = Array2::zeros((c.nrows(), self.dim().0));
+        self.for_each_example(|j, e| {
+            for (r, mut out_r) in out.outer_iter_mut().enumerate() {
+                out_r.scaled_add(c[[r, j]], &ndarray::aview1(e));
+            }
+        });
+        out
+    }
+}
+
+/// Row `i` of a row-major matrix as a slice.
+fn row(a: &Array2<f64>, i: usize) -> &[f64] {
+    let n = a.ncols();
+    a.as_slice().map_or(&[][..], |s| &s[i * n..(i + 1) * n])
+}
+
+/// `A B` for `a` `(r, m)` and a symmetric `b` `(m, m)`, both row-major: entry `(i, j)` is the dot
+/// product of row `i` of `a` with row `j` of `b`, with the kernels' fixed summation order.
+fn times_symmetric(a: &Array2<f64>, b: &Array2<f64>) -> Array2<f64> {
+    let mut out = Array2::zeros((a.nrows(), b.nrows()));
+    for i in 0..a.nrows() {
+        for j in 0..b.nrows() {
+            out[[i, j]] = kernels::dot(row(a, i), row(b, j));
+        }
+    }
+    out
+}
+
 /// The first layer's weights, in one of the two representations of [`Solver`].
 // One value per trainer: the size difference between the variants costs nothing.
 #[allow(clippy::large_enum_variant)]
@@ -448,7 +579,10 @@ fn relu(z: f64) -> f64 {
 enum First {
     Direct {
         w: Array2<f64>,
+        /// `(n_x, m)`, row-major.
         x: Array2<f64>,
+        /// `Xᵀ` `(m, n_x)`, row-major: with both, every matrix-vector product reads rows.
+        xt: Array2<f64>,
     },
     Gram {
         /// `W1 = s * w0 + c Xᵀ`.
@@ -461,7 +595,7 @@ enum First {
         k: Array2<f64>,
         /// `‖w0‖²`.
         w0_sq: f64,
-        x: Array2<f64>,
+        inputs: Inputs,
     },
 }
 
@@ -469,9 +603,11 @@ impl First {
     /// `W1 X`, `(n1, m)`.
     fn forward(&self) -> Array2<f64> {
         match self {
-            First::Direct { w, x } => w.dot(x),
+            // A one-row W is a matrix-vector product: BLAS-style gemv, as numpy would do.
+            First::Direct { w, xt, .. } if w.nrows() == 1 => xt.dot(&w.row(0)).insert_axis(Axis(0)),
+            First::Direct { w, x, .. } => w.dot(x),
             First::Gram { s, c, p, k, .. } => {
-                let mut z = c.dot(k);
+                let mut z = times_symmetric(c, k);
                 z.scaled_add(*s, p);
                 z
             }
@@ -486,7 +622,7 @@ impl First {
                 s, c, p, k, w0_sq, ..
             } => {
                 // ‖s w0 + C Xᵀ‖² = s²‖w0‖² + 2s <C, w0 X> + <C, C XᵀX>
-                let ck = c.dot(k);
+                let ck = times_symmetric(c, k);
                 s * s * w0_sq + 2.0 * s * (c * p).sum() + (c * &ck).sum()
             }
         }
@@ -495,8 +631,12 @@ impl First {
     /// `W1 <- decay W1 - step dZ1 Xᵀ`.
     fn update(&mut self, dz: &Array2<f64>, decay: f64, step: f64) {
         match self {
-            First::Direct { w, x } => {
-                let g = dz.dot(&x.t());
+            First::Direct { w, x, xt } => {
+                let g = if dz.nrows() == 1 {
+                    x.dot(&dz.row(0)).insert_axis(Axis(0))
+                } else {
+                    dz.dot(xt)
+                };
                 w.mapv_inplace(|v| v * decay);
                 w.scaled_add(-step, &g);
             }
@@ -511,17 +651,13 @@ impl First {
     fn into_weights(self) -> Array2<f64> {
         match self {
             First::Direct { w, .. } => w,
-            First::Gram { w0, s, c, x, .. } => {
-                let mut w = c.dot(&x.t());
+            First::Gram {
+                w0, s, c, inputs, ..
+            } => {
+                let mut w = inputs.back_project(&c);
                 w.scaled_add(s, &w0);
                 w
             }
-        }
-    }
-
-    fn x(&self) -> &Array2<f64> {
-        match self {
-            First::Direct { x, .. } | First::Gram { x, .. } => x,
         }
     }
 }
@@ -545,12 +681,12 @@ impl Trainer {
     /// Prepares training on `x` `(n_x, m)` and labels `y` (`m` values, 0 or 1). Initial weights:
     /// zeros for logistic regression; otherwise numpy's legacy stream from `seed`,
     /// `W_l = randn(dims[l], dims[l-1]) / sqrt(dims[l-1])` drawn in layer order, zero biases.
-    pub fn new(hyper: Hyperparams, x: Array2<f64>, y: &[u8]) -> Result<Self> {
-        let (n_x, m) = x.dim();
+    pub fn new(hyper: Hyperparams, inputs: impl Into<Inputs>, y: &[u8]) -> Result<Self> {
+        let inputs = inputs.into();
+        let (n_x, m) = inputs.dim();
         if m == 0 || n_x == 0 {
             return Err(Error::Shape(format!(
-                "no training data: X is {:?} (features, examples)",
-                x.dim()
+                "no training data: X is ({n_x}, {m}) (features, examples)"
             )));
         }
         if y.len() != m {
@@ -561,8 +697,10 @@ impl Trainer {
                 "label {bad}: labels must be 0 or 1"
             )));
         }
-        if x.iter().any(|v| !v.is_finite()) {
-            return Err(Error::Shape("X holds a value that is not finite".into()));
+        if let Inputs::Examples(xt) = &inputs {
+            if xt.iter().any(|v| !v.is_finite()) {
+                return Err(Error::Shape("X holds a value that is not finite".into()));
+            }
         }
         let dims = hyper.dims(n_x);
         let mut weights: Vec<Array2<f64>> = if dims.len() == 2 {
@@ -577,14 +715,19 @@ impl Trainer {
         let rest = weights.split_off(1);
         let w0 = weights.pop().unwrap_or_else(|| Array2::zeros((1, n_x)));
         let first = match hyper.solver {
-            // Row-major X keeps both products (W1 X and dZ1 Xᵀ) on matrixmultiply's fast path.
-            Solver::Direct => First::Direct {
-                w: w0,
-                x: x.as_standard_layout().into_owned(),
-            },
+            Solver::Direct => {
+                let x = inputs.to_matrix();
+                let xt = x.t().as_standard_layout().into_owned();
+                First::Direct { w: w0, x, xt }
+            }
             Solver::Gram => {
-                let k = x.t().dot(&x);
-                let p = w0.dot(&x);
+                let k = inputs.gram();
+                let p = if hyper.hidden.is_empty() {
+                    // Logistic regression starts at zero: w0 X is zero too.
+                    Array2::zeros((1, m))
+                } else {
+                    inputs.project(&w0)
+                };
                 let w0_sq = w0.iter().map(|v| v * v).sum();
                 let c = Array2::zeros((w0.nrows(), m));
                 First::Gram {
@@ -594,7 +737,7 @@ impl Trainer {
                     p,
                     k,
                     w0_sq,
-                    x,
+                    inputs,
                 }
             }
         };
@@ -754,10 +897,5 @@ impl Trainer {
                 iterations_run: self.iteration,
             },
         })
-    }
-
-    /// The training inputs `(n_x, m)`.
-    pub fn x(&self) -> &Array2<f64> {
-        self.first.x()
     }
 }

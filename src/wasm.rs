@@ -157,7 +157,7 @@ impl WasmTrainer {
             .map_err(|e| JsError::new(&format!("invalid training parameters: {e}")))?;
         let hyper = builder.build().map_err(err)?;
         let train = &dataset.inner.train;
-        let trainer = Trainer::new(hyper, train.to_matrix(), &train.labels).map_err(err)?;
+        let trainer = Trainer::new(hyper, train.inputs(), &train.labels).map_err(err)?;
         Ok(WasmTrainer {
             inner: Some(trainer),
         })

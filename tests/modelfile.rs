@@ -35,7 +35,7 @@ fn model(hidden: &[usize]) -> SavedModel {
         .learning_rate(0.01)
         .build()
         .unwrap()
-        .fit(d.train.to_matrix(), &d.train.labels, |_| {
+        .fit(d.train.inputs(), &d.train.labels, |_| {
             ControlFlow::Continue(())
         })
         .unwrap();

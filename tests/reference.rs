@@ -154,7 +154,7 @@ fn train_catvnoncat(
         .seed(seed)
         .build()
         .unwrap()
-        .fit(d.train.to_matrix(), &d.train.labels, |_| {
+        .fit(d.train.inputs(), &d.train.labels, |_| {
             ControlFlow::Continue(())
         })
         .unwrap();
@@ -286,7 +286,7 @@ fn large_learning_rate_keeps_costs_finite() {
         .report_every(1)
         .build()
         .unwrap()
-        .fit(d.train.to_matrix(), &d.train.labels, |p| {
+        .fit(d.train.inputs(), &d.train.labels, |p| {
             assert!(p.cost.is_finite(), "cost at {} is {}", p.iteration, p.cost);
             ControlFlow::Continue(())
         })
@@ -295,40 +295,45 @@ fn large_learning_rate_keeps_costs_finite() {
     assert!(t.network.weights()[0].iter().all(|v| v.is_finite()));
 }
 
-/// The Gram solver and the textbook one agree on the real data (a shortened run: the textbook
-/// solver is slow by design).
+/// The fast (Gram) solver and the straightforward textbook one give the same model on the real
+/// data: identical test predictions and final costs within 1e-9 relative (the target is 1e-4).
+/// Logistic regression runs its full 2000 iterations; the deep network runs 300 (the textbook
+/// solver needs about 100 M multiply-adds per iteration for it), once with an L2 penalty.
 #[test]
 fn solvers_agree_on_catvnoncat() {
     let d = catvnoncat();
-    for hidden in [vec![], vec![20, 7, 5]] {
+    for (hidden, iterations, lr, l2) in [
+        (vec![], 2000, 0.005, 0.0),
+        (vec![20, 7, 5], 300, 0.0075, 0.0),
+        (vec![20, 7, 5], 40, 0.0075, 0.7),
+    ] {
         let run = |solver| {
             Hyperparams::builder()
                 .hidden(hidden.clone())
-                .iterations(40)
-                .learning_rate(0.0075)
-                .l2(0.7)
+                .iterations(iterations)
+                .learning_rate(lr)
+                .l2(l2)
                 .solver(solver)
                 .build()
                 .unwrap()
-                .fit(d.train.to_matrix(), &d.train.labels, |_| {
+                .fit(d.train.inputs(), &d.train.labels, |_| {
                     ControlFlow::Continue(())
                 })
                 .unwrap()
         };
         let (a, b) = (run(Solver::Gram), run(Solver::Direct));
-        assert_rel(
-            a.report.final_cost,
-            b.report.final_cost,
-            1e-10,
-            "final cost",
-        );
+        assert_rel(a.report.final_cost, b.report.final_cost, 1e-9, "final cost");
         let x = d.test.to_matrix();
+        assert_eq!(
+            a.network.predict(x.view()).unwrap(),
+            b.network.predict(x.view()).unwrap()
+        );
         let (pa, pb) = (
             a.network.predict_proba(x.view()).unwrap(),
             b.network.predict_proba(x.view()).unwrap(),
         );
         for (u, v) in pa.iter().zip(&pb) {
-            assert!((u - v).abs() < 1e-10, "{u} vs {v}");
+            assert!((u - v).abs() < 1e-9, "{u} vs {v}");
         }
     }
 }

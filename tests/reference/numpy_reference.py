@@ -15,15 +15,15 @@ tests quote:
      Y = [[1, 0, 1, 1, 0]]) with every gradient and the weights after 10 steps at lr 0.1.
 
 Costs listed "at iteration i" are computed before the update of iteration i (0-based), so
-"cost_at_iteration_1999" / "_2499" is the cost the notebooks print last (and the "final cost"
-quoted in ../shared/README.md); "final_cost" is computed with the weights after the last update. Accuracy = fraction of examples where
-(probability > 0.5) equals the label.
+"cost_at_iteration_1999" / "_2499" is the cost of the last iteration (what ../shared/README.md
+quotes as "final cost"); "final_cost" is computed with the weights after the last update. Accuracy = fraction of examples where (probability > 0.5) equals the label.
 
 Data: $PURRCEPTRON_DATA, else ../shared/datasets/catvnoncat relative to the repo root, holding
 train_catvnoncat.h5 and test_catvnoncat.h5. Images are flattened row-major (row, col, channel)
 into columns and scaled: X = x.reshape(m, -1).T / 255., shape (12288, m).
 
-Run from the repo root (needs numpy and h5py; the deep runs take about a minute):
+Run from the repo root (needs numpy and h5py). The seven deep runs dominate: each costs
+2500 iterations x ~0.2 GFLOP, minutes on a free machine, ~30 min in total on a busy 2-core one:
 
     python3 tests/reference/numpy_reference.py [out.json]
 
@@ -40,7 +40,8 @@ import h5py
 import numpy as np
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-DATA = os.environ.get("PURRCEPTRON_DATA", os.path.join(REPO, "..", "shared", "datasets", "catvnoncat"))
+DATA = os.environ.get("PURRCEPTRON_DATA",
+                      os.path.join(REPO, "..", "shared", "datasets", "catvnoncat"))
 
 
 def load(split):
