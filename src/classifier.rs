@@ -24,13 +24,13 @@ pub struct Evaluation {
 
 /// Accuracy of `network` on `dataset`'s train and test splits.
 pub fn evaluate(network: &Network, dataset: &Dataset) -> Result<Evaluation> {
-    let train_accuracy =
-        network.accuracy(dataset.train.to_matrix().view(), &dataset.train.labels)?;
+    let train = &dataset.train;
+    let train_accuracy = network.accuracy_pixels(&train.pixels, &train.labels)?;
     let test = &dataset.test;
     let test_accuracy = if test.is_empty() {
         None
     } else {
-        Some(network.accuracy(test.to_matrix().view(), &test.labels)?)
+        Some(network.accuracy_pixels(&test.pixels, &test.labels)?)
     };
     Ok(Evaluation {
         train_accuracy,
@@ -84,9 +84,9 @@ pub struct Classification {
 /// Decodes and preprocesses `bytes` (the one photo path) and runs the model on the result.
 pub fn classify(network: &Network, bytes: &[u8], fit: Fit) -> Result<Classification> {
     let photo = preprocess::preprocess(bytes, fit)?;
-    let x = crate::dataset::pixels_to_matrix(&photo.pixels);
     let probability = network
-        .predict_proba(x.view())?
+        .logits_pixels(&photo.pixels)?
+        .mapv(crate::logistic::sigmoid)
         .first()
         .copied()
         .unwrap_or(f64::NAN);

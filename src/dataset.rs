@@ -123,7 +123,7 @@ pub fn pixels_to_matrix(pixels: &[u8]) -> Array2<f64> {
     let n = pixels.len() / PIXELS;
     let data = pixels[..n * PIXELS]
         .iter()
-        .map(|&p| f64::from(p) / 255.0)
+        .map(|&p| crate::kernels::UNIT[usize::from(p)])
         .collect();
     // Image-major bytes are exactly the column-major layout of the (12288, n) matrix.
     Array2::from_shape_vec((PIXELS, n).f(), data).unwrap_or_else(|_| Array2::zeros((PIXELS, 0)))

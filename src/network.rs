@@ -391,20 +391,59 @@ impl Network {
     /// Output logits `z` `(m,)` for `x` `(n_x, m)`; `P(cat) = sigmoid(z)`.
     pub fn logits(&self, x: ArrayView2<f64>) -> Result<Array1<f64>> {
         self.check_input(&x)?;
-        let last = self.weights.len() - 1;
-        let mut a: Option<Array2<f64>> = None;
-        for (l, (w, b)) in self.weights.iter().zip(&self.biases).enumerate() {
-            let mut z = match &a {
-                None => w.dot(&x),
-                Some(a) => w.dot(a),
-            };
-            z += &b.view().insert_axis(Axis(1));
-            if l < last {
-                z.mapv_inplace(relu);
-            }
-            a = Some(z);
+        Ok(self.head(self.weights[0].dot(&x)))
+    }
+
+    /// Output logits `z` `(m,)` for `m` images of `n_x` bytes each, one after the other (the
+    /// model sees `byte / 255`). This is the path training and the apps use: the first layer
+    /// runs on the bytes with the fast kernels.
+    pub fn logits_pixels(&self, pixels: &[u8]) -> Result<Array1<f64>> {
+        let n_x = self.dims[0];
+        if pixels.len() % n_x != 0 {
+            return Err(Error::Shape(format!(
+                "{} bytes are not a whole number of {n_x}-byte images",
+                pixels.len()
+            )));
         }
-        Ok(a.map(|z| z.row(0).to_owned()).unwrap_or_default())
+        Ok(self.head(project_pixels(pixels, n_x, &self.weights[0])))
+    }
+
+    /// Layers after the first product `W1 X`: bias, ReLU, ..., output logits.
+    fn head(&self, z1: Array2<f64>) -> Array1<f64> {
+        let last = self.weights.len() - 1;
+        let mut a = z1;
+        for (l, b) in self.biases.iter().enumerate() {
+            if l > 0 {
+                a = self.weights[l].dot(&a);
+            }
+            a += &b.view().insert_axis(Axis(1));
+            if l < last {
+                a.mapv_inplace(relu);
+            }
+        }
+        a.row(0).to_owned()
+    }
+
+    /// Fraction of the images (bytes, see [`Network::logits_pixels`]) whose predicted label
+    /// equals `y`, in [0, 1].
+    pub fn accuracy_pixels(&self, pixels: &[u8], y: &[u8]) -> Result<f64> {
+        let z = self.logits_pixels(pixels)?;
+        if z.len() != y.len() {
+            return Err(Error::Shape(format!(
+                "{} images and {} labels",
+                z.len(),
+                y.len()
+            )));
+        }
+        if y.is_empty() {
+            return Ok(0.0);
+        }
+        let right = z
+            .iter()
+            .zip(y)
+            .filter(|(&z, &y)| u8::from(sigmoid(z) > 0.5) == y)
+            .count();
+        Ok(right as f64 / y.len() as f64)
     }
 
     /// Probability of "cat" for each column of `x` `(n_x, m)`, in [0, 1].
@@ -491,9 +530,7 @@ impl Inputs {
             Inputs::Pixels { bytes, n_x } => {
                 let mut buf = vec![0.0; *n_x];
                 for (j, image) in bytes.chunks_exact(*n_x).enumerate() {
-                    for (b, &p) in buf.iter_mut().zip(image) {
-                        *b = f64::from(p) / 255.0;
-                    }
+                    kernels::unit_scale(image, &mut buf);
                     f(j, &buf);
                 }
             }
@@ -532,6 +569,9 @@ impl Inputs {
 
     /// `W X` `(r, m)` for `w` `(r, n_x)`.
     fn project(&self, w: &Array2<f64>) -> Array2<f64> {
+        if let Inputs::Pixels { bytes, n_x } = self {
+            return project_pixels(bytes, *n_x, w);
+        }
         let w = w.as_standard_layout();
         let mut out = Array2::zeros((w.nrows(), self.dim().1));
         self.for_each_example(|j, e| {
@@ -554,22 +594,39 @@ impl Inputs {
     }
 }
 
+/// `W X` `(r, m)` for `w` `(r, n_x)` and `m` images of `n_x` bytes (`X` = bytes / 255).
+fn project_pixels(bytes: &[u8], n_x: usize, w: &Array2<f64>) -> Array2<f64> {
+    let w = w.as_standard_layout();
+    let m = bytes.len().checked_div(n_x).unwrap_or(0);
+    let mut out = Array2::zeros((w.nrows(), m));
+    let mut buf = vec![0.0; n_x];
+    for (j, image) in bytes.chunks_exact(n_x.max(1)).enumerate() {
+        kernels::unit_scale(image, &mut buf);
+        for (r, w_r) in w.outer_iter().enumerate() {
+            out[[r, j]] = kernels::dot(w_r.as_slice().unwrap_or(&[]), &buf);
+        }
+    }
+    out
+}
+
 /// Row `i` of a row-major matrix as a slice.
 fn row(a: &Array2<f64>, i: usize) -> &[f64] {
     let n = a.ncols();
     a.as_slice().map_or(&[][..], |s| &s[i * n..(i + 1) * n])
 }
 
-/// `A B` for `a` `(r, m)` and a symmetric `b` `(m, m)`, both row-major: entry `(i, j)` is the dot
-/// product of row `i` of `a` with row `j` of `b`, with the kernels' fixed summation order.
-fn times_symmetric(a: &Array2<f64>, b: &Array2<f64>) -> Array2<f64> {
-    let mut out = Array2::zeros((a.nrows(), b.nrows()));
-    for i in 0..a.nrows() {
-        for j in 0..b.nrows() {
-            out[[i, j]] = kernels::dot(row(a, i), row(b, j));
-        }
-    }
-    out
+/// `A B` with [`kernels::matmul`]'s platform-independent rounding.
+fn times(a: &Array2<f64>, b: &Array2<f64>) -> Array2<f64> {
+    let (a, b) = (a.as_standard_layout(), b.as_standard_layout());
+    let (r, m, n) = (a.nrows(), a.ncols(), b.ncols());
+    let out = kernels::matmul(
+        a.as_slice().unwrap_or(&[]),
+        b.as_slice().unwrap_or(&[]),
+        r,
+        m,
+        n,
+    );
+    Array2::from_shape_vec((r, n), out).unwrap_or_else(|_| Array2::zeros((r, n)))
 }
 
 /// The first layer's weights, in one of the two representations of [`Solver`].
@@ -607,7 +664,7 @@ impl First {
             First::Direct { w, xt, .. } if w.nrows() == 1 => xt.dot(&w.row(0)).insert_axis(Axis(0)),
             First::Direct { w, x, .. } => w.dot(x),
             First::Gram { s, c, p, k, .. } => {
-                let mut z = times_symmetric(c, k);
+                let mut z = times(c, k);
                 z.scaled_add(*s, p);
                 z
             }
@@ -622,7 +679,7 @@ impl First {
                 s, c, p, k, w0_sq, ..
             } => {
                 // ‖s w0 + C Xᵀ‖² = s²‖w0‖² + 2s <C, w0 X> + <C, C XᵀX>
-                let ck = times_symmetric(c, k);
+                let ck = times(c, k);
                 s * s * w0_sq + 2.0 * s * (c * p).sum() + (c * &ck).sum()
             }
         }
@@ -785,9 +842,12 @@ impl Trainer {
         })
     }
 
-    /// Forward pass: returns the activations of the hidden layers' pre-activations `zs`
-    /// (one per layer) and the cost with the L2 term.
-    fn forward(&self) -> (Vec<Array2<f64>>, f64) {
+    /// Forward pass: returns every layer's pre-activations `zs` and the cost with the L2 term.
+    ///
+    /// Without `with_cost` the cost is not computed (it costs two transcendental functions per
+    /// example): the returned value is 0 when every logit is finite, NaN otherwise, which is
+    /// all the divergence check needs.
+    fn forward(&self, with_cost: bool) -> (Vec<Array2<f64>>, f64) {
         let m = self.y.ncols() as f64;
         let mut z = self.first.forward();
         z += &self.biases[0];
@@ -799,6 +859,10 @@ impl Trainer {
             zs.push(z);
         }
         let zl = &zs[zs.len() - 1];
+        if !with_cost {
+            let finite = zl.iter().all(|z| z.is_finite());
+            return (zs, if finite { 0.0 } else { f64::NAN });
+        }
         let mut cost = Zip::from(zl)
             .and(&self.y)
             .fold(0.0, |acc, &z, &y| acc + cross_entropy_from_logit(z, y))
@@ -823,11 +887,12 @@ impl Trainer {
         let decay = 1.0 - lr * self.hyper.l2 / m;
         let end = (self.iteration + n).min(self.hyper.iterations);
         while self.iteration < end {
-            let (zs, cost) = self.forward();
+            let report = self.iteration % self.hyper.report_every == 0;
+            let (zs, cost) = self.forward(report);
             if !cost.is_finite() {
                 return Err(self.diverged(cost));
             }
-            if self.iteration % self.hyper.report_every == 0 {
+            if report {
                 self.costs.push((self.iteration, cost));
             }
             // Backward: dZ_L = A_L - Y; dW_l = dZ_l A_{l-1}ᵀ / m + (λ/m) W_l; db_l = Σ dZ_l / m;
@@ -868,7 +933,7 @@ impl Trainer {
     /// Ends training (wherever it stands): computes the final cost, materialises the weights and
     /// returns the fitted model.
     pub fn finish(self) -> Result<Trained> {
-        let (_, final_cost) = self.forward();
+        let (_, final_cost) = self.forward(true);
         if !final_cost.is_finite() {
             return Err(self.diverged(final_cost));
         }

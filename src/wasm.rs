@@ -275,12 +275,8 @@ impl WasmModel {
     /// Probabilities of "cat" for every image of a dataset split (for confusion matrices).
     pub fn probabilities(&self, dataset: &WasmDataset, split: &str) -> Result<Vec<f64>, JsError> {
         let s = dataset.split(split)?;
-        let p = self
-            .inner
-            .network
-            .predict_proba(s.to_matrix().view())
-            .map_err(err)?;
-        Ok(p.to_vec())
+        let z = self.inner.network.logits_pixels(&s.pixels).map_err(err)?;
+        Ok(z.iter().map(|&z| crate::logistic::sigmoid(z)).collect())
     }
 
     /// Decodes and classifies a photo (`fit`: `crop` or `squash`):

@@ -1,0 +1,188 @@
+#!/usr/bin/env node
+// The browser benchmark, end to end: starts the real server, opens /bench.html in Debian's
+// headless Chromium (playwright-core from tests/e2e), waits for it to finish and prints the
+// results as a table, with the machine it ran on. A benchmark, not a test: nothing is asserted
+// about timings; the exit code is non-zero only when a job fails (or the page never finishes).
+//
+//   node tests/bench/browser-bench.mjs [runs=5] [slowruns=3] [deepiters=100]
+//
+// Needs `./build.sh build` (www/pkg, www/data) and `npm ci` in tests/e2e.
+
+import { readFileSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import path from 'node:path';
+import { gzipSync, constants as zlib } from 'node:zlib';
+import { CHROMIUM, DATA, ROOT, startServer } from '../e2e/helpers.js';
+
+const require = createRequire(new URL('../e2e/package.json', import.meta.url));
+const { chromium } = require('playwright-core');
+
+const TIMEOUT_MS = 20 * 60_000;
+
+function argInt(index, fallback, name) {
+  const raw = process.argv[index];
+  if (raw === undefined) return fallback;
+  const v = Number(raw);
+  if (!Number.isInteger(v) || v < 1) {
+    console.error(`browser-bench: ${name} must be a positive integer, not '${raw}'`);
+    console.error('usage: node tests/bench/browser-bench.mjs [runs=5] [slowruns=3] [deepiters=100]');
+    process.exit(2);
+  }
+  return v;
+}
+const runs = argInt(2, 5, 'runs');
+const slowRuns = argInt(3, 3, 'slowruns');
+const deepIters = argInt(4, 100, 'deepiters');
+
+const MB = 1024 * 1024;
+const cpuModel = () => {
+  try {
+    const m = readFileSync('/proc/cpuinfo', 'utf8').match(/^model name\s*:\s*(.+)$/m);
+    return m ? m[1].trim() : os.cpus()[0]?.model ?? '?';
+  } catch {
+    return os.cpus()[0]?.model ?? '?';
+  }
+};
+const load = () => os.loadavg().map((v) => v.toFixed(2)).join(' ');
+
+function table(header, rows, rightAligned) {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells) => cells
+    .map((c, i) => (rightAligned.has(i) ? c.padStart(widths[i]) : c.padEnd(widths[i])))
+    .join('  ')
+    .trimEnd();
+  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+}
+
+const fmt = (v, digits = 1) => (v === null || v === undefined ? '-' : v.toFixed(digits));
+
+async function main() {
+  const wasmPath = path.join(ROOT, 'www', 'pkg', 'purrceptron_bg.wasm');
+  const wasmBytes = readFileSync(wasmPath);
+  const wasmGz = gzipSync(wasmBytes, { level: zlib.Z_BEST_COMPRESSION });
+  const wasmMtime = statSync(wasmPath).mtime.toISOString();
+  const datasetBytes = statSync(DATA).size;
+  const loadBefore = load();
+
+  const server = await startServer();
+  let browser;
+  const pageErrors = [];
+  let results;
+  const started = Date.now();
+  try {
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
+        '--disable-component-update', '--disable-sync', '--disable-quic'],
+      timeout: 30_000,
+    });
+    const page = await browser.newPage();
+    page.on('console', (m) => {
+      const text = m.text();
+      if (m.type() === 'error') pageErrors.push(`console: ${text}`);
+      if (text.startsWith('bench: ') || m.type() === 'error') {
+        process.stderr.write(`[${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${text}\n`);
+      }
+    });
+    page.on('pageerror', (e) => pageErrors.push(`pageerror: ${e.message}`));
+    page.on('crash', () => pageErrors.push('page crashed'));
+    const url = `${server.url}bench.html?runs=${runs}&slowruns=${slowRuns}&deepiters=${deepIters}`;
+    process.stderr.write(`browser-bench: ${url}\n`);
+    await page.goto(url, { waitUntil: 'domcontentloaded' });
+    await page.waitForFunction(() => document.body.dataset.done === '1', null, { timeout: TIMEOUT_MS, polling: 500 });
+    results = JSON.parse(await page.textContent('#results'));
+    results.chromium = browser.version();
+  } finally {
+    if (browser) await browser.close().catch(() => {});
+    await server.stop();
+  }
+  const totalS = (Date.now() - started) / 1000;
+
+  const out = [];
+  out.push('Purrceptron browser benchmark');
+  out.push(`machine   ${os.availableParallelism()} CPUs (nproc), ${cpuModel()}, ${(os.totalmem() / 1024 ** 3).toFixed(1)} GiB RAM`);
+  out.push(`browser   Chromium ${results.chromium} (headless), navigator.hardwareConcurrency ${results.hardwareConcurrency}`);
+  out.push(`load avg  before ${loadBefore}   after ${load()}   (1, 5, 15 min)`);
+  out.push(`config    runs=${runs} slowruns=${slowRuns} deepiters=${deepIters}; every run in a fresh module worker`);
+  out.push(`wasm      ${wasmBytes.length} bytes raw (${(wasmBytes.length / MB).toFixed(2)} MB), ` +
+    `${wasmGz.length} bytes gzip -9 (${(wasmGz.length / MB).toFixed(2)} MB); built ${wasmMtime}`);
+  out.push(`dataset   ${datasetBytes} bytes (${(datasetBytes / MB).toFixed(2)} MB) www/data/catvnoncat.safetensors`);
+  if (results.jpeg) {
+    out.push(`photo     ${results.jpeg.width}x${results.jpeg.height} JPEG q${results.jpeg.quality}, ` +
+      `${results.jpeg.bytes} bytes (${(results.jpeg.bytes / MB).toFixed(2)} MB), drawn in ${fmt(results.jpeg.drawMs, 0)} ms`);
+  }
+  out.push('');
+  const rows = results.rows.map((r) => [
+    r.name + (r.note ? ` ${r.note}` : ''),
+    String(r.runs.length),
+    fmt(r.time?.min), fmt(r.time?.median), fmt(r.time?.max),
+    r.coldMedianMs === null || r.coldMedianMs === undefined ? '-' : fmt(r.coldMedianMs),
+    fmt(r.memMB),
+    r.ratio === undefined ? '-' : `${r.ratio.toFixed(1)}x`,
+    r.finalCost === undefined ? '-' : r.finalCost.toFixed(8),
+    r.testAccuracy === undefined ? '-' : `${fmt(100 * r.testAccuracy)}%`,
+    r.error ? `ERROR: ${r.error}` : '',
+  ]);
+  out.push(table(
+    ['row', 'runs', 'min ms', 'median ms', 'max ms', 'cold ms', 'memMB', 'slow/fast', 'final cost', 'test acc', ''],
+    rows,
+    new Set([1, 2, 3, 4, 5, 6, 7, 8, 9]),
+  ));
+  out.push('');
+  out.push('min/median/max: a second run in the same worker (optimised code); cold ms: the median first run in a ' +
+    'fresh worker (V8 tier-up and memory growth included); straightforward rows run once per worker.');
+  out.push('memMB: wasm memory.buffer.byteLength after the work (the peak; it never shrinks); ' +
+    'after loading module + dataset, before the work, it was ' +
+    results.rows.filter((r) => r.memBeforeMB !== null).map((r) => `${fmt(r.memBeforeMB)} (${r.name})`).join(', ') + '.');
+  const deep = results.rows.find((r) => r.name === 'deep-straightforward');
+  if (deep?.note) {
+    out.push(`deep-straightforward ran ${results.config.deepDirectIterations} iterations; its times are ` +
+      `construction + ${2500 / results.config.deepDirectIterations} x step time + finish (evaluation), i.e. extrapolated to 2500 iterations. ` +
+      `Measured medians: ${deep.runs.length ? fmt(median(deep.runs.map((r) => r.ms))) : '-'} ms in all, ` +
+      `${deep.runs.length ? fmt(median(deep.runs.map((r) => r.phases.stepMs))) : '-'} ms of steps.`);
+  }
+  const photo = results.rows.find((r) => r.name === 'classify-12mp')?.photo;
+  if (photo) {
+    out.push(`classify-12mp: ${photo.format} ${photo.width}x${photo.height}, p(cat) = ${photo.probability.toFixed(4)} (${photo.label}); ` +
+      'model: the last lr-fast run; straightforward variant: -');
+  }
+  out.push('');
+  out.push('Agreement of the solvers (final cost within 1e-4 relative, same test accuracy):');
+  for (const c of results.checks) {
+    if (c.detail) {
+      out.push(`  ${c.name}: FAILED (${c.detail})`);
+      continue;
+    }
+    out.push(`  ${c.name.padEnd(4)} (${c.what}): ${c.ok ? 'OK' : 'MISMATCH'}  cost fast ${c.fastCost.toFixed(10)}  ` +
+      `straightforward ${c.slowCost.toFixed(10)}  rel diff ${c.relDiff.toExponential(2)} ${c.costOk ? '<=' : '>'} 1e-4;  ` +
+      `test acc ${fmt(100 * c.fastTestAccuracy)}% vs ${fmt(100 * c.slowTestAccuracy)}% ${c.accOk ? '(same)' : '(DIFFERENT)'}`);
+  }
+  const nondet = results.rows.filter((r) => r.deterministic === false).map((r) => r.name);
+  if (nondet.length) out.push(`  runs of ${nondet.join(', ')} did not all give the same cost and accuracy`);
+  out.push('');
+  out.push(`total ${totalS.toFixed(0)} s`);
+  const errors = [...results.errors, ...pageErrors];
+  if (errors.length) {
+    out.push('');
+    out.push('ERRORS:');
+    for (const e of errors) out.push(`  ${e}`);
+  }
+  console.log(out.join('\n'));
+  return errors.length ? 1 : 0;
+}
+
+function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (e) => {
+    console.error(`browser-bench: ${e.stack ?? e}`);
+    process.exit(1);
+  },
+);
