@@ -69,6 +69,8 @@ fn lanes_2x2(a0: &[f64], a1: &[f64], b0: &[f64], b1: &[f64]) -> [[f64; 4]; 4] {
     [s00, s01, s10, s11]
 }
 
+// `h` indexes the same half of all four accumulators: an iterator would hide that.
+#[allow(clippy::needless_range_loop)]
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 fn lanes_2x2(a0: &[f64], a1: &[f64], b0: &[f64], b1: &[f64]) -> [[f64; 4]; 4] {
     use core::arch::wasm32::*;

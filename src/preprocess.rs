@@ -10,8 +10,12 @@
 //!    pixels a side, [`MAX_PIXELS`] pixels, and [`MAX_DECODE_BYTES`] bytes of decoder buffers
 //!    (see [`max_pixels_for`] for how the buffers are counted). Larger images (and decompression
 //!    bombs, absurd headers) give [`Error::ImageTooLarge`] without allocating their pixels.
-//! 3. **Decode** once, at full size, in the file's own colour type (8 or 16 bits, grey or
-//!    colour, with or without alpha).
+//! 3. **Decode** once, in the file's own colour type (8 or 16 bits, grey or colour, with or
+//!    without alpha): at full size, except large JPEGs, which are decoded at 1/2, 1/4 or 1/8
+//!    size by a scaled IDCT (`jpeg-decoder`; the largest reduction that leaves the part of the
+//!    image kept by the [`Fit`] at least 256 pixels a side, the size step 4 boxes down to
+//!    anyway). A 12-megapixel photo is thus decoded at 500 x 375. Files that `jpeg-decoder`
+//!    cannot decode (truncated, lossless, ...) are decoded at full size (zune-jpeg) as before.
 //! 4. **Fit** ([`Fit`]): the centred square (Crop, the default) or the whole image (Squash) is
 //!    resampled to 64 x 64: first an integer box average brings it to between 256 and 511 pixels
 //!    a side (a no-op for smaller images), then a Catmull-Rom filter widened to the scale factor
@@ -119,8 +123,9 @@ impl std::fmt::Debug for Photo {
 /// the exact steps.
 ///
 /// Memory: the bytes, plus at most [`MAX_DECODE_BYTES`] of decoder buffers, plus at most ~4 MB
-/// of resampling buffers. Time: mostly decoding; the crop and resampling of a 12-megapixel
-/// image take ~15 ms natively.
+/// of resampling buffers. Time: mostly decoding; a 12-megapixel JPEG takes ~60 ms natively
+/// (decoded at 1/8 size: the entropy decoding dominates), other 12-megapixel images spend
+/// ~15 ms in the crop and resampling.
 ///
 /// # Errors
 /// - [`Error::EmptyImage`]: `bytes` is empty.
@@ -169,13 +174,32 @@ pub fn preprocess(bytes: &[u8], fit: Fit) -> Result<Photo> {
     let cost = decode_cost(bytes, format, decoder.color_type().bytes_per_pixel());
     let budget = check_size(width, height, &cost)?;
     let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
-    // Whatever the decoded image does not use is left for the decoder's intermediate buffers.
-    decoder
-        .set_limits(decoder_limits(MAX_DECODE_BYTES.saturating_sub(budget)))
-        .map_err(|e| decode_error(e, name))?;
-    let image = DynamicImage::from_decoder(decoder).map_err(|e| decode_error(e, name))?;
+    let window = fit_window(width, height, fit);
 
-    let small = resample(&image, fit)?;
+    // Large JPEGs: decode at 1/2, 1/4 or 1/8 size (scaled IDCT), if that is supported for this
+    // file; otherwise (and for everything else) decode at full size.
+    let scale = match format {
+        ImageFormat::Jpeg => jpeg_scale(&window),
+        _ => 1,
+    };
+    let reduced = if scale > 1 {
+        decode_jpeg_scaled(bytes, (width, height), scale, budget)
+    } else {
+        None
+    };
+    let (image, scale) = match reduced {
+        Some(image) => (image, scale),
+        None => {
+            // Whatever the decoded image does not use is left for the decoder's other buffers.
+            decoder
+                .set_limits(decoder_limits(MAX_DECODE_BYTES.saturating_sub(budget)))
+                .map_err(|e| decode_error(e, name))?;
+            let image = DynamicImage::from_decoder(decoder).map_err(|e| decode_error(e, name))?;
+            (image, 1)
+        }
+    };
+
+    let small = resample(&image, &window.scaled(scale))?;
     drop(image);
     let pixels = orient(small, orientation)?;
     let (width, height) = if swaps_axes(orientation) {
@@ -641,6 +665,83 @@ fn jpeg_header(b: &[u8]) -> Option<JpegHeader> {
     }
 }
 
+// ---- reduced-scale JPEG decoding -------------------------------------------------------------
+
+/// The JPEG reduction (1, 2, 4 or 8) to decode with: the largest that leaves the window at least
+/// [`BOX_TARGET`] (256) pixels on each side, the size the box stage of [`resample`] aims at, so
+/// that the scaled IDCT only replaces part of that box averaging.
+fn jpeg_scale(window: &Window) -> u32 {
+    let side = window.width.min(window.height);
+    [8, 4, 2]
+        .into_iter()
+        .find(|&s| side / f64::from(s) >= BOX_TARGET)
+        .unwrap_or(1)
+}
+
+/// Decodes a JPEG at `1 / scale` of its `(width, height)` with `jpeg-decoder`'s scaled IDCT
+/// (only the DC coefficient for 1/8, a 2x2 or 4x4 IDCT for 1/4 and 1/2; all the entropy-coded
+/// data is still read). Returns `None` whenever this decoder cannot do it (truncated or corrupt
+/// data, lossless or other unsupported JPEG variants, a header it reads differently from
+/// zune-jpeg): the caller then decodes the file at full size as before, so that files decode
+/// (or fail) as they always did. The size limits were checked on the full-size header.
+///
+/// `jpeg-decoder` is built with `platform_independent` (scalar code only): the result is the same
+/// on every target. (Natively, without rayon, it still hands each component's rows of
+/// coefficients to a thread of its own; on wasm32 it decodes on the calling thread. Same result;
+/// natively the rows queued for those threads are extra memory, a few MB in practice.)
+fn decode_jpeg_scaled(
+    bytes: &[u8],
+    (width, height): (u32, u32),
+    scale: u32,
+    budget: u64,
+) -> Option<DynamicImage> {
+    use jpeg_decoder::{CodingProcess, Decoder, PixelFormat};
+
+    let mut decoder = Decoder::new(Cursor::new(bytes));
+    decoder.set_max_decoding_buffer_size(usize::try_from(budget).unwrap_or(usize::MAX));
+    decoder.read_info().ok()?;
+    let info = decoder.info()?;
+    if (u32::from(info.width), u32::from(info.height)) != (width, height)
+        || info.coding_process == CodingProcess::Lossless
+    {
+        return None;
+    }
+    let (w, h) = (width.div_ceil(scale), height.div_ceil(scale));
+    let requested = (u16::try_from(w).ok()?, u16::try_from(h).ok()?);
+    let (ow, oh) = decoder.scale(requested.0, requested.1).ok()?;
+    if (u32::from(ow), u32::from(oh)) != (w, h) {
+        return None;
+    }
+    let data = decoder.decode().ok()?;
+    let pixels = w as usize * h as usize;
+    let pixel_format = decoder.info()?.pixel_format;
+    if data.len() != pixels * pixel_format.pixel_bytes() {
+        return None;
+    }
+    match pixel_format {
+        PixelFormat::L8 => image::GrayImage::from_raw(w, h, data).map(DynamicImage::ImageLuma8),
+        PixelFormat::RGB24 => RgbImage::from_raw(w, h, data).map(DynamicImage::ImageRgb8),
+        PixelFormat::CMYK32 => {
+            let rgb = data.chunks_exact(4).flat_map(cmyk_to_rgb).collect();
+            RgbImage::from_raw(w, h, rgb).map(DynamicImage::ImageRgb8)
+        }
+        // 16 bits only for lossless JPEG, refused above.
+        PixelFormat::L16 => None,
+    }
+}
+
+/// `jpeg-decoder`'s CMYK (and YCCK, converted to CMYK) pixel to RGB as zune-jpeg (and so the
+/// full-size path) does it: `R = (255 - C) * (255 - K) / 255` rounded as zune's `blinn_8x8`
+/// (zune works on the stored, Adobe-inverted values, which are `255 - C` and `255 - K` here).
+fn cmyk_to_rgb(p: &[u8]) -> [u8; 3] {
+    let k = 255 - p.get(3).copied().unwrap_or(0);
+    let blinn = |c: u8| {
+        let t = i32::from(255 - c) * i32::from(k) + 128;
+        ((t + (t >> 8)) >> 8) as u8
+    };
+    [0, 1, 2].map(|i| blinn(p.get(i).copied().unwrap_or(0)))
+}
+
 // ---- resampling ----------------------------------------------------------------------------
 
 /// Catmull-Rom cubic (B = 0, C = 1/2): 1 at 0, 0 at the other integers, support (-2, 2).
@@ -722,9 +823,30 @@ fn box_axis(size: u32, start: f64, len: f64) -> BoxAxis {
     }
 }
 
-/// Crops (or not) and resamples `image` to `SIDE x SIDE` RGB8, before orientation.
-fn resample(image: &DynamicImage, fit: Fit) -> Result<Vec<u8>> {
-    let (w, h) = image.dimensions();
+/// The part of the image that becomes the 64 x 64 square: `[x0, x0 + width) x [y0, y0 + height)`,
+/// in pixels of the full-size stored image (before orientation).
+struct Window {
+    x0: f64,
+    y0: f64,
+    width: f64,
+    height: f64,
+}
+
+impl Window {
+    /// The same window in the pixels of the image decoded at `1 / scale` of its size (pixel `j`
+    /// of the reduced image covers pixels `[j * scale, (j + 1) * scale)` of the full one).
+    fn scaled(&self, scale: u32) -> Window {
+        let s = f64::from(scale.max(1));
+        Window {
+            x0: self.x0 / s,
+            y0: self.y0 / s,
+            width: self.width / s,
+            height: self.height / s,
+        }
+    }
+}
+
+fn fit_window(w: u32, h: u32, fit: Fit) -> Window {
     let (x0, y0, cw, ch) = match fit {
         Fit::Crop => {
             let s = w.min(h);
@@ -732,8 +854,19 @@ fn resample(image: &DynamicImage, fit: Fit) -> Result<Vec<u8>> {
         }
         Fit::Squash => (0.0, 0.0, w, h),
     };
-    let bx = box_axis(w, x0, f64::from(cw));
-    let by = box_axis(h, y0, f64::from(ch));
+    Window {
+        x0,
+        y0,
+        width: f64::from(cw),
+        height: f64::from(ch),
+    }
+}
+
+/// Crops `window` out of `image` and resamples it to `SIDE x SIDE` RGB8, before orientation.
+fn resample(image: &DynamicImage, window: &Window) -> Result<Vec<u8>> {
+    let (w, h) = image.dimensions();
+    let bx = box_axis(w, window.x0, window.width);
+    let by = box_axis(h, window.y0, window.height);
 
     // 1. Integer box average into `cells` (at most 511 x 511 x 3 f32, ~3 MB).
     let mut cells = vec![0f32; bx.cells * by.cells * 3];

@@ -3,6 +3,8 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::io::Cursor;
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::atomic::{AtomicIsize, AtomicUsize};
 
 use image::codecs::jpeg::JpegEncoder;
 use image::{DynamicImage, ImageFormat, Rgb, RgbImage, Rgba, RgbaImage};
@@ -12,48 +14,90 @@ use purrceptron::preprocess::{
 };
 use purrceptron::Error;
 
-// ---- allocation accounting (per thread, so parallel tests do not disturb each other) ---------
+// ---- allocation accounting -------------------------------------------------------------------
+//
+// Per measuring thread, so that parallel tests do not disturb each other. Every block carries a
+// header naming the accounting slot of the thread that allocated it, so that a block freed by
+// another thread (jpeg-decoder hands rows of coefficients to worker threads natively) is still
+// taken off its owner's count. Blocks allocated by other threads (those workers' small
+// reduced-size planes) are not counted: only what the measured thread allocates.
 
 struct Counting;
 
+/// Slot 0 collects every thread that never called `peak_alloc`.
+const SLOTS: usize = 256;
+static LIVE: [AtomicIsize; SLOTS] = [const { AtomicIsize::new(0) }; SLOTS];
+static PEAK: [AtomicIsize; SLOTS] = [const { AtomicIsize::new(0) }; SLOTS];
+static NEXT_SLOT: AtomicUsize = AtomicUsize::new(1);
+
 thread_local! {
-    static LIVE: Cell<isize> = const { Cell::new(0) };
-    static PEAK: Cell<isize> = const { Cell::new(0) };
+    static SLOT: Cell<usize> = const { Cell::new(0) };
 }
 
-fn account(delta: isize) {
-    let _ = LIVE.try_with(|live| {
-        let now = live.get() + delta;
-        live.set(now);
-        let _ = PEAK.try_with(|peak| peak.set(peak.get().max(now)));
-    });
+fn my_slot() -> usize {
+    SLOT.try_with(Cell::get).unwrap_or(0)
+}
+
+fn account(slot: usize, delta: isize) {
+    // (Never panics in the allocator: a slot is always < SLOTS.)
+    let (Some(live), Some(peak)) = (LIVE.get(slot), PEAK.get(slot)) else {
+        return;
+    };
+    let now = live.fetch_add(delta, Relaxed) + delta;
+    if delta > 0 {
+        peak.fetch_max(now, Relaxed);
+    }
+}
+
+/// Bytes in front of each block: a multiple of its alignment, with the slot in the last 8.
+fn header(layout: Layout) -> usize {
+    layout.align().max(16)
+}
+
+fn outer(layout: Layout, size: usize) -> Layout {
+    Layout::from_size_align(size + header(layout), header(layout)).unwrap()
 }
 
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let p = System.alloc(layout);
-        if !p.is_null() {
-            account(layout.size() as isize);
+        let base = System.alloc(outer(layout, layout.size()));
+        if base.is_null() {
+            return base;
         }
+        let p = base.add(header(layout));
+        let slot = my_slot();
+        p.sub(8).cast::<usize>().write(slot);
+        account(slot, layout.size() as isize);
         p
     }
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        let p = System.alloc_zeroed(layout);
-        if !p.is_null() {
-            account(layout.size() as isize);
+        let base = System.alloc_zeroed(outer(layout, layout.size()));
+        if base.is_null() {
+            return base;
         }
+        let p = base.add(header(layout));
+        let slot = my_slot();
+        p.sub(8).cast::<usize>().write(slot);
+        account(slot, layout.size() as isize);
         p
     }
     unsafe fn dealloc(&self, p: *mut u8, layout: Layout) {
-        System.dealloc(p, layout);
-        account(-(layout.size() as isize));
+        let slot = p.sub(8).cast::<usize>().read();
+        System.dealloc(p.sub(header(layout)), outer(layout, layout.size()));
+        account(slot, -(layout.size() as isize));
     }
     unsafe fn realloc(&self, p: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        let q = System.realloc(p, layout, new_size);
-        if !q.is_null() {
-            account(new_size as isize - layout.size() as isize);
+        let slot = p.sub(8).cast::<usize>().read();
+        let base = System.realloc(
+            p.sub(header(layout)),
+            outer(layout, layout.size()),
+            new_size + header(layout),
+        );
+        if base.is_null() {
+            return base;
         }
-        q
+        account(slot, new_size as isize - layout.size() as isize);
+        base.add(header(layout))
     }
 }
 
@@ -63,10 +107,15 @@ static ALLOCATOR: Counting = Counting;
 /// Runs `f` and returns its result with the peak number of bytes it had allocated at once
 /// (on this thread, above what was live before).
 fn peak_alloc<T>(f: impl FnOnce() -> T) -> (T, usize) {
-    let base = LIVE.with(Cell::get);
-    PEAK.with(|p| p.set(base));
+    let mut slot = my_slot();
+    if slot == 0 {
+        slot = 1 + NEXT_SLOT.fetch_add(1, Relaxed) % (SLOTS - 1);
+        SLOT.with(|s| s.set(slot));
+    }
+    let base = LIVE[slot].load(Relaxed);
+    PEAK[slot].store(base, Relaxed);
     let out = f();
-    let peak = PEAK.with(Cell::get);
+    let peak = PEAK[slot].load(Relaxed);
     (out, (peak - base).max(0) as usize)
 }
 
@@ -977,4 +1026,244 @@ fn to_png_checks_the_length() {
     let p = preprocess(&png, Fit::Squash).unwrap();
     assert_eq!((p.width, p.height), (64, 64));
     assert!(p.pixels.iter().all(|&v| v == 200));
+}
+
+// ---- large JPEGs: reduced-scale decoding ------------------------------------------------------
+
+/// A photo-like test picture: gradients with sharp wrap-around edges and per-pixel noise (the
+/// picture of `purrceptron bench`).
+fn busy_picture(w: u32, h: u32) -> RgbImage {
+    RgbImage::from_fn(w, h, |x, y| {
+        let n = (x.wrapping_mul(2_654_435_761) ^ y.wrapping_mul(40_503)) >> 28;
+        let (cx, cy) = (w as i32 / 2, h as i32 / 2);
+        Rgb([
+            ((x / 16 + y / 32) % 256) as u8 ^ n as u8,
+            ((x * y / 9000) % 256) as u8,
+            (128 + (x as i32 - cx).abs() / 16 - (y as i32 - cy).abs() / 24).clamp(0, 255) as u8,
+        ])
+    })
+}
+
+/// Mean absolute difference per channel, and the largest difference, of two 64 x 64 images.
+fn differences(a: &Photo, b: &Photo) -> ([f64; 3], u8) {
+    let mut sums = [0f64; 3];
+    let mut max = 0;
+    for (pa, pb) in a.pixels.chunks(3).zip(b.pixels.chunks(3)) {
+        for c in 0..3 {
+            let d = pa[c].abs_diff(pb[c]);
+            sums[c] += f64::from(d);
+            max = max.max(d);
+        }
+    }
+    (sums.map(|s| s / (SIDE * SIDE) as f64), max)
+}
+
+#[test]
+fn large_jpegs_decoded_at_reduced_scale_match_the_full_size_decode() {
+    // 4000 x 3000 (Crop: 3000 -> 1/8 = 375 px; Squash: 1/8 too), 2400 x 1800 (1/4) and
+    // 1100 x 700 (1/2); the picture of the `classify 12 MP JPEG` benchmark. The full-size path: the same JPEG decoded at full size by image-rs
+    // (zune-jpeg), stored losslessly as BMP and preprocessed.
+    for (w, h) in [(4000, 3000), (2400, 1800), (1100, 700)] {
+        let bytes = jpeg(&busy_picture(w, h), 90);
+        let full = image::load_from_memory(&bytes).unwrap();
+        assert_eq!((full.width(), full.height()), (w, h));
+        let full = encode(&DynamicImage::ImageRgb8(full.to_rgb8()), ImageFormat::Bmp);
+        for fit in [Fit::Crop, Fit::Squash] {
+            let (reduced, peak) = peak_alloc(|| preprocess(&bytes, fit).unwrap());
+            assert_eq!(
+                (reduced.width, reduced.height, reduced.format),
+                (w, h, "jpeg")
+            );
+            // The reduced decode needs at most a quarter of the full-size RGB buffer (plus the
+            // input, image-rs's copy of it for the header, and the < 4 MB of resampling).
+            let rgb = (w * h * 3) as usize;
+            assert!(
+                peak < 2 * bytes.len() + rgb / 4 + 4 * MB,
+                "{w} x {h} {fit:?}: peak {peak} (input {})",
+                bytes.len()
+            );
+            let reference = preprocess(&full, fit).unwrap();
+            let (mean, max) = differences(&reduced, &reference);
+            println!("{w} x {h} {fit:?}: mean |difference| {mean:.2?}, max {max}");
+            assert!(
+                mean.iter().all(|&m| m < 3.0),
+                "{w} x {h} {fit:?}: mean |difference| per channel {mean:?} (max {max})"
+            );
+        }
+    }
+}
+
+#[test]
+fn large_jpeg_exif_orientation_is_applied() {
+    let bytes = jpeg(&busy_picture(2400, 1800), 85);
+    let plain = preprocess(&bytes, Fit::Squash).unwrap();
+    let upright = RgbImage::from_raw(64, 64, plain.pixels.clone()).unwrap();
+    for big_endian in [true, false] {
+        // 6: rotate 90 degrees clockwise to display.
+        let p = preprocess(&with_exif(&bytes, 6, big_endian), Fit::Squash).unwrap();
+        assert_eq!((p.width, p.height), (1800, 2400));
+        assert_eq!(p.pixels, image::imageops::rotate90(&upright).into_raw());
+        // 3: rotate 180 degrees.
+        let p = preprocess(&with_exif(&bytes, 3, big_endian), Fit::Squash).unwrap();
+        assert_eq!((p.width, p.height), (2400, 1800));
+        assert_eq!(p.pixels, image::imageops::rotate180(&upright).into_raw());
+    }
+}
+
+/// A baseline JPEG of one uniform colour with `components` 1x1-sampled components of the stored
+/// values `values` (quantisation 1, DC only), and an Adobe APP14 segment with `transform`
+/// (0: CMYK or RGB, 1: YCbCr, 2: YCCK) if given.
+fn uniform_jpeg(w: u16, h: u16, values: &[u8], transform: Option<u8>) -> Vec<u8> {
+    let n = values.len() as u8;
+    let mut j = vec![0xFF, 0xD8];
+    if let Some(t) = transform {
+        j.extend_from_slice(&[0xFF, 0xEE, 0, 14]);
+        j.extend_from_slice(b"Adobe");
+        j.extend_from_slice(&[0, 100, 0, 0, 0, 0, t]);
+    }
+    j.extend_from_slice(&[0xFF, 0xDB, 0, 67, 0]);
+    j.extend_from_slice(&[1; 64]);
+    j.extend_from_slice(&[0xFF, 0xC0, 0, 8 + 3 * n, 8]);
+    j.extend_from_slice(&h.to_be_bytes());
+    j.extend_from_slice(&w.to_be_bytes());
+    j.push(n);
+    for c in 1..=n {
+        j.extend_from_slice(&[c, 0x11, 0]);
+    }
+    // DC table 0: categories 0..=11, all 4-bit codes (code = category); AC table 0: EOB = "0".
+    j.extend_from_slice(&[0xFF, 0xC4, 0, 2 + 29 + 18, 0x00]);
+    j.extend_from_slice(&[0, 0, 0, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+    j.extend_from_slice(&[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+    j.push(0x10);
+    j.extend_from_slice(&[1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+    j.push(0x00);
+    j.extend_from_slice(&[0xFF, 0xDA, 0, 6 + 2 * n, n]);
+    for c in 1..=n {
+        j.extend_from_slice(&[c, 0x00]);
+    }
+    j.extend_from_slice(&[0, 63, 0]);
+    // Entropy-coded data, most significant bit first, 0xFF stuffed with 0x00.
+    let mut bits: Vec<bool> = Vec::new();
+    let put = |bits: &mut Vec<bool>, value: u32, len: u32| {
+        for i in (0..len).rev() {
+            bits.push((value >> i) & 1 == 1);
+        }
+    };
+    let blocks = usize::from(w.div_ceil(8)) * usize::from(h.div_ceil(8));
+    for block in 0..blocks {
+        for &v in values {
+            // DC coefficient (v - 128) * 8 (an 8x8 block of v); the first block codes it as a
+            // difference from 0, the others repeat it (difference 0).
+            let diff = if block == 0 {
+                (i32::from(v) - 128) * 8
+            } else {
+                0
+            };
+            let category = 32 - diff.unsigned_abs().leading_zeros();
+            put(&mut bits, category, 4);
+            let extra = if diff >= 0 {
+                diff
+            } else {
+                diff + (1 << category) - 1
+            };
+            put(&mut bits, extra as u32, category);
+            put(&mut bits, 0, 1); // EOB
+        }
+    }
+    while bits.len() % 8 != 0 {
+        bits.push(true);
+    }
+    for byte in bits.chunks(8) {
+        let b = byte.iter().fold(0u8, |acc, &bit| acc << 1 | u8::from(bit));
+        j.push(b);
+        if b == 0xFF {
+            j.push(0);
+        }
+    }
+    j.extend_from_slice(&[0xFF, 0xD9]);
+    j
+}
+
+#[test]
+fn cmyk_ycck_and_grey_jpegs_give_the_colours_of_the_full_size_decode() {
+    // Adobe CMYK (stored inverted), YCCK, plain YCbCr, grey.
+    let cases: [(&[u8], Option<u8>); 5] = [
+        (&[200, 100, 50, 230], Some(0)),
+        (&[30, 240, 128, 250], Some(0)),
+        (&[90, 100, 200, 200], Some(2)),
+        (&[120, 60, 200], Some(1)),
+        (&[77], None),
+    ];
+    for (values, transform) in cases {
+        let mut colours = Vec::new();
+        // 40 x 30 decodes at full size (zune-jpeg); 1024 x 768 at 1/2 and 4000 x 3000 at 1/8
+        // (jpeg-decoder).
+        for (w, h) in [(40, 30), (1024, 768), (4000, 3000)] {
+            let bytes = uniform_jpeg(w, h, values, transform);
+            let expected = image::load_from_memory(&bytes).unwrap().to_rgb8();
+            let expected = expected.get_pixel(w as u32 / 2, h as u32 / 2).0;
+            for fit in [Fit::Crop, Fit::Squash] {
+                let (p, peak) = peak_alloc(|| preprocess(&bytes, fit).unwrap());
+                assert_eq!((p.width, p.height), (u32::from(w), u32::from(h)));
+                if w == 4000 {
+                    // Decoded at 1/8 scale, not into 36 MB of RGB at full size. (Natively,
+                    // jpeg-decoder queues rows of coefficients to a worker thread per
+                    // component: a few MB, depending on how fast those threads run.)
+                    assert!(peak < 16 * MB, "{values:?} {transform:?}: peak {peak}");
+                }
+                for c in p.pixels.chunks(3) {
+                    assert!(
+                        close([c[0], c[1], c[2]], expected, 1),
+                        "{values:?} {transform:?} {w} x {h} {fit:?}: {c:?} vs {expected:?}"
+                    );
+                }
+                colours.push(px(&p, 32, 32));
+            }
+        }
+        println!("{values:?} {transform:?}: {colours:?}");
+    }
+}
+
+#[test]
+fn truncated_and_corrupted_large_jpegs_never_panic() {
+    // 700 x 520: Crop decodes at 1/2 (260 px); errors fall back to the full-size decoder.
+    let image = RgbImage::from_fn(700, 520, |x, y| {
+        Rgb([(x / 3) as u8, (y / 2) as u8, ((x + 2 * y) / 8) as u8])
+    });
+    let bytes = jpeg(&image, 75);
+    let whole = preprocess(&bytes, Fit::Crop).unwrap();
+    assert_eq!((whole.width, whole.height), (700, 520));
+    // Every prefix through the headers, then every 7th.
+    let cuts = (0..bytes.len()).filter(|&len| len < 1000 || len % 7 == 0);
+    println!("{} bytes", bytes.len());
+    for len in cuts {
+        if let Ok(p) = preprocess(&bytes[..len], Fit::Crop) {
+            assert_eq!(p.pixels.len(), PIXELS, "cut at {len}");
+        }
+    }
+    let mut state = 0x2545_F491_4F6C_DD1Du64;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    for round in 0..300 {
+        let mut bad = bytes.clone();
+        for _ in 0..1 + next() % 4 {
+            // Mostly in the headers (where the structure is), sometimes in the scan data.
+            let span = if next() % 2 == 0 { 700 } else { bad.len() };
+            let at = (next() % span as u64) as usize;
+            match next() % 3 {
+                0 => bad[at] ^= 1 << (next() % 8),
+                1 => bad[at] = next() as u8,
+                _ => bad[at] = 0xFF,
+            }
+        }
+        for fit in [Fit::Crop, Fit::Squash] {
+            if let Ok(p) = preprocess(&bad, fit) {
+                assert_eq!(p.pixels.len(), PIXELS, "round {round}");
+            }
+        }
+    }
 }
