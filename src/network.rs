@@ -427,23 +427,7 @@ impl Network {
     /// Fraction of the images (bytes, see [`Network::logits_pixels`]) whose predicted label
     /// equals `y`, in [0, 1].
     pub fn accuracy_pixels(&self, pixels: &[u8], y: &[u8]) -> Result<f64> {
-        let z = self.logits_pixels(pixels)?;
-        if z.len() != y.len() {
-            return Err(Error::Shape(format!(
-                "{} images and {} labels",
-                z.len(),
-                y.len()
-            )));
-        }
-        if y.is_empty() {
-            return Ok(0.0);
-        }
-        let right = z
-            .iter()
-            .zip(y)
-            .filter(|(&z, &y)| u8::from(sigmoid(z) > 0.5) == y)
-            .count();
-        Ok(right as f64 / y.len() as f64)
+        fraction_right(&self.logits_pixels(pixels)?, y)
     }
 
     /// Probability of "cat" for each column of `x` `(n_x, m)`, in [0, 1].
@@ -462,20 +446,28 @@ impl Network {
 
     /// Fraction of `x`'s examples whose predicted label equals `y`, in [0, 1].
     pub fn accuracy(&self, x: ArrayView2<f64>, y: &[u8]) -> Result<f64> {
-        let pred = self.predict(x)?;
-        if pred.len() != y.len() {
-            return Err(Error::Shape(format!(
-                "{} examples and {} labels",
-                pred.len(),
-                y.len()
-            )));
-        }
-        if y.is_empty() {
-            return Ok(0.0);
-        }
-        let right = pred.iter().zip(y).filter(|(p, y)| p == y).count();
-        Ok(right as f64 / y.len() as f64)
+        fraction_right(&self.logits(x)?, y)
     }
+}
+
+/// Fraction of logits `z` whose label (1 where `sigmoid(z) > 0.5`) equals `y`; 0 when empty.
+fn fraction_right(z: &Array1<f64>, y: &[u8]) -> Result<f64> {
+    if z.len() != y.len() {
+        return Err(Error::Shape(format!(
+            "{} examples and {} labels",
+            z.len(),
+            y.len()
+        )));
+    }
+    if y.is_empty() {
+        return Ok(0.0);
+    }
+    let right = z
+        .iter()
+        .zip(y)
+        .filter(|(&z, &y)| u8::from(sigmoid(z) > 0.5) == y)
+        .count();
+    Ok(right as f64 / y.len() as f64)
 }
 
 fn relu(z: f64) -> f64 {
@@ -598,12 +590,23 @@ impl Inputs {
 fn project_pixels(bytes: &[u8], n_x: usize, w: &Array2<f64>) -> Array2<f64> {
     let w = w.as_standard_layout();
     let m = bytes.len().checked_div(n_x).unwrap_or(0);
-    let mut out = Array2::zeros((w.nrows(), m));
-    let mut buf = vec![0.0; n_x];
-    for (j, image) in bytes.chunks_exact(n_x.max(1)).enumerate() {
-        kernels::unit_scale(image, &mut buf);
-        for (r, w_r) in w.outer_iter().enumerate() {
-            out[[r, j]] = kernels::dot(w_r.as_slice().unwrap_or(&[]), &buf);
+    let r = w.nrows();
+    let mut out = Array2::zeros((r, m));
+    let (mut buf0, mut buf1) = (vec![0.0; n_x], vec![0.0; n_x]);
+    let w_row = |i: usize| w.row(i).to_slice().unwrap_or(&[]);
+    // Two images against two weight rows per kernel call: all four products are used (a last
+    // odd image or row pairs with itself). Each equals `kernels::dot` bit for bit.
+    for j in (0..m).step_by(2) {
+        let j1 = (j + 1).min(m - 1);
+        kernels::unit_scale(&bytes[j * n_x..(j + 1) * n_x], &mut buf0);
+        kernels::unit_scale(&bytes[j1 * n_x..(j1 + 1) * n_x], &mut buf1);
+        for i in (0..r).step_by(2) {
+            let i1 = (i + 1).min(r - 1);
+            let d = kernels::dot_2x2(w_row(i), w_row(i1), &buf0, &buf1);
+            out[[i, j]] = d[0];
+            out[[i, j1]] = d[1];
+            out[[i1, j]] = d[2];
+            out[[i1, j1]] = d[3];
         }
     }
     out
