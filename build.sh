@@ -46,8 +46,10 @@ log "building the native CLI"
 cargo build --release --locked
 log "building the wasm module"
 cargo build --release --locked --lib --target wasm32-unknown-unknown
-wasm-bindgen --target web --no-typescript --out-dir www/pkg \
-  target/wasm32-unknown-unknown/release/purrceptron.wasm
+# The function-name and producers sections only serve debuggers: without them the module is
+# ~10% smaller.
+wasm-bindgen --target web --no-typescript --remove-name-section --remove-producers-section \
+  --out-dir www/pkg target/wasm32-unknown-unknown/release/purrceptron.wasm
 ls -l www/pkg/purrceptron_bg.wasm | awk '{print "wasm: " $5 " bytes"}' >&2
 
 # --- the dataset: converted at build time, never committed ------------------------------------

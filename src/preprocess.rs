@@ -3,9 +3,10 @@
 //! This is the one preprocessing path of the crate: the CLI and the browser page both call
 //! [`preprocess`], so a photo gives bit-identical model input on both. The steps:
 //!
-//! 1. **Recognise** the format from the magic bytes. JPEG, PNG, GIF (first frame), WebP, BMP and
-//!    TIFF are decoded; common formats this build cannot decode (HEIC/HEIF, AVIF, SVG, PDF, JPEG
-//!    XL, ...) are named in an [`Error::UnsupportedImage`].
+//! 1. **Recognise** the format from the magic bytes. JPEG, PNG, GIF (first frame), WebP and BMP are
+//!    decoded; common formats this build cannot decode (HEIC/HEIF, AVIF, TIFF, SVG, PDF, JPEG
+//!    XL, ...) are named in an [`Error::UnsupportedImage`]. (TIFF is left out on purpose: it is
+//!    rare for photos and its decoder would be a tenth of the wasm module.)
 //! 2. **Check the size from the header, before any pixel is decoded**: at most [`MAX_SIDE`]
 //!    pixels a side, [`MAX_PIXELS`] pixels, and [`MAX_DECODE_BYTES`] bytes of decoder buffers
 //!    (see [`max_pixels_for`] for how the buffers are counted). Larger images (and decompression
@@ -14,13 +15,13 @@
 //!    without alpha): at full size, except large JPEGs, which are decoded at 1/2, 1/4 or 1/8
 //!    size by a scaled IDCT (`jpeg-decoder`; the largest reduction that leaves the part of the
 //!    image kept by the [`Fit`] at least 256 pixels a side, the size step 4 boxes down to
-//!    anyway). A 12-megapixel photo is thus decoded at 500 x 375. Files that `jpeg-decoder`
-//!    cannot decode (truncated, lossless, ...) are decoded at full size (zune-jpeg) as before.
+//!    anyway). A 12-megapixel photo is thus decoded at 500 x 375. `jpeg-decoder` is the only
+//!    JPEG decoder (the tests compare it with a second one, zune-jpeg).
 //! 4. **Fit** ([`Fit`]): the centred square (Crop, the default) or the whole image (Squash) is
 //!    resampled to 64 x 64: first an integer box average brings it to between 256 and 511 pixels
 //!    a side (a no-op for smaller images), then a Catmull-Rom filter widened to the scale factor
 //!    gives 64 x 64. Pixels are converted to RGB on the fly; alpha is composited over **white**.
-//! 5. **Orient**: the EXIF orientation (JPEG, PNG `eXIf`, WebP, TIFF) is applied to the 64x64
+//! 5. **Orient**: the EXIF orientation (JPEG, PNG `eXIf`, WebP) is applied to the 64x64
 //!    result. Centre crop, resampling and rotation commute, so this gives the same picture as
 //!    rotating first, without a full-size rotated copy.
 //!
@@ -59,10 +60,9 @@ pub const MAX_PIXELS: u64 = 1 << 26;
 ///
 /// The decoded image (`width * height * bytes per pixel`: 1 for grey, 3 for RGB8, 4 for RGBA8,
 /// up to 8 for RGBA16) counts against it, plus what each decoder allocates in proportion to the
-/// image (measured with image 0.25): TIFF decodes into a buffer of its own and copies (x 2),
-/// WebP +4 bytes/pixel (lossless decodes to RGBA and copies; lossy keeps a YUV frame; +8 if
+/// image (measured with image 0.25 and jpeg-decoder 0.3): WebP +4 bytes/pixel (lossless decodes to RGBA and copies; lossy keeps a YUV frame; +8 if
 /// animated), GIF +1 (palette indices), progressive JPEG + its DCT coefficients (2 bytes per
-/// sample of each component). What is left is handed to the decoder as
+/// sample of each component; CMYK JPEG +3 for its conversion to RGB). What is left is handed to the decoder as
 /// `image::Limits::max_alloc` for its other buffers. Peak memory is therefore at most about the
 /// input bytes (plus a copy of them for JPEG) plus this budget plus ~4 MB.
 pub const MAX_DECODE_BYTES: u64 = 256 << 20;
@@ -72,7 +72,7 @@ pub const MAX_DECODE_BYTES: u64 = 256 << 20;
 const BOX_TARGET: f64 = (4 * SIDE) as f64;
 
 /// The formats this build decodes, for messages.
-const DECODED: &str = "JPEG, PNG, GIF, WebP, BMP or TIFF";
+const DECODED: &str = "JPEG, PNG, GIF, WebP or BMP";
 
 /// How a photo of any aspect ratio becomes a 64 x 64 square.
 #[derive(
@@ -117,7 +117,7 @@ impl std::fmt::Debug for Photo {
 
 /// Decodes a photo and turns it into the 64 x 64 RGB image the model sees.
 ///
-/// `bytes` is the whole file (JPEG, PNG, GIF, WebP, BMP or TIFF; any colour type, 8 or 16 bits,
+/// `bytes` is the whole file (JPEG, PNG, GIF, WebP or BMP; any colour type, 8 or 16 bits,
 /// alpha composited over white; GIF: the first frame). The result's `pixels` has
 /// [`PIXELS`] = 64 x 64 x 3 bytes, row-major RGB; see [`Photo`] and the [module docs](self) for
 /// the exact steps.
@@ -158,6 +158,11 @@ pub fn preprocess(bytes: &[u8], fit: Fit) -> Result<Photo> {
             other_format_name(format)
         )));
     };
+    // JPEGs have a path of their own: one decoder (`jpeg-decoder`) that can also decode at
+    // reduced scale, instead of two.
+    if format == ImageFormat::Jpeg {
+        return preprocess_jpeg(bytes, fit);
+    }
     reader.limits(decoder_limits(MAX_DECODE_BYTES));
 
     // The header only: nothing proportional to the image size is allocated yet.
@@ -165,40 +170,39 @@ pub fn preprocess(bytes: &[u8], fit: Fit) -> Result<Photo> {
         .into_decoder()
         .map_err(|e| header_error(e, bytes, format))?;
     let (width, height) = decoder.dimensions();
+    check_not_empty(width, height, name)?;
+    let cost = decode_cost(bytes, format, decoder.color_type().bytes_per_pixel());
+    let budget = check_size(width, height, &cost)?;
+    let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
+    let window = fit_window(width, height, fit);
+    // Whatever the decoded image does not use is left for the decoder's other buffers.
+    decoder
+        .set_limits(decoder_limits(MAX_DECODE_BYTES.saturating_sub(budget)))
+        .map_err(|e| decode_error(e, name))?;
+    let image = DynamicImage::from_decoder(decoder).map_err(|e| decode_error(e, name))?;
+    finish(image, &window, 1, orientation, (width, height), name)
+}
+
+fn check_not_empty(width: u32, height: u32, name: &str) -> Result<()> {
     if width == 0 || height == 0 {
         return Err(Error::ImageDecode(format!(
             "the {} header declares an empty image ({width} x {height} pixels)",
             name.to_uppercase()
         )));
     }
-    let cost = decode_cost(bytes, format, decoder.color_type().bytes_per_pixel());
-    let budget = check_size(width, height, &cost)?;
-    let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
-    let window = fit_window(width, height, fit);
+    Ok(())
+}
 
-    // Large JPEGs: decode at 1/2, 1/4 or 1/8 size (scaled IDCT), if that is supported for this
-    // file; otherwise (and for everything else) decode at full size.
-    let scale = match format {
-        ImageFormat::Jpeg => jpeg_scale(&window),
-        _ => 1,
-    };
-    let reduced = if scale > 1 {
-        decode_jpeg_scaled(bytes, (width, height), scale, budget)
-    } else {
-        None
-    };
-    let (image, scale) = match reduced {
-        Some(image) => (image, scale),
-        None => {
-            // Whatever the decoded image does not use is left for the decoder's other buffers.
-            decoder
-                .set_limits(decoder_limits(MAX_DECODE_BYTES.saturating_sub(budget)))
-                .map_err(|e| decode_error(e, name))?;
-            let image = DynamicImage::from_decoder(decoder).map_err(|e| decode_error(e, name))?;
-            (image, 1)
-        }
-    };
-
+/// Steps 4 and 5 for a decoded image: `image` is the original decoded at `1 / scale` of its
+/// `(width, height)` (as stored, before orientation).
+fn finish(
+    image: DynamicImage,
+    window: &Window,
+    scale: u32,
+    orientation: Orientation,
+    (width, height): (u32, u32),
+    name: &'static str,
+) -> Result<Photo> {
     let small = resample(&image, &window.scaled(scale))?;
     drop(image);
     let pixels = orient(small, orientation)?;
@@ -238,7 +242,7 @@ pub fn to_png(pixels: &[u8]) -> Result<Vec<u8>> {
 /// bytes of buffers per pixel: `min(MAX_PIXELS, MAX_DECODE_BYTES / bytes_per_pixel)`.
 ///
 /// E.g. baseline JPEG, RGB8 PNG, BMP: 3 bytes -> 67 108 864 (8192 x 8192, [`MAX_PIXELS`]);
-/// RGBA8 PNG: 4 -> 67 108 864; GIF: 5 -> 53 687 091; RGB16 PNG, RGB8 TIFF, progressive 4:2:0
+/// RGBA8 PNG: 4 -> 67 108 864; GIF: 5 -> 53 687 091; RGB16 PNG, progressive 4:2:0
 /// JPEG: 6 -> 44 739 242; WebP: 7 -> 38 347 922; RGBA16 PNG: 8 -> 33 554 432; progressive
 /// 4:4:4 JPEG: 9 -> 29 826 161. See [`MAX_DECODE_BYTES`] for what counts.
 pub fn max_pixels_for(bytes_per_pixel: u64) -> u64 {
@@ -258,10 +262,6 @@ struct Cost {
 fn decode_cost(bytes: &[u8], format: ImageFormat, bytes_per_pixel: u8) -> Cost {
     let bpp = u64::from(bytes_per_pixel);
     match format {
-        ImageFormat::Tiff => Cost {
-            per_pixel: 2 * bpp,
-            coefficients: None,
-        },
         // Lossless WebP decodes into RGBA and copies; lossy keeps a YUV frame (1.5 bytes/pixel);
         // animated (VP8X flag 0x02) composes the first frame on an RGBA canvas, from an RGBA
         // frame buffer.
@@ -373,7 +373,6 @@ fn format_name(format: ImageFormat) -> Option<&'static str> {
         ImageFormat::Gif => Some("gif"),
         ImageFormat::WebP => Some("webp"),
         ImageFormat::Bmp => Some("bmp"),
-        ImageFormat::Tiff => Some("tiff"),
         _ => None,
     }
 }
@@ -381,6 +380,7 @@ fn format_name(format: ImageFormat) -> Option<&'static str> {
 fn other_format_name(format: ImageFormat) -> String {
     match format {
         ImageFormat::Avif => "AVIF".into(),
+        ImageFormat::Tiff => "TIFF".into(),
         ImageFormat::Ico => "ICO (icon)".into(),
         ImageFormat::Pnm => "PNM (Netpbm)".into(),
         ImageFormat::Dds => "DDS".into(),
@@ -559,38 +559,9 @@ fn header_dimensions(b: &[u8], format: ImageFormat) -> Option<(u64, u64)> {
             ),
             _ => return None,
         },
-        ImageFormat::Tiff => tiff_dimensions(b)?,
         _ => return None,
     };
     Some(dims)
-}
-
-/// ImageWidth (256) and ImageLength (257) of the first IFD of a classic TIFF.
-fn tiff_dimensions(b: &[u8]) -> Option<(u64, u64)> {
-    let little = match b.get(0..4)? {
-        b"II*\0" => true,
-        b"MM\0*" => false,
-        _ => return None,
-    };
-    let u16_at = |at: usize| if little { le_u16(b, at) } else { be_u16(b, at) };
-    let u32_at = |at: usize| if little { le_u32(b, at) } else { be_u32(b, at) };
-    let ifd = usize::try_from(u32_at(4)?).ok()?;
-    let entries = usize::from(u16_at(ifd)?);
-    let (mut width, mut height) = (None, None);
-    for k in 0..entries {
-        let entry = ifd.checked_add(2)?.checked_add(k.checked_mul(12)?)?;
-        let value = match u16_at(entry.checked_add(2)?)? {
-            3 => u64::from(u16_at(entry.checked_add(8)?)?),
-            4 => u64::from(u32_at(entry.checked_add(8)?)?),
-            _ => continue,
-        };
-        match u16_at(entry)? {
-            256 => width = Some(value),
-            257 => height = Some(value),
-            _ => {}
-        }
-    }
-    Some((width?, height?))
 }
 
 /// The frame header (SOFn) of a JPEG.
@@ -604,7 +575,7 @@ struct JpegHeader {
 
 impl JpegHeader {
     /// Bytes of the DCT coefficients a progressive decode keeps for the whole image: one `i16`
-    /// per sample of each component, padded to whole MCUs (as zune-jpeg allocates them).
+    /// per sample of each component, padded to whole MCUs.
     fn coefficient_bytes(&self) -> u64 {
         let h_max = u64::from(self.sampling.iter().map(|s| s.0).max().unwrap_or(1).max(1));
         let v_max = u64::from(self.sampling.iter().map(|s| s.1).max().unwrap_or(1).max(1));
@@ -678,60 +649,112 @@ fn jpeg_scale(window: &Window) -> u32 {
         .unwrap_or(1)
 }
 
-/// Decodes a JPEG at `1 / scale` of its `(width, height)` with `jpeg-decoder`'s scaled IDCT
-/// (only the DC coefficient for 1/8, a 2x2 or 4x4 IDCT for 1/4 and 1/2; all the entropy-coded
-/// data is still read). Returns `None` whenever this decoder cannot do it (truncated or corrupt
-/// data, lossless or other unsupported JPEG variants, a header it reads differently from
-/// zune-jpeg): the caller then decodes the file at full size as before, so that files decode
-/// (or fail) as they always did. The size limits were checked on the full-size header.
+/// Decodes and preprocesses a JPEG with `jpeg-decoder`. Large JPEGs are decoded at 1/2, 1/4 or
+/// 1/8 of their size with its scaled IDCT (only the DC coefficient for 1/8, a 2x2 or 4x4 IDCT
+/// for 1/4 and 1/2; all the entropy-coded data is still read); see [`jpeg_scale`]. Lossless
+/// JPEGs are decoded at full size.
 ///
 /// `jpeg-decoder` is built with `platform_independent` (scalar code only): the result is the same
 /// on every target. (Natively, without rayon, it still hands each component's rows of
 /// coefficients to a thread of its own; on wasm32 it decodes on the calling thread. Same result;
 /// natively the rows queued for those threads are extra memory, a few MB in practice.)
-fn decode_jpeg_scaled(
-    bytes: &[u8],
-    (width, height): (u32, u32),
-    scale: u32,
-    budget: u64,
-) -> Option<DynamicImage> {
+fn preprocess_jpeg(bytes: &[u8], fit: Fit) -> Result<Photo> {
     use jpeg_decoder::{CodingProcess, Decoder, PixelFormat};
 
     let mut decoder = Decoder::new(Cursor::new(bytes));
+    decoder.read_info().map_err(jpeg_error)?;
+    let info = decoder
+        .info()
+        .ok_or_else(|| Error::ImageDecode("the JPEG file has no frame header".into()))?;
+    let (width, height) = (u32::from(info.width), u32::from(info.height));
+    check_not_empty(width, height, "jpeg")?;
+    // CMYK is converted to RGB after decoding: both buffers exist at once.
+    let bytes_per_pixel = match info.pixel_format {
+        PixelFormat::CMYK32 => 7,
+        other => other.pixel_bytes(),
+    };
+    let cost = decode_cost(bytes, ImageFormat::Jpeg, bytes_per_pixel as u8);
+    let budget = check_size(width, height, &cost)?;
     decoder.set_max_decoding_buffer_size(usize::try_from(budget).unwrap_or(usize::MAX));
-    decoder.read_info().ok()?;
-    let info = decoder.info()?;
-    if (u32::from(info.width), u32::from(info.height)) != (width, height)
-        || info.coding_process == CodingProcess::Lossless
-    {
-        return None;
+    let orientation = decoder
+        .exif_data()
+        .and_then(Orientation::from_exif_chunk)
+        .unwrap_or(Orientation::NoTransforms);
+    let window = fit_window(width, height, fit);
+
+    let mut scale = match info.coding_process {
+        CodingProcess::Lossless => 1,
+        _ => jpeg_scale(&window),
+    };
+    if scale > 1 {
+        let (w, h) = (
+            info.width.div_ceil(scale as u16),
+            info.height.div_ceil(scale as u16),
+        );
+        if decoder.scale(w, h).map_err(jpeg_error)? != (w, h) {
+            // Not the reduction asked for: decode at full size rather than guess the geometry.
+            decoder.scale(info.width, info.height).map_err(jpeg_error)?;
+            scale = 1;
+        }
     }
+    let data = decoder.decode().map_err(jpeg_error)?;
     let (w, h) = (width.div_ceil(scale), height.div_ceil(scale));
-    let requested = (u16::try_from(w).ok()?, u16::try_from(h).ok()?);
-    let (ow, oh) = decoder.scale(requested.0, requested.1).ok()?;
-    if (u32::from(ow), u32::from(oh)) != (w, h) {
-        return None;
+    let pixel_format = decoder.info().map_or(info.pixel_format, |i| i.pixel_format);
+    let expected = w as usize * h as usize * pixel_format.pixel_bytes();
+    if data.len() != expected {
+        return Err(Error::ImageDecode(format!(
+            "the JPEG decoder returned {} bytes for a {w} x {h} {pixel_format:?} image \
+             ({expected} expected)",
+            data.len()
+        )));
     }
-    let data = decoder.decode().ok()?;
-    let pixels = w as usize * h as usize;
-    let pixel_format = decoder.info()?.pixel_format;
-    if data.len() != pixels * pixel_format.pixel_bytes() {
-        return None;
-    }
-    match pixel_format {
+    let image = match pixel_format {
         PixelFormat::L8 => image::GrayImage::from_raw(w, h, data).map(DynamicImage::ImageLuma8),
         PixelFormat::RGB24 => RgbImage::from_raw(w, h, data).map(DynamicImage::ImageRgb8),
         PixelFormat::CMYK32 => {
             let rgb = data.chunks_exact(4).flat_map(cmyk_to_rgb).collect();
             RgbImage::from_raw(w, h, rgb).map(DynamicImage::ImageRgb8)
         }
-        // 16 bits only for lossless JPEG, refused above.
-        PixelFormat::L16 => None,
+        // Lossless JPEG with more than 8 bits: native-endian 16-bit samples.
+        PixelFormat::L16 => {
+            let samples = data
+                .chunks_exact(2)
+                .map(|b| u16::from_ne_bytes([b[0], b[1]]))
+                .collect();
+            image::ImageBuffer::from_raw(w, h, samples).map(DynamicImage::ImageLuma16)
+        }
+    };
+    let image = image
+        .ok_or_else(|| Error::ImageDecode("the JPEG decoder returned too few bytes".into()))?;
+    finish(image, &window, scale, orientation, (width, height), "jpeg")
+}
+
+fn jpeg_error(error: jpeg_decoder::Error) -> Error {
+    use jpeg_decoder::Error as E;
+    match error {
+        E::Io(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
+            Error::ImageDecode("the JPEG file is truncated".into())
+        }
+        E::Io(io) => Error::ImageDecode(format!("JPEG: {io}")),
+        E::Format(what) if what.contains("exceeds maximum allowed size") => {
+            Error::ImageDecode(format!(
+                "decoding this JPEG image needs more than the {} MiB memory limit",
+                MAX_DECODE_BYTES >> 20
+            ))
+        }
+        E::Format(what) => {
+            Error::ImageDecode(format!("the JPEG data is corrupt or truncated ({what})"))
+        }
+        E::Unsupported(feature) => Error::UnsupportedImage(format!(
+            "this JPEG uses a feature this build cannot decode ({feature:?}): \
+             re-save it as a baseline JPEG or PNG"
+        )),
+        E::Internal(e) => Error::ImageDecode(format!("JPEG: {e}")),
     }
 }
 
-/// `jpeg-decoder`'s CMYK (and YCCK, converted to CMYK) pixel to RGB as zune-jpeg (and so the
-/// full-size path) does it: `R = (255 - C) * (255 - K) / 255` rounded as zune's `blinn_8x8`
+/// `jpeg-decoder`'s CMYK (and YCCK, converted to CMYK) pixel to RGB as zune-jpeg (the tests'
+/// reference decoder) does it: `R = (255 - C) * (255 - K) / 255` rounded as zune's `blinn_8x8`
 /// (zune works on the stored, Adobe-inverted values, which are `255 - C` and `255 - K` here).
 fn cmyk_to_rgb(p: &[u8]) -> [u8; 3] {
     let k = 255 - p.get(3).copied().unwrap_or(0);

@@ -28,6 +28,8 @@ struct Counting;
 const SLOTS: usize = 256;
 static LIVE: [AtomicIsize; SLOTS] = [const { AtomicIsize::new(0) }; SLOTS];
 static PEAK: [AtomicIsize; SLOTS] = [const { AtomicIsize::new(0) }; SLOTS];
+/// The largest single block (or realloc'ed size) allocated since the last `largest_alloc`.
+static LARGEST: [AtomicUsize; SLOTS] = [const { AtomicUsize::new(0) }; SLOTS];
 static NEXT_SLOT: AtomicUsize = AtomicUsize::new(1);
 
 thread_local! {
@@ -46,6 +48,12 @@ fn account(slot: usize, delta: isize) {
     let now = live.fetch_add(delta, Relaxed) + delta;
     if delta > 0 {
         peak.fetch_max(now, Relaxed);
+    }
+}
+
+fn note_block(slot: usize, size: usize) {
+    if let Some(largest) = LARGEST.get(slot) {
+        largest.fetch_max(size, Relaxed);
     }
 }
 
@@ -68,6 +76,7 @@ unsafe impl GlobalAlloc for Counting {
         let slot = my_slot();
         p.sub(8).cast::<usize>().write(slot);
         account(slot, layout.size() as isize);
+        note_block(slot, layout.size());
         p
     }
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
@@ -79,6 +88,7 @@ unsafe impl GlobalAlloc for Counting {
         let slot = my_slot();
         p.sub(8).cast::<usize>().write(slot);
         account(slot, layout.size() as isize);
+        note_block(slot, layout.size());
         p
     }
     unsafe fn dealloc(&self, p: *mut u8, layout: Layout) {
@@ -97,6 +107,7 @@ unsafe impl GlobalAlloc for Counting {
             return base;
         }
         account(slot, new_size as isize - layout.size() as isize);
+        note_block(slot, new_size);
         base.add(header(layout))
     }
 }
@@ -114,9 +125,15 @@ fn peak_alloc<T>(f: impl FnOnce() -> T) -> (T, usize) {
     }
     let base = LIVE[slot].load(Relaxed);
     PEAK[slot].store(base, Relaxed);
+    LARGEST[slot].store(0, Relaxed);
     let out = f();
     let peak = PEAK[slot].load(Relaxed);
     (out, (peak - base).max(0) as usize)
+}
+
+/// The largest single block this thread allocated during the last `peak_alloc`, in bytes.
+fn largest_alloc() -> usize {
+    LARGEST[my_slot()].load(Relaxed)
 }
 
 const MB: usize = 1 << 20;
@@ -321,7 +338,6 @@ fn every_format_gives_64x64_rgb_with_expected_colours() {
         (ImageFormat::Png, "png"),
         (ImageFormat::Gif, "gif"),
         (ImageFormat::Bmp, "bmp"),
-        (ImageFormat::Tiff, "tiff"),
         (ImageFormat::WebP, "webp"),
     ];
     for (format, name) in lossless {
@@ -573,7 +589,6 @@ fn small_files() -> Vec<(&'static str, Vec<u8>)> {
         ("webp rgba", encode(&rgba, ImageFormat::WebP)),
         ("bmp", encode(&dynamic, ImageFormat::Bmp)),
         ("bmp rgba", encode(&rgba, ImageFormat::Bmp)),
-        ("tiff", encode(&dynamic, ImageFormat::Tiff)),
     ]
 }
 
@@ -848,8 +863,15 @@ fn absurd_headers_of_other_formats_are_too_large() {
         ("jpeg", jpg, (65_535, 65_535)),
         ("webp", webp, (20_000, 20_000)),
         ("webp lossless", vp8l, (16_383, 16_383)),
-        ("tiff", tiff, (100_000, 100_000)),
     ];
+    // TIFF is not decoded by this build (it is rare for photos, and its decoder would be a
+    // tenth of the wasm module): refused by name, before its header is read.
+    let (message, peak) = peak_alloc(|| unsupported(preprocess(&tiff, Fit::Crop)));
+    assert!(
+        message.starts_with("TIFF images cannot be decoded"),
+        "{message}"
+    );
+    assert!(peak < MB, "tiff: allocated {peak} bytes");
     for (name, bytes, dims) in cases {
         let ((w, h, _), peak) = peak_alloc(|| too_large(preprocess(&bytes, Fit::Crop)));
         assert_eq!((w, h), dims, "{name}");
@@ -885,8 +907,6 @@ fn decoding_memory_stays_near_the_decoded_image_size() {
         ("gif", encode(&gif, ImageFormat::Gif), 4 + 1),
         ("webp", encode(&rgb, ImageFormat::WebP), 3 + 4),
         ("webp rgba", encode(&rgba, ImageFormat::WebP), 4 + 4),
-        ("tiff", encode(&rgb, ImageFormat::Tiff), 3 * 2),
-        ("tiff rgba", encode(&rgba, ImageFormat::Tiff), 4 * 2),
     ];
     for (name, bytes, bytes_per_pixel) in files {
         let (photo, peak) = peak_alloc(|| preprocess(&bytes, Fit::Crop).unwrap());
@@ -1196,8 +1216,8 @@ fn cmyk_ycck_and_grey_jpegs_give_the_colours_of_the_full_size_decode() {
     ];
     for (values, transform) in cases {
         let mut colours = Vec::new();
-        // 40 x 30 decodes at full size (zune-jpeg); 1024 x 768 at 1/2 and 4000 x 3000 at 1/8
-        // (jpeg-decoder).
+        // 40 x 30 decodes at full size, 1024 x 768 at 1/2 and 4000 x 3000 at 1/8; the expected
+        // colour comes from another decoder (zune-jpeg, at full size).
         for (w, h) in [(40, 30), (1024, 768), (4000, 3000)] {
             let bytes = uniform_jpeg(w, h, values, transform);
             let expected = image::load_from_memory(&bytes).unwrap().to_rgb8();
@@ -1206,10 +1226,21 @@ fn cmyk_ycck_and_grey_jpegs_give_the_colours_of_the_full_size_decode() {
                 let (p, peak) = peak_alloc(|| preprocess(&bytes, fit).unwrap());
                 assert_eq!((p.width, p.height), (u32::from(w), u32::from(h)));
                 if w == 4000 {
-                    // Decoded at 1/8 scale, not into 36 MB of RGB at full size. (Natively,
-                    // jpeg-decoder queues rows of coefficients to a worker thread per
-                    // component: a few MB, depending on how fast those threads run.)
-                    assert!(peak < 16 * MB, "{values:?} {transform:?}: peak {peak}");
+                    // Decoded at 1/8 scale, not into 36-48 MB of pixels at full size: no block
+                    // is anywhere near that. (The total peak is not asserted tightly: natively,
+                    // jpeg-decoder queues rows of coefficients, 64 KB each, to a worker thread
+                    // per component, and how many wait depends on how busy the machine is:
+                    // 4-34 MB seen. In wasm the rows are processed as they are read.)
+                    let largest = largest_alloc();
+                    assert!(
+                        largest < 4 * MB,
+                        "{values:?} {transform:?}: block {largest}"
+                    );
+                    let coefficients = usize::from(w) * usize::from(h) * values.len() * 2;
+                    assert!(
+                        peak < coefficients + 4 * MB,
+                        "{values:?} {transform:?}: {peak}"
+                    );
                 }
                 for c in p.pixels.chunks(3) {
                     assert!(
