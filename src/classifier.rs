@@ -47,9 +47,20 @@ pub fn save_trained(
     dataset: &Dataset,
     created: String,
 ) -> Result<(SavedModel, Evaluation)> {
+    let sha256 = dataset.content_sha256();
+    save_trained_for(trained, dataset, sha256, created)
+}
+
+/// [`save_trained`] with the dataset's [`Dataset::content_sha256`] already known.
+pub fn save_trained_for(
+    trained: Trained,
+    dataset: &Dataset,
+    dataset_sha256: String,
+    created: String,
+) -> Result<(SavedModel, Evaluation)> {
     let evaluation = evaluate(&trained.network, dataset)?;
     let receipt = Receipt {
-        dataset_sha256: dataset.content_sha256(),
+        dataset_sha256,
         final_cost: trained.report.final_cost,
         train_accuracy: evaluation.train_accuracy,
         test_accuracy: evaluation.test_accuracy,

@@ -254,17 +254,101 @@ fn dot_u8_impl(a: &[u8], b: &[u8]) -> u32 {
     total
 }
 
+/// The four exact products `[a0·b0, a0·b1, a1·b0, a1·b1]` of byte vectors (as [`dot_u8`]; each
+/// vector is read once instead of twice).
+pub fn dot_u8_2x2(a0: &[u8], a1: &[u8], b0: &[u8], b1: &[u8]) -> [u32; 4] {
+    dot_u8_2x2_impl(a0, a1, b0, b1)
+}
+
+#[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+fn dot_u8_2x2_impl(a0: &[u8], a1: &[u8], b0: &[u8], b1: &[u8]) -> [u32; 4] {
+    [
+        dot_u8(a0, b0),
+        dot_u8(a0, b1),
+        dot_u8(a1, b0),
+        dot_u8(a1, b1),
+    ]
+}
+
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+fn dot_u8_2x2_impl(a0: &[u8], a1: &[u8], b0: &[u8], b1: &[u8]) -> [u32; 4] {
+    use core::arch::wasm32::*;
+    let n = a0.len().min(a1.len()).min(b0.len()).min(b1.len());
+    let body = n - n % 16;
+    let mut acc = [i32x4_splat(0); 4];
+    let mut i = 0;
+    while i < body {
+        // SAFETY: i + 16 <= body <= the length of every slice; v128_load allows unaligned reads.
+        let [x0, x1, y0, y1] =
+            [a0, a1, b0, b1].map(|v| unsafe { v128_load(v.as_ptr().add(i) as *const v128) });
+        // u8 -> i16 is lossless, and each i32 lane sums products of at most 255 * 255.
+        let (x0l, x0h) = (u16x8_extend_low_u8x16(x0), u16x8_extend_high_u8x16(x0));
+        let (x1l, x1h) = (u16x8_extend_low_u8x16(x1), u16x8_extend_high_u8x16(x1));
+        let (y0l, y0h) = (u16x8_extend_low_u8x16(y0), u16x8_extend_high_u8x16(y0));
+        let (y1l, y1h) = (u16x8_extend_low_u8x16(y1), u16x8_extend_high_u8x16(y1));
+        let pairs = [
+            (x0l, x0h, y0l, y0h),
+            (x0l, x0h, y1l, y1h),
+            (x1l, x1h, y0l, y0h),
+            (x1l, x1h, y1l, y1h),
+        ];
+        for (a, (xl, xh, yl, yh)) in acc.iter_mut().zip(pairs) {
+            *a = i32x4_add(
+                *a,
+                i32x4_add(i32x4_dot_i16x8(xl, yl), i32x4_dot_i16x8(xh, yh)),
+            );
+        }
+        i += 16;
+    }
+    let lanes = |v: v128| {
+        (i32x4_extract_lane::<0>(v) as u32)
+            .wrapping_add(i32x4_extract_lane::<1>(v) as u32)
+            .wrapping_add(i32x4_extract_lane::<2>(v) as u32)
+            .wrapping_add(i32x4_extract_lane::<3>(v) as u32)
+    };
+    let mut out = acc.map(lanes);
+    for j in body..n {
+        let (x0, x1, y0, y1) = (
+            u32::from(a0[j]),
+            u32::from(a1[j]),
+            u32::from(b0[j]),
+            u32::from(b1[j]),
+        );
+        out[0] += x0 * y0;
+        out[1] += x0 * y1;
+        out[2] += x1 * y0;
+        out[3] += x1 * y1;
+    }
+    out
+}
+
 /// The Gram matrix `K[i][j] = Σ_k p_i[k] p_j[k]` of `m` byte vectors of length `n` stored one
-/// after the other, as `m x m` row-major `u32` (exact; symmetric, each pair computed once).
+/// after the other, as `m x m` row-major `u32` (exact; symmetric, each pair computed once,
+/// except the two halves of the 2 x 2 blocks on the diagonal).
 pub fn gram_u8(pixels: &[u8], n: usize) -> Vec<u32> {
     let m = pixels.len().checked_div(n).unwrap_or(0);
     let mut k = vec![0u32; m * m];
-    for i in 0..m {
-        let a = &pixels[i * n..(i + 1) * n];
-        for j in i..m {
-            let v = dot_u8(a, &pixels[j * n..(j + 1) * n]);
-            k[i * m + j] = v;
-            k[j * m + i] = v;
+    let row = |i: usize| &pixels[i * n..(i + 1) * n];
+    let pairs = m - m % 2;
+    for i in (0..pairs).step_by(2) {
+        for j in (i..pairs).step_by(2) {
+            let v = dot_u8_2x2(row(i), row(i + 1), row(j), row(j + 1));
+            for (d, (r, c)) in [(i, j), (i, j + 1), (i + 1, j), (i + 1, j + 1)]
+                .into_iter()
+                .enumerate()
+            {
+                k[r * m + c] = v[d];
+                k[c * m + r] = v[d];
+            }
+        }
+    }
+    // The last row and column when m is odd.
+    if pairs < m {
+        let last = row(m - 1);
+        for j in 0..m {
+            let v = dot_u8(last, row(j));
+            k[(m - 1) * m + j] = v;
+            k[j * m + m - 1] = v;
         }
     }
     k
@@ -273,6 +357,25 @@ pub fn gram_u8(pixels: &[u8], n: usize) -> Vec<u32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn gram_u8_is_every_pairwise_dot() {
+        for (m, n) in [(0, 5), (1, 5), (2, 17), (5, 33), (6, 16), (7, 100)] {
+            let pixels: Vec<u8> = (0..m * n).map(|i| (i * 37 % 256) as u8).collect();
+            let k = gram_u8(&pixels, n);
+            for i in 0..m {
+                for j in 0..m {
+                    let (a, b) = (&pixels[i * n..(i + 1) * n], &pixels[j * n..(j + 1) * n]);
+                    let plain: u32 = a
+                        .iter()
+                        .zip(b)
+                        .map(|(&x, &y)| u32::from(x) * u32::from(y))
+                        .sum();
+                    assert_eq!(k[i * m + j], plain, "m {m} n {n} ({i}, {j})");
+                }
+            }
+        }
+    }
 
     #[test]
     fn dot_2x2_is_four_dots_bit_for_bit() {

@@ -45,6 +45,9 @@ fn rgba(rgb: &[u8]) -> Vec<u8> {
 #[wasm_bindgen]
 pub struct WasmDataset {
     inner: Dataset,
+    /// [`Dataset::content_sha256`], computed once when the blob is loaded: the page shows it
+    /// and every model's receipt repeats it (hashing 3 MB takes ~15 ms in wasm).
+    sha256: String,
 }
 
 #[derive(Serialize)]
@@ -79,9 +82,9 @@ impl WasmDataset {
     /// Parses and validates a dataset blob (safetensors bytes).
     #[wasm_bindgen(constructor)]
     pub fn new(bytes: &[u8]) -> Result<WasmDataset, JsError> {
-        Dataset::from_bytes(bytes)
-            .map(|inner| WasmDataset { inner })
-            .map_err(err)
+        let inner = Dataset::from_bytes(bytes).map_err(err)?;
+        let sha256 = inner.content_sha256();
+        Ok(WasmDataset { inner, sha256 })
     }
 
     /// `{train: {n, cats, non_cats}, test: {...}, classes, source, sha256, side}`.
@@ -92,7 +95,7 @@ impl WasmDataset {
             test: (&d.test).into(),
             classes: &d.classes,
             source: &d.source,
-            sha256: d.content_sha256(),
+            sha256: self.sha256.clone(),
             side: SIDE,
         })
     }
@@ -187,7 +190,8 @@ impl WasmTrainer {
         let trained = trainer.finish().map_err(err)?;
         let costs = trained.report.costs.clone();
         let (inner, evaluation) =
-            classifier::save_trained(trained, &dataset.inner, created).map_err(err)?;
+            classifier::save_trained_for(trained, &dataset.inner, dataset.sha256.clone(), created)
+                .map_err(err)?;
         Ok(WasmModel {
             inner,
             evaluation: Some(evaluation),
