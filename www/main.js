@@ -611,8 +611,11 @@ function onChosen(record) {
   el.results.hidden = true;
   el.trainNote.hidden = true;
   setStatus('trained', `Using the saved model “${record.name}”. Drop, paste or choose photos to classify them.`);
-  inspector.show(`${record.name} — ${kindName(record.info)}`, record.info?.kind);
+  inspector.show(modelTitle(record.name, record.info), record.info?.kind);
 }
+
+// A name the page made up already starts with the kind; a name from a file or a rename may not.
+const modelTitle = (name, info) => (name.startsWith(kindName(info)) ? name : `${name} — ${kindName(info)}`);
 
 const saved = initSaved({ call, showError, clearError, announce, isTraining: () => state.training, onChosen });
 overlay.redraw = scheduleCurve;
@@ -620,7 +623,7 @@ overlay.wire();
 
 async function keepTrained(info) {
   const record = await saved.trained(info);
-  inspector.show(record ? `${record.name} — ${kindName(info)}` : kindName(info), info?.kind);
+  inspector.show(record ? modelTitle(record.name, info) : kindName(info), info?.kind);
 }
 
 onModelChange();
