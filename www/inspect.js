@@ -25,7 +25,7 @@ function imageCanvas(bytes, offset, side, label) {
 }
 
 /**
- * Wires the inspection panel. `app`: {call, showError}. Returns {show(title), hide()}: `show`
+ * Wires the inspection panel. `app`: {call, showError, announce}. Returns {show(title), hide()}: `show`
  * asks the worker to inspect its current model and draws the result.
  */
 export function initInspect(app) {
@@ -80,6 +80,7 @@ export function initInspect(app) {
     el.cell.hidden = false;
     el.cell.dataset.actual = String(actual);
     el.cell.dataset.predicted = String(predicted);
+    app.announce(el.cellTitle.textContent);
   }
 
   function drawConfusion() {

@@ -603,7 +603,7 @@ document.addEventListener('paste', (event) => {
 
 // ---- saved models and the inspection panel -----------------------------------------------------
 
-const inspector = initInspect({ call, showError });
+const inspector = initInspect({ call, showError, announce });
 
 function onChosen(record) {
   state.hasModel = true;
