@@ -295,11 +295,17 @@ export function initSaved(app) {
       onRuns = runsChanged;
       try {
         await reload();
-        if (records.length === 0) return;
-        const last = records.reduce((a, b) => ((b.used ?? 0) > (a.used ?? 0) ? b : a));
+      } catch (e) {
+        app.showError(`Saved models are unavailable in this browser: ${e.message}`);
+        return;
+      }
+      if (records.length === 0) return;
+      const last = records.reduce((a, b) => ((b.used ?? 0) > (a.used ?? 0) ? b : a));
+      try {
         await use(last, { restoring: true });
       } catch (e) {
-        app.showError(`Saved models are unavailable: ${e.message}`);
+        // The list stays usable: another saved model can still be chosen.
+        app.showError(`Cannot use the saved model ${last.name}: ${e.message}`);
       }
     },
 

@@ -169,3 +169,29 @@ test('a file that is not a model gets a clear message and changes nothing', { ti
   // The model in use is still the last good one.
   assert.equal(await page.textContent('[data-testid=status]'), 'trained');
 });
+
+test('a saved model that no longer loads is named, and the others stay usable', { timeout: 60_000 }, async () => {
+  const { page } = app;
+  const before = await savedNames(page);
+  // Written behind the page's back, as a damaged or foreign record would be; used most recently,
+  // so the page tries it first on reload.
+  await page.evaluate(() => new Promise((resolve, reject) => {
+    const open = indexedDB.open('purrceptron', 1);
+    open.onerror = () => reject(open.error);
+    open.onsuccess = () => {
+      const tx = open.result.transaction('models', 'readwrite');
+      tx.objectStore('models').add({ name: 'broken', info: {}, bytes: new ArrayBuffer(16), used: Date.now() + 1e6 });
+      tx.oncomplete = () => { open.result.close(); resolve(); };
+      tx.onerror = () => reject(tx.error);
+    };
+  }));
+  await page.reload({ waitUntil: 'domcontentloaded' });
+  await page.waitForFunction(() => /^Cannot use the saved model broken: invalid model file: /
+    .test(document.querySelector('[data-testid=error]')?.textContent), null, { timeout: 20_000 });
+  const saved = await waitForSaved(page, before.length + 1);
+  assert.equal(saved[0].name, 'broken');
+  assert.equal(await page.textContent('[data-testid=status]'), 'ready');
+  await item(page, 1).locator('button[data-action=use]').click();
+  await waitForStatus(page, 'trained');
+  assert.equal(await page.isHidden('[data-testid=error]'), true);
+});
