@@ -178,9 +178,9 @@ export function initInspect(app) {
     el.cell.hidden = true;
     el.cellImages.replaceChildren();
     el.mistakes.replaceChildren(...wrong.map((i) => galleryItem(i, true)));
-    el.mistakesNote.textContent = wrong.length
-      ? `The ${plural(wrong.length, 'test image', 'test images')} the model gets wrong, with its probability of “cat”.`
-      : 'The model gets every test image right.';
+    el.mistakesNote.textContent = labels.length === 0 ? 'This dataset has no test images.'
+      : wrong.length ? `The ${plural(wrong.length, 'test image', 'test images')} the model gets wrong, with its probability of “cat”.`
+        : 'The model gets every test image right.';
     drawWeights(r.weights, r.side, kind);
     el.panel.hidden = false;
   }
