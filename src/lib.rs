@@ -11,11 +11,13 @@
 //! - [`network`]: hyper-parameters, training and prediction of L-layer networks.
 //! - [`modelfile`]: saving and loading a fitted model.
 //! - [`classifier`]: train-evaluate-classify, shared by every front end.
+//! - [`inspect`]: the first layer's weights drawn as images.
 //! - `h5`, `serve` (native only): HDF5 conversion and the static file server.
 
 pub mod classifier;
 pub mod dataset;
 pub mod error;
+pub mod inspect;
 pub mod kernels;
 pub mod logistic;
 pub mod modelfile;

@@ -216,6 +216,8 @@ pub struct WasmModel {
 
 #[derive(Serialize)]
 struct ModelInfo<'a> {
+    /// The file's `kind` (see [`crate::modelfile`]).
+    kind: &'static str,
     hyperparams: &'a crate::network::Hyperparams,
     receipt: &'a crate::modelfile::Receipt,
     dims: &'a [usize],
@@ -260,9 +262,10 @@ impl WasmModel {
         self.inner.to_bytes().map_err(err)
     }
 
-    /// `{hyperparams, receipt, dims, evaluation, costs}`.
+    /// `{kind, hyperparams, receipt, dims, evaluation, costs}`.
     pub fn info(&self) -> Result<JsValue, JsError> {
         to_js(&ModelInfo {
+            kind: "network",
             hyperparams: &self.inner.hyperparams,
             receipt: &self.inner.receipt,
             dims: self.inner.network.dims(),
@@ -296,5 +299,11 @@ impl WasmModel {
             format: c.format,
             seen_rgba: rgba(&c.pixels),
         })
+    }
+
+    /// The first layer's weights as 64x64 RGBA images, one per unit, concatenated
+    /// (`(units, 64, 64, 4)` bytes; see [`crate::inspect::first_layer_rgba`] for the scaling).
+    pub fn first_layer_images(&self) -> Result<Vec<u8>, JsError> {
+        crate::inspect::first_layer_rgba(&self.inner.network).map_err(err)
     }
 }

@@ -1,5 +1,9 @@
 // The page's thread only draws and forwards: the WebAssembly module, the dataset, training and
 // photo decoding all live in worker.js, so nothing here runs long enough to freeze the page.
+// Saved models live in saved.js, the inspection panel and earlier runs' curves in inspect.js.
+
+import { initSaved, kindName } from './saved.js';
+import { initInspect, overlay } from './inspect.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -158,6 +162,7 @@ function onReady({ summary, samples }) {
   for (const input of [el.model, el.hidden, el.iters, el.lr, el.seed, el.train]) input.disabled = false;
   setStatus('ready');
   drawCurve();
+  saved.start((runs) => overlay.set(runs));
 }
 
 // ---- training ----------------------------------------------------------------------------------
@@ -229,6 +234,7 @@ async function startTraining() {
   el.progress.removeAttribute('aria-valuetext');
   el.progressText.textContent = 'Starting…';
   state.curve = { points: [], iterations: Number.isInteger(params.iterations) ? params.iterations : 1, frame: 0 };
+  saved.trainingStarted();
   scheduleCurve();
   const { id, reply } = call('train', { params });
   state.trainId = id;
@@ -237,6 +243,7 @@ async function startTraining() {
     showTrained(result);
     state.hasModel = true;
     setStatus(result.stopped ? 'cancelled' : 'trained');
+    keepTrained(result.info).catch((e) => showError(e.message));
   } catch (e) {
     showError(`Training failed: ${e.message}`);
     el.progressText.textContent = 'Training failed.';
@@ -342,8 +349,9 @@ function drawCurve() {
   const pw = Math.max(10, w - pad.left - pad.right);
   const ph = Math.max(10, h - pad.top - pad.bottom);
   const { points, iterations } = state.curve;
-  const xMax = Math.max(1, iterations);
-  const yMax = niceCeil(points.reduce((m, [, c]) => Math.max(m, c), 0) || 0.7);
+  const earlier = overlay.extent();
+  const xMax = Math.max(1, iterations, earlier.iterations);
+  const yMax = niceCeil(points.reduce((m, [, c]) => Math.max(m, c), earlier.cost) || 0.7);
   const x = (it) => pad.left + (pw * it) / xMax;
   const y = (c) => pad.top + ph * (1 - Math.min(c, yMax) / yMax);
 
@@ -370,6 +378,7 @@ function drawCurve() {
     ctx.textAlign = f === 0 ? 'left' : f === 1 ? 'right' : 'center';
     ctx.fillText(formatCount(it), x(it), pad.top + ph + 8);
   }
+  overlay.draw(ctx, x, y);
   if (points.length === 0) {
     ctx.textAlign = 'center';
     ctx.textBaseline = 'middle';
@@ -591,6 +600,31 @@ document.addEventListener('paste', (event) => {
   event.preventDefault();
   addPhotos(files);
 });
+
+// ---- saved models and the inspection panel -----------------------------------------------------
+
+const inspector = initInspect({ call, showError, announce });
+
+function onChosen(record) {
+  state.hasModel = true;
+  // The results and note above describe the last training, not the model now in use.
+  el.results.hidden = true;
+  el.trainNote.hidden = true;
+  setStatus('trained', `Using the saved model “${record.name}”. Drop, paste or choose photos to classify them.`);
+  inspector.show(modelTitle(record.name, record.info), record.info?.kind);
+}
+
+// A name the page made up already starts with the kind; a name from a file or a rename may not.
+const modelTitle = (name, info) => (name.startsWith(kindName(info)) ? name : `${name} — ${kindName(info)}`);
+
+const saved = initSaved({ call, showError, clearError, announce, isTraining: () => state.training, onChosen });
+overlay.redraw = scheduleCurve;
+overlay.wire();
+
+async function keepTrained(info) {
+  const record = await saved.trained(info);
+  inspector.show(record ? modelTitle(record.name, info) : kindName(info), info?.kind);
+}
 
 onModelChange();
 setStatus('loading');

@@ -109,6 +109,46 @@ function classify(id, bytes, name) {
   }, [seen.buffer]);
 }
 
+// A Uint8Array copied out of wasm memory normally spans its whole buffer; copy again only if it
+// does not, so that a transfer sends exactly its bytes.
+const ownBuffer = (a) => (a.byteOffset === 0 && a.byteLength === a.buffer.byteLength ? a : a.slice()).buffer;
+
+function loadModel(id, bytes) {
+  if (!(bytes instanceof ArrayBuffer)) throw new Error('load-model needs the file\'s bytes as an ArrayBuffer');
+  const loaded = wasm.WasmModel.from_bytes(new Uint8Array(bytes));
+  const info = loaded.info();
+  if (model) model.free();
+  model = loaded;
+  self.postMessage({ type: 'model-loaded', id, info });
+}
+
+function exportModel(id) {
+  if (!model) throw new Error('There is no model to save yet: train one or load one first.');
+  const bytes = ownBuffer(model.to_bytes());
+  self.postMessage({ type: 'model-bytes', id, bytes }, [bytes]);
+}
+
+// Everything the page needs to show how the current model does on the test split: accuracy,
+// each test image's probability, the images themselves and, for networks on pixels, the first
+// layer's weights as images.
+function inspect(id) {
+  if (!model) throw new Error('There is no model to inspect yet: train one or load one first.');
+  const info = model.info();
+  const evaluation = model.evaluate(dataset);
+  const probabilities = model.probabilities(dataset, 'test');
+  const labels = dataset.labels('test');
+  const side = dataset.summary().side;
+  const size = side * side * 4;
+  const images = new Uint8Array(labels.length * size);
+  for (let i = 0; i < labels.length; i++) images.set(dataset.image_rgba('test', i), i * size);
+  const weights = info.kind === 'network' ? ownBuffer(model.first_layer_images()) : null;
+  const transfer = [probabilities.buffer, labels.buffer, images.buffer];
+  if (weights) transfer.push(weights);
+  self.postMessage({
+    type: 'inspection', id, evaluation, probabilities, labels, images, side, weights,
+  }, transfer);
+}
+
 async function handle(msg) {
   const { type, id } = msg;
   if (!(await ready)) throw new Error('the classifier could not start (see the first error)');
@@ -123,6 +163,15 @@ async function handle(msg) {
       break;
     case 'classify':
       classify(id, msg.bytes, msg.name);
+      break;
+    case 'load-model':
+      loadModel(id, msg.bytes);
+      break;
+    case 'export-model':
+      exportModel(id);
+      break;
+    case 'inspect':
+      inspect(id);
       break;
     default:
       throw new Error(`unknown request type ${JSON.stringify(type)}`);

@@ -1,0 +1,277 @@
+// "What the model learnt": accuracy beside the majority baseline, a confusion matrix whose cells
+// show their test images, the gallery of mislabeled test images, the first layer's weights as
+// images, and earlier runs' cost curves overlaid on the current one.
+//
+// The numbers come from the worker's 'inspect' reply; this module only draws them.
+
+const $ = (id) => document.getElementById(id);
+const finite = (x) => typeof x === 'number' && Number.isFinite(x);
+const percent = (x) => (finite(x) ? `${(100 * x).toFixed(1)}%` : '—');
+const plural = (n, one, many) => `${n} ${n === 1 ? one : many}`;
+
+/** Class names by label: 0 is non-cat, 1 is cat (the dataset's order). */
+const CLASS = ['non-cat', 'cat'];
+
+/** A canvas showing `size` RGBA bytes of `bytes` from `offset` as a side x side image. */
+function imageCanvas(bytes, offset, side, label) {
+  const canvas = document.createElement('canvas');
+  canvas.width = side;
+  canvas.height = side;
+  canvas.setAttribute('role', 'img');
+  canvas.setAttribute('aria-label', label);
+  const pixels = new Uint8ClampedArray(bytes.buffer, bytes.byteOffset + offset, side * side * 4);
+  canvas.getContext('2d').putImageData(new ImageData(pixels, side, side), 0, 0);
+  return canvas;
+}
+
+/**
+ * Wires the inspection panel. `app`: {call, showError, announce}. Returns {show(title), hide()}: `show`
+ * asks the worker to inspect its current model and draws the result.
+ */
+export function initInspect(app) {
+  const el = {
+    panel: $('inspect'),
+    model: $('inspect-model'),
+    train: $('inspect-train'),
+    test: $('inspect-test'),
+    baseline: $('inspect-baseline'),
+    errors: $('inspect-errors'),
+    confusion: $('confusion'),
+    cell: $('cell-gallery'),
+    cellTitle: $('cell-title'),
+    cellImages: $('cell-images'),
+    mistakes: $('mistakes'),
+    mistakesNote: $('mistakes-note'),
+    weightsBlock: $('weights-block'),
+    weights: $('weights'),
+    weightsNote: $('weights-note'),
+  };
+  let current = null; // {probabilities, labels, images, side, cells}
+  let generation = 0;
+
+  function galleryItem(index, actualNote) {
+    const { probabilities, labels, images, side } = current;
+    const p = probabilities[index];
+    const li = document.createElement('li');
+    li.className = 'gallery-item';
+    li.dataset.testid = 'gallery-image';
+    li.dataset.index = String(index);
+    li.dataset.probability = String(p);
+    const figure = document.createElement('figure');
+    const actual = CLASS[labels[index]];
+    figure.append(imageCanvas(images, index * side * side * 4, side,
+      `test image ${index}: a ${actual}, P(cat) ${p.toFixed(2)}`));
+    const caption = document.createElement('figcaption');
+    caption.textContent = `#${index} · P(cat) ${p.toFixed(3)}` + (actualNote ? ` · really ${actual}` : '');
+    figure.append(caption);
+    li.append(figure);
+    return li;
+  }
+
+  function showCell(actual, predicted) {
+    const indices = current.cells[actual][predicted];
+    for (const b of el.confusion.querySelectorAll('button')) {
+      b.setAttribute('aria-pressed', String(b.dataset.actual === String(actual) && b.dataset.predicted === String(predicted)));
+    }
+    el.cellTitle.textContent = `${plural(indices.length, 'test image', 'test images')} that ` +
+      `${indices.length === 1 ? 'is a' : 'are'} ${CLASS[actual]} and predicted ${CLASS[predicted]}` +
+      (indices.length ? ':' : '.');
+    el.cellImages.replaceChildren(...indices.map((i) => galleryItem(i, false)));
+    el.cell.hidden = false;
+    el.cell.dataset.actual = String(actual);
+    el.cell.dataset.predicted = String(predicted);
+    app.announce(el.cellTitle.textContent);
+  }
+
+  function drawConfusion() {
+    // Rows: actual class; columns: predicted class; cat first, as people read "cat?" first.
+    const order = [1, 0];
+    const table = el.confusion;
+    table.replaceChildren();
+    const caption = document.createElement('caption');
+    caption.textContent = 'Test images by actual (rows) and predicted (columns) class. Choose a cell to see its images.';
+    const head = document.createElement('tr');
+    head.append(document.createElement('td'));
+    for (const p of order) {
+      const th = document.createElement('th');
+      th.scope = 'col';
+      th.textContent = `predicted ${CLASS[p]}`;
+      head.append(th);
+    }
+    const thead = document.createElement('thead');
+    thead.append(head);
+    const tbody = document.createElement('tbody');
+    for (const a of order) {
+      const tr = document.createElement('tr');
+      const th = document.createElement('th');
+      th.scope = 'row';
+      th.textContent = `actual ${CLASS[a]}`;
+      tr.append(th);
+      for (const p of order) {
+        const td = document.createElement('td');
+        const button = document.createElement('button');
+        button.type = 'button';
+        button.className = a === p ? 'cell right' : 'cell wrong';
+        button.dataset.testid = 'confusion-cell';
+        button.dataset.actual = String(a);
+        button.dataset.predicted = String(p);
+        button.setAttribute('aria-pressed', 'false');
+        const n = current.cells[a][p].length;
+        button.textContent = String(n);
+        button.setAttribute('aria-label', `${plural(n, 'image', 'images')}: actual ${CLASS[a]}, predicted ${CLASS[p]}`);
+        button.addEventListener('click', () => showCell(a, p));
+        td.append(button);
+        tr.append(td);
+      }
+      tbody.append(tr);
+    }
+    table.append(caption, thead, tbody);
+  }
+
+  function drawWeights(weights, side, kind) {
+    const size = side * side * 4;
+    if (!weights) {
+      el.weights.replaceChildren();
+      el.weightsNote.textContent = `Not available for this kind of model (${kind ?? 'unknown'}): its first layer does not work on pixels.`;
+      return;
+    }
+    const units = weights.byteLength / size;
+    const bytes = new Uint8Array(weights);
+    const items = [];
+    for (let u = 0; u < units; u++) {
+      const li = document.createElement('li');
+      li.dataset.testid = 'weight-image';
+      li.dataset.unit = String(u);
+      li.append(imageCanvas(bytes, u * size, side, `weights of first-layer unit ${u + 1} of ${units}`));
+      items.push(li);
+    }
+    el.weights.replaceChildren(...items);
+    el.weightsNote.textContent = units === 1
+      ? 'The 12,288 weights of logistic regression, one per pixel and colour: grey is 0, brighter ' +
+        'means “more of this colour here says cat”, darker the opposite (scaled to the largest weight).'
+      : `The ${units} units of the first layer, each a weight per pixel and colour: grey is 0, ` +
+        'brighter means the unit responds to more of that colour there, darker to less (each unit ' +
+        'scaled to its own largest weight).';
+  }
+
+  async function show(title, kind) {
+    const mine = ++generation;
+    let r;
+    try {
+      r = await app.call('inspect').reply;
+    } catch (e) {
+      app.showError(`Cannot inspect the model: ${e.message}`);
+      return;
+    }
+    if (mine !== generation) return; // a newer model was chosen meanwhile
+    const { probabilities, labels, evaluation: ev } = r;
+    const cells = [[[], []], [[], []]];
+    for (let i = 0; i < labels.length; i++) cells[labels[i]][probabilities[i] > 0.5 ? 1 : 0].push(i);
+    current = { probabilities, labels, images: r.images, side: r.side, cells };
+    el.model.textContent = title;
+    el.train.textContent = percent(ev.train_accuracy);
+    el.test.textContent = percent(ev.test_accuracy);
+    el.baseline.textContent = percent(ev.test_majority_baseline);
+    const wrong = [...cells[0][1], ...cells[1][0]].sort((a, b) => a - b);
+    el.errors.textContent = `${wrong.length} of ${labels.length}`;
+    drawConfusion();
+    el.cell.hidden = true;
+    el.cellImages.replaceChildren();
+    el.mistakes.replaceChildren(...wrong.map((i) => galleryItem(i, true)));
+    el.mistakesNote.textContent = labels.length === 0 ? 'This dataset has no test images.'
+      : wrong.length ? `The ${plural(wrong.length, 'test image', 'test images')} the model gets wrong, with its probability of “cat”.`
+        : 'The model gets every test image right.';
+    drawWeights(r.weights, r.side, kind);
+    el.panel.hidden = false;
+  }
+
+  return {
+    show,
+    hide() {
+      generation++;
+      el.panel.hidden = true;
+    },
+  };
+}
+
+// ---- earlier runs on the cost curve -------------------------------------------------------------
+
+const RUN_COLOURS = ['#3b6fb6', '#2a8f6a', '#8a5bbf', '#b08a1a'];
+
+/**
+ * The last few saved runs' cost curves, drawn under the current one. main.js's drawCurve asks
+ * for `extent()` to size its axes and calls `draw()` with its scales.
+ */
+export const overlay = {
+  runs: [], // [{name, points: [[iteration, cost]], iterations, colour}]
+  enabled: true,
+  redraw: () => {},
+
+  /** `runs`: [{name, costs, iterations}], newest first. */
+  set(runs) {
+    this.runs = runs.map((r, i) => ({
+      name: r.name,
+      points: r.costs.filter(([, c]) => finite(c)),
+      iterations: Math.max(1, r.iterations),
+      colour: RUN_COLOURS[i % RUN_COLOURS.length],
+    }));
+    this.legend();
+    this.redraw();
+  },
+
+  visible() {
+    return this.enabled ? this.runs : [];
+  },
+
+  /** {iterations, cost}: the largest of the visible runs. */
+  extent() {
+    let iterations = 0;
+    let cost = 0;
+    for (const r of this.visible()) {
+      iterations = Math.max(iterations, r.iterations);
+      for (const [, c] of r.points) cost = Math.max(cost, c);
+    }
+    return { iterations, cost };
+  },
+
+  draw(ctx, x, y) {
+    ctx.save();
+    ctx.lineWidth = 1.5;
+    ctx.setLineDash([5, 3]);
+    for (const r of this.visible()) {
+      ctx.strokeStyle = r.colour;
+      ctx.beginPath();
+      r.points.forEach(([it, c], i) => (i === 0 ? ctx.moveTo(x(it), y(c)) : ctx.lineTo(x(it), y(c))));
+      ctx.stroke();
+    }
+    ctx.restore();
+  },
+
+  legend() {
+    const list = $('curve-legend');
+    const toggle = $('compare');
+    if (!list || !toggle) return;
+    toggle.closest('.compare').hidden = this.runs.length === 0;
+    const items = this.visible().map((r) => {
+      const li = document.createElement('li');
+      li.dataset.testid = 'curve-run';
+      const swatch = document.createElement('span');
+      swatch.className = 'swatch dashed';
+      swatch.style.borderColor = r.colour;
+      const last = r.points[r.points.length - 1];
+      li.append(swatch, `${r.name}${last ? ` (cost ${last[1].toFixed(4)})` : ''}`);
+      return li;
+    });
+    list.replaceChildren(...items);
+    list.hidden = items.length === 0;
+  },
+
+  wire() {
+    const toggle = $('compare');
+    toggle?.addEventListener('change', () => {
+      this.enabled = toggle.checked;
+      this.legend();
+      this.redraw();
+    });
+  },
+};

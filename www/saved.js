@@ -1,0 +1,329 @@
+// Saved models: every model trained or loaded here is kept in IndexedDB as the bytes of its
+// model file (the format the command line reads and writes) with its receipt, so nothing is lost
+// on reload. A saved model can be chosen for classifying, renamed, downloaded or deleted, and a
+// model file from disk can be loaded.
+//
+// The model itself stays opaque: its bytes go to the worker ('load-model') and its description
+// is whatever the worker's `info` says.
+
+const DB_NAME = 'purrceptron';
+const STORE = 'models';
+/** Earlier runs drawn under the current cost curve. */
+const OVERLAY_RUNS = 3;
+
+const $ = (id) => document.getElementById(id);
+const finite = (x) => typeof x === 'number' && Number.isFinite(x);
+const percent = (x) => (finite(x) ? `${(100 * x).toFixed(1)}%` : '—');
+
+// ---- IndexedDB, promisified ---------------------------------------------------------------------
+
+function request(r) {
+  return new Promise((resolve, reject) => {
+    r.onsuccess = () => resolve(r.result);
+    r.onerror = () => reject(r.error ?? new Error('IndexedDB request failed'));
+  });
+}
+
+function openDb() {
+  const r = indexedDB.open(DB_NAME, 1);
+  r.onupgradeneeded = () => r.result.createObjectStore(STORE, { keyPath: 'id', autoIncrement: true });
+  return request(r);
+}
+
+async function inStore(mode, f) {
+  const db = await openDb();
+  try {
+    const tx = db.transaction(STORE, mode);
+    const result = await request(f(tx.objectStore(STORE)));
+    await new Promise((resolve, reject) => {
+      tx.oncomplete = resolve;
+      tx.onerror = () => reject(tx.error);
+      tx.onabort = () => reject(tx.error ?? new Error('IndexedDB transaction aborted'));
+    });
+    return result;
+  } finally {
+    db.close();
+  }
+}
+
+const db = {
+  all: () => inStore('readonly', (s) => s.getAll()),
+  get: (id) => inStore('readonly', (s) => s.get(id)),
+  add: (record) => inStore('readwrite', (s) => s.add(record)),
+  put: (record) => inStore('readwrite', (s) => s.put(record)),
+  delete: (id) => inStore('readwrite', (s) => s.delete(id)),
+};
+
+// ---- describing a model -------------------------------------------------------------------------
+
+/** "logistic regression", "network [20, 7, 5]" or the file's kind for other models. */
+export function kindName(info) {
+  const hidden = info?.hyperparams?.hidden;
+  if (info?.kind === 'network' && Array.isArray(hidden)) {
+    return hidden.length === 0 ? 'logistic regression' : `network [${hidden.join(', ')}]`;
+  }
+  return String(info?.kind ?? 'model');
+}
+
+function receiptText(info) {
+  const h = info?.hyperparams ?? {};
+  const r = info?.receipt ?? {};
+  const parts = [kindName(info)];
+  const hyper = [];
+  if (finite(r.iterations_run)) hyper.push(`${r.iterations_run.toLocaleString('en-US')} it`);
+  if (finite(h.learning_rate)) hyper.push(`lr ${h.learning_rate}`);
+  if (finite(h.l2) && h.l2 > 0) hyper.push(`L2 ${h.l2}`);
+  if (finite(h.seed)) hyper.push(`seed ${h.seed}`);
+  if (hyper.length) parts.push(hyper.join(', '));
+  if (finite(r.final_cost)) parts.push(`final cost ${r.final_cost.toFixed(6)}`);
+  parts.push(`train ${percent(r.train_accuracy)}, test ${percent(r.test_accuracy)}`);
+  if (r.dataset_sha256) parts.push(`data ${String(r.dataset_sha256).slice(0, 12)}…`);
+  if (r.created) parts.push(String(r.created).replace('T', ' ').replace(/:\d\dZ$/, ' UTC'));
+  return parts.join(' · ');
+}
+
+function defaultName(info) {
+  const r = info?.receipt ?? {};
+  return `${kindName(info)}, test ${percent(r.test_accuracy)}`;
+}
+
+/** A file name made of the model's name: letters, digits, dashes. */
+function fileName(name) {
+  const slug = name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 60);
+  return `${slug || 'model'}.safetensors`;
+}
+
+// ---- the panel ----------------------------------------------------------------------------------
+
+/**
+ * Wires the saved-models panel. `app`: {call, showError, clearError, announce, isTraining,
+ * onChosen(record)}. `onChosen` runs whenever the worker's current model becomes a saved one
+ * (chosen, loaded from a file, restored on reload); `record` is {id, name, info, ...}.
+ * Returns {start(), trained(name)}.
+ */
+export function initSaved(app) {
+  const el = {
+    list: $('saved'),
+    empty: $('saved-empty'),
+    file: $('model-file'),
+  };
+  let records = [];
+  let currentId = null;
+  let curveId = null; // the saved run whose curve is the current one on the chart
+  let onRuns = () => {};
+
+  function render() {
+    el.empty.hidden = records.length > 0;
+    el.list.replaceChildren(...records.map(item));
+    const runs = records
+      .filter((r) => r.id !== curveId && Array.isArray(r.info?.costs) && r.info.costs.length > 0)
+      .slice(0, OVERLAY_RUNS)
+      .map((r) => ({ name: r.name, costs: r.info.costs, iterations: r.info.receipt?.iterations_run ?? 1 }));
+    onRuns(runs);
+  }
+
+  function item(record) {
+    const li = document.createElement('li');
+    li.className = 'saved-model';
+    li.dataset.testid = 'saved-model';
+    li.dataset.id = String(record.id);
+    if (record.id === currentId) li.setAttribute('aria-current', 'true');
+    const head = document.createElement('div');
+    head.className = 'saved-head';
+    const name = document.createElement('span');
+    name.className = 'saved-name';
+    name.dataset.testid = 'saved-name';
+    name.textContent = record.name;
+    head.append(name);
+    if (record.id === currentId) {
+      const badge = document.createElement('span');
+      badge.className = 'saved-current';
+      badge.textContent = 'in use';
+      head.append(badge);
+    }
+    const receipt = document.createElement('p');
+    receipt.className = 'receipt';
+    receipt.dataset.testid = 'receipt';
+    receipt.textContent = receiptText(record.info);
+    if (record.info?.receipt?.dataset_sha256) receipt.title = `dataset sha256 ${record.info.receipt.dataset_sha256}`;
+    const actions = document.createElement('div');
+    actions.className = 'saved-actions';
+    const button = (action, text, label) => {
+      const b = document.createElement('button');
+      b.type = 'button';
+      b.dataset.action = action;
+      b.textContent = text;
+      b.setAttribute('aria-label', `${label} ${record.name}`);
+      b.addEventListener('click', () => act(action, record.id, li).catch((e) => app.showError(e.message)));
+      actions.append(b);
+      return b;
+    };
+    button('use', 'Use', 'Classify with').disabled = record.id === currentId;
+    button('rename', 'Rename', 'Rename');
+    button('download', 'Download', 'Download');
+    button('delete', 'Delete', 'Delete');
+    li.append(head, receipt, actions);
+    return li;
+  }
+
+  async function reload() {
+    records = (await db.all()).sort((a, b) => b.id - a.id);
+    render();
+  }
+
+  async function act(action, id, li) {
+    const record = records.find((r) => r.id === id);
+    if (!record) return;
+    app.clearError();
+    if (action === 'use') {
+      await use(record);
+    } else if (action === 'rename') {
+      rename(record, li);
+    } else if (action === 'download') {
+      download(record);
+    } else if (action === 'delete') {
+      await db.delete(id);
+      if (curveId === id) curveId = null;
+      app.announce(`Deleted ${record.name}.`);
+      await reload();
+    }
+  }
+
+  async function use(record, { restoring = false } = {}) {
+    if (app.isTraining()) throw new Error('A training is running: wait for it to finish (or cancel it) before choosing another model.');
+    const full = await db.get(record.id);
+    if (!full) throw new Error(`${record.name} is no longer saved.`);
+    // The stored buffer is transferred to the worker, so send a copy and keep the original.
+    const bytes = full.bytes.slice(0);
+    const { info } = await app.call('load-model', { bytes }, [bytes]).reply;
+    currentId = record.id;
+    await db.put({ ...full, used: Date.now() });
+    await reload();
+    app.onChosen({ ...record, info }, { restoring });
+    if (!restoring) app.announce(`Now classifying with ${record.name}.`);
+  }
+
+  function rename(record, li) {
+    const name = li.querySelector('.saved-name');
+    const input = document.createElement('input');
+    input.type = 'text';
+    input.className = 'saved-rename';
+    input.dataset.testid = 'rename-input';
+    input.value = record.name;
+    input.setAttribute('aria-label', `New name for ${record.name}`);
+    let done = false;
+    const finish = async (save) => {
+      if (done) return;
+      done = true;
+      const value = input.value.trim();
+      if (save && value && value !== record.name) {
+        const full = await db.get(record.id);
+        if (full) await db.put({ ...full, name: value });
+        app.announce(`Renamed to ${value}.`);
+      }
+      await reload();
+    };
+    input.addEventListener('keydown', (event) => {
+      if (event.key === 'Enter') finish(true).catch((e) => app.showError(e.message));
+      if (event.key === 'Escape') finish(false).catch((e) => app.showError(e.message));
+    });
+    input.addEventListener('blur', () => finish(true).catch((e) => app.showError(e.message)));
+    name.replaceWith(input);
+    input.focus();
+    input.select();
+  }
+
+  async function download(record) {
+    const full = await db.get(record.id);
+    if (!full) throw new Error(`${record.name} is no longer saved.`);
+    const url = URL.createObjectURL(new Blob([full.bytes], { type: 'application/octet-stream' }));
+    const a = document.createElement('a');
+    a.href = url;
+    a.download = fileName(record.name);
+    document.body.append(a);
+    a.click();
+    a.remove();
+    // The download has its own reference by now; the URL only needs to outlive the click.
+    setTimeout(() => URL.revokeObjectURL(url), 10_000);
+  }
+
+  /** Stores the worker's current model (its file bytes and `info`) and marks it current. */
+  async function keepCurrent(name, info) {
+    const { bytes } = await app.call('export-model').reply;
+    const now = Date.now();
+    const id = await db.add({ name, info, bytes, saved: new Date(now).toISOString(), used: now });
+    currentId = id;
+    return id;
+  }
+
+  async function loadFile(file) {
+    if (app.isTraining()) {
+      app.showError('A training is running: wait for it to finish (or cancel it) before loading a model file.');
+      return;
+    }
+    app.clearError();
+    let info;
+    try {
+      const bytes = await file.arrayBuffer();
+      ({ info } = await app.call('load-model', { bytes }, [bytes]).reply);
+    } catch (e) {
+      app.showError(`Cannot load ${file.name || 'this file'}: ${e.message}. Choose a model file ` +
+        '(.safetensors) downloaded from this page or written by `purrceptron train`.');
+      return;
+    }
+    const name = file.name.replace(/\.safetensors$/i, '') || defaultName(info);
+    try {
+      await keepCurrent(name, info);
+    } catch (e) {
+      app.showError(`The model is loaded but could not be saved in this browser: ${e.message}`);
+    }
+    await reload();
+    app.onChosen({ id: currentId, name, info }, { restoring: false });
+    app.announce(`Loaded ${name}.`);
+  }
+
+  el.file.addEventListener('change', () => {
+    const file = el.file.files?.[0];
+    // Choosing the same file again should load it again.
+    el.file.value = '';
+    if (file) loadFile(file);
+  });
+
+  return {
+    /** Lists the saved models and, if any, makes the most recently used one current again. */
+    async start(runsChanged) {
+      onRuns = runsChanged;
+      try {
+        await reload();
+      } catch (e) {
+        app.showError(`Saved models are unavailable in this browser: ${e.message}`);
+        return;
+      }
+      if (records.length === 0) return;
+      const last = records.reduce((a, b) => ((b.used ?? 0) > (a.used ?? 0) ? b : a));
+      try {
+        await use(last, { restoring: true });
+      } catch (e) {
+        // The list stays usable: another saved model can still be chosen.
+        app.showError(`Cannot use the saved model ${last.name}: ${e.message}`);
+      }
+    },
+
+    /** After a training: keeps the new model (info from the 'trained' reply). */
+    async trained(info) {
+      try {
+        curveId = await keepCurrent(defaultName(info), info);
+      } catch (e) {
+        app.showError(`The model is trained but could not be saved in this browser: ${e.message}`);
+      }
+      await reload();
+      return records.find((r) => r.id === currentId);
+    },
+
+    /** A training started: every saved run is now an earlier run. */
+    trainingStarted() {
+      curveId = null;
+      render();
+    },
+  };
+}
