@@ -1,6 +1,9 @@
 // The page's thread only draws and forwards: the WebAssembly module, the dataset, training and
 // photo decoding all live in worker.js, so nothing here runs long enough to freeze the page.
 
+import { initOwnData } from './owndata.js';
+import './offline.js';
+
 const $ = (id) => document.getElementById(id);
 
 const el = {
@@ -579,7 +582,8 @@ document.addEventListener('dragleave', () => {
 document.addEventListener('drop', (event) => {
   dragDepth = 0;
   document.body.classList.remove('dragging');
-  if (!event.dataTransfer?.files?.length) return;
+  // A drop on one of the own-dataset zones is training data, already taken care of there.
+  if (event.defaultPrevented || !event.dataTransfer?.files?.length) return;
   event.preventDefault();
   addPhotos(event.dataTransfer.files);
 });
@@ -594,3 +598,4 @@ document.addEventListener('paste', (event) => {
 
 onModelChange();
 setStatus('loading');
+initOwnData({ call, announce, showError, clearError, onDataset: (summary) => { state.summary = summary; } });
