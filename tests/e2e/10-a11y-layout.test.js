@@ -87,10 +87,13 @@ test('keyboard only: train with Enter, choose a photo with Space, hear the resul
 
   // The own-dataset panel by keyboard: a photo chosen for each zone with Space, then "Build"
   // and the "Train on" radios, all without the mouse.
-  for (const [zone, index] of [['own-cat-files', 2], ['own-other-files', 3], ['own-cat-files', 4], ['own-other-files', 6]]) {
-    await page.focus(`#${zone}`);
+  for (const [input, zone, indices] of [['own-cat-files', 'own-zone-cat', [2, 4]], ['own-other-files', 'own-zone-other', [3, 6]]]) {
+    await page.focus(`#${input}`);
+    assert.equal(await page.evaluate(() => document.activeElement.id), input);
     const [fc] = await Promise.all([page.waitForEvent('filechooser'), page.keyboard.press('Space')]);
-    await fc.setFiles([{ name: `${zone}-${index}.png`, mimeType: 'image/png', buffer: photoFromTestImage(index) }]);
+    await fc.setFiles(indices.map((i) => ({ name: `${input}-${i}.png`, mimeType: 'image/png', buffer: photoFromTestImage(i) })));
+    await page.waitForFunction((z) => document.querySelector(`[data-testid=${z}]`).dataset.count === '2', zone,
+      { timeout: 10_000 });
   }
   await page.waitForFunction(() => !document.querySelector('#own-build').disabled, null, { timeout: 10_000 });
   await page.focus('#own-test-fraction');
