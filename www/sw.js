@@ -7,7 +7,7 @@
 
 const CACHE = 'purrceptron-v1';
 
-// Everything the page and its worker load. Files the page loads that are not listed here are
+// What the page and its worker load. Files the page loads that are not listed here are
 // cached too, from the list the page sends once it is controlled (see offline.js).
 const ASSETS = [
   './',
@@ -20,9 +20,13 @@ const ASSETS = [
   './worker.js',
   './owndata-worker.js',
   './pkg/purrceptron.js',
-  './pkg/purrceptron_bg.wasm',
   './data/catvnoncat.safetensors',
 ];
+
+// Cached when the page asks (after its load), not during install: Chromium compiles a wasm
+// response put in the cache while installing, which competes with the page's first training
+// for the CPU (measured: 50-90 ms long tasks on the page's thread on a busy 2-core machine).
+const LATER = ['./pkg/purrceptron_bg.wasm'];
 
 self.addEventListener('install', (event) => {
   event.waitUntil((async () => {
@@ -67,7 +71,8 @@ self.addEventListener('fetch', (event) => {
 self.addEventListener('message', (event) => {
   const { type, urls } = event.data ?? {};
   if (type !== 'cache' || !Array.isArray(urls)) return;
-  const wanted = urls.filter((u) => typeof u === 'string' && sameOrigin(u));
+  const wanted = [...LATER.map((u) => new URL(u, self.location.href).href),
+    ...urls.filter((u) => typeof u === 'string' && sameOrigin(u))];
   event.waitUntil((async () => {
     const cache = await caches.open(CACHE);
     for (const url of wanted) {

@@ -25,6 +25,14 @@ test('offline after a first visit: reload, train, classify', { timeout: 120_000 
     assert.ok(cached.includes(p), `${p} is not cached: ${cached.join(' ')}`);
   }
 
+  // A service worker script must be served as JavaScript, and the CSP must let it run.
+  const sw = await page.evaluate(async () => {
+    const r = await fetch('./sw.js', { cache: 'no-store' });
+    return { type: r.headers.get('content-type'), csp: r.headers.get('content-security-policy') };
+  });
+  assert.match(sw.type, /^text\/javascript/);
+  assert.match(app.response.headers()['content-security-policy'], /worker-src 'self'/);
+
   // Both ways of losing the network: the browser's offline switch, and no server at all (so a
   // request the offline switch would not cover cannot succeed either).
   await context.setOffline(true);
