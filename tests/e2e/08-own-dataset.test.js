@@ -189,6 +189,49 @@ test('the exported file is what the CLI writes for the same photos, and the CLI 
   assert.equal(JSON.parse(e.stdout).evaluation.test_accuracy, 1);
 });
 
+/** Drops files or folders from disk on an element, as a file manager does (Chromium's drag input). */
+async function dropPaths(page, selector, paths) {
+  const cdp = await page.context().newCDPSession(page);
+  const zone = page.locator(selector);
+  await zone.scrollIntoViewIfNeeded();
+  const box = await zone.boundingBox();
+  const at = { x: box.x + box.width / 2, y: box.y + box.height / 2 };
+  const data = { items: [], files: paths, dragOperationsMask: 1 };
+  for (const type of ['dragEnter', 'dragOver', 'drop']) await cdp.send('Input.dispatchDragEvent', { type, ...at, data });
+  await cdp.detach();
+}
+
+test('the same photos given another way (folders dropped, files dropped) give the same dataset', { timeout: 60_000 }, async () => {
+  const { page } = app;
+  const built = await ownSummary(page);
+  await page.click('[data-testid=own-clear]');
+  await page.waitForFunction(() => document.querySelector('#own-cat-grid').childElementCount === 0 &&
+    document.querySelector('[data-testid=own-zone-cat]').dataset.count === '0', null, { timeout: 5_000 });
+  assert.equal(await page.isDisabled('[data-testid=own-build]'), true);
+  // Non-cats in reverse order, one by one as files; cats as a whole folder dropped from disk.
+  await dropOn(page, '[data-testid=own-zone-other]', [...files['non-cat']].reverse());
+  await dropPaths(page, '[data-testid=own-zone-cat]', [path.join(dir, 'photos', 'cat')]);
+  await page.waitForFunction((n) => {
+    const count = (id) => Number(document.querySelector(`[data-testid=${id}]`).dataset.count);
+    return count('own-zone-cat') === n && count('own-zone-other') === n && !document.querySelector('#own-build').disabled;
+  }, PER_CLASS, { timeout: 30_000, polling: 50 });
+  // Inside a dropped folder, photos are named by their path in it, as the CLI names them.
+  const names = await page.$$eval('#own-cat-grid li', (lis) => lis.map((li) => li.title));
+  assert.ok(names.length === PER_CLASS + 1 && names.every((n) => n.startsWith('cat/')), names.join(' '));
+  // Forget the shown hash, so that waiting for one waits for this build.
+  await page.$eval('[data-testid=own-summary]', (p) => { delete p.dataset.sha256; });
+  await page.click('[data-testid=own-build]');
+  await page.waitForFunction(() => document.querySelector('[data-testid=own-summary]').dataset.sha256, null,
+    { timeout: 10_000 });
+  assert.equal((await ownSummary(page)).sha256, built.sha256);
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid=own-export]')]);
+  const again = path.join(dir, 'again.safetensors');
+  await download.saveAs(again);
+  assert.equal(sha256(await readFile(again)), sha256(await readFile(exported)));
+  assert.equal(await page.locator('[data-testid=result]').count(), 0);
+  assert.equal(noErrors(app), null);
+});
+
 test('the exported file loads back into a fresh page as the same dataset', { timeout: 60_000 }, async () => {
   const { page } = app;
   const before = await ownSummary(page);
