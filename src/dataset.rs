@@ -295,13 +295,15 @@ impl Dataset {
         })
     }
 
-    /// Builds a dataset from photos: every photo goes through [`preprocess::preprocess`], then a
-    /// seeded split puts `round(test_fraction * n)` photos of each class into the test split.
+    /// Builds a dataset from photos: every photo goes through [`crate::preprocess::preprocess`],
+    /// then a seeded split puts `round(test_fraction * n)` photos of each class into the test
+    /// split (see [`crate::photoset::PhotoSet::build`], which the page uses too).
     ///
     /// `cats` and `non_cats` yield `(name, bytes or read error)`, consumed one photo at a time
-    /// so a large folder is never held in memory whole; the names only appear in the skip
-    /// list. Photos that cannot be read are skipped and returned beside the dataset with their
-    /// error, so one bad file loses nothing else. `test_fraction` is in `[0, 1)`.
+    /// so a large folder is never held in memory whole; the names order each class before the
+    /// shuffle (so the order they come in does not matter) and appear in the skip list. Photos
+    /// that cannot be read are skipped and returned beside the dataset with their error, so one
+    /// bad file loses nothing else. `test_fraction` is in `[0, 1)`.
     pub fn from_photos<C, N>(
         cats: C,
         non_cats: N,

@@ -50,6 +50,8 @@ export function handleDataset(msg, state) {
   }
   switch (type) {
     case 'dataset-add': {
+      // Checked here: wasm-bindgen would wrap 256 to 0 on the way to a Rust u8.
+      if (msg.label !== 0 && msg.label !== 1) throw new Error(`label ${JSON.stringify(msg.label)}: expected 0 or 1`);
       photos ??= new wasm.WasmPhotoSet('crop');
       const name = String(msg.name ?? '');
       let reply;
