@@ -66,6 +66,26 @@ test('every enabled control is reached by Tab, and focus on a hidden file input 
   }
 });
 
+/**
+ * Focuses a file input and presses Space, as a keyboard user opens the picker; gives the files
+ * to the picker that opens. Headless Chromium now and then opens no picker for a press (seen
+ * for about 1 press in 15 on a busy machine, on every file input of the page alike), so a
+ * press that opens nothing within 3 s is repeated, twice at most; the picker must open.
+ */
+async function chooseByKeyboard(page, selector, files) {
+  for (let attempt = 1; ; attempt++) {
+    await page.focus(selector);
+    assert.equal(await page.evaluate((s) => document.activeElement === document.querySelector(s), selector), true);
+    try {
+      const [chooser] = await Promise.all([page.waitForEvent('filechooser', { timeout: 3_000 }), page.keyboard.press('Space')]);
+      await chooser.setFiles(files);
+      return;
+    } catch (e) {
+      if (attempt === 3) throw e;
+    }
+  }
+}
+
 test('keyboard only: train with Enter, choose a photo with Space, hear the result', { timeout: 90_000 }, async () => {
   const { page } = app;
   await page.focus('[data-testid=iters]');
@@ -75,9 +95,8 @@ test('keyboard only: train with Enter, choose a photo with Space, hear the resul
   await waitForStatus(page, 'trained', 60_000);
   assert.match(await page.textContent('#announcer'), /^Training finished: train accuracy \d+\.\d%, test accuracy \d+\.\d%\.$/);
 
-  await page.focus('[data-testid=photos]');
-  const [chooser] = await Promise.all([page.waitForEvent('filechooser'), page.keyboard.press('Space')]);
-  await chooser.setFiles([{ name: 'by-keyboard.png', mimeType: 'image/png', buffer: photoFromTestImage(5) }]);
+  await chooseByKeyboard(page, '[data-testid=photos]',
+    [{ name: 'by-keyboard.png', mimeType: 'image/png', buffer: photoFromTestImage(5) }]);
   const [card] = await waitForCards(page, 1);
   assert.equal(card.error, undefined);
   const live = await page.$eval('#announcer', (a) => ({ live: a.getAttribute('aria-live'), text: a.textContent }));
@@ -88,10 +107,8 @@ test('keyboard only: train with Enter, choose a photo with Space, hear the resul
   // The own-dataset panel by keyboard: a photo chosen for each zone with Space, then "Build"
   // and the "Train on" radios, all without the mouse.
   for (const [input, zone, indices] of [['own-cat-files', 'own-zone-cat', [2, 4]], ['own-other-files', 'own-zone-other', [3, 6]]]) {
-    await page.focus(`#${input}`);
-    assert.equal(await page.evaluate(() => document.activeElement.id), input);
-    const [fc] = await Promise.all([page.waitForEvent('filechooser'), page.keyboard.press('Space')]);
-    await fc.setFiles(indices.map((i) => ({ name: `${input}-${i}.png`, mimeType: 'image/png', buffer: photoFromTestImage(i) })));
+    await chooseByKeyboard(page, `#${input}`,
+      indices.map((i) => ({ name: `${input}-${i}.png`, mimeType: 'image/png', buffer: photoFromTestImage(i) })));
     await page.waitForFunction((z) => document.querySelector(`[data-testid=${z}]`).dataset.count === '2', zone,
       { timeout: 10_000 });
   }
