@@ -116,6 +116,9 @@ let trained;
 
 test('photos dropped and a folder chosen build a seeded split that trains', { timeout: 120_000 }, async () => {
   const { page } = app;
+  // Once the service worker has filled its cache, nothing below may touch the network.
+  await page.waitForFunction(() => document.documentElement.dataset.offlineReady === 'true', null, { timeout: 30_000 });
+  app.requests.length = 0;
   // Cats: dropped on their zone (files, as a drag from a file manager gives them).
   await dropOn(page, '[data-testid=own-zone-cat]', files.cat);
   // Others: a whole folder through the folder picker.
@@ -152,6 +155,10 @@ test('photos dropped and a folder chosen build a seeded split that trains', { ti
   trained = await train(page, { model: 'lr' });
   assert.deepEqual(trained, { train: '100.0%', test: '100.0%' });
   trained.finalCost = await page.textContent('[data-testid=final-cost]');
+  // Photos, thumbnails and the dataset stayed in the page: no http(s) request at all (blob:
+  // URLs are local).
+  const network = app.requests.filter((r) => /^(https?|wss?):/i.test(r.url));
+  assert.deepEqual(network, [], `requests while building a dataset: ${JSON.stringify(network)}`);
   assert.equal(noErrors(app), null);
 });
 
