@@ -19,8 +19,7 @@ use safetensors::{Dtype, SafeTensors};
 use sha2::{Digest, Sha256};
 
 use crate::network::Inputs;
-use crate::preprocess::{self, Fit, PIXELS, SIDE};
-use crate::rng::Mt19937;
+use crate::preprocess::{Fit, PIXELS, SIDE};
 use crate::{Error, Result};
 
 /// Value of the `format` metadata key.
@@ -134,8 +133,37 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     hex(&Sha256::digest(bytes))
 }
 
-fn hex(bytes: &[u8]) -> String {
+pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Rewrites a safetensors file's JSON header with its keys sorted. `safetensors::serialize`
+/// writes the metadata in `HashMap` order, which changes from run to run; sorted, the same
+/// dataset always gives the same bytes (the page and the CLI agree byte for byte). The header
+/// keeps its length (the same JSON, reordered), so the tensor data does not move.
+fn sorted_header(mut bytes: Vec<u8>) -> Result<Vec<u8>> {
+    let bad = |what: &str| Error::InvalidDataset(format!("cannot serialise: {what}"));
+    let len_bytes: [u8; 8] = bytes
+        .get(..8)
+        .and_then(|b| b.try_into().ok())
+        .ok_or_else(|| bad("no header"))?;
+    let len = usize::try_from(u64::from_le_bytes(len_bytes)).map_err(|_| bad("header length"))?;
+    let header = bytes.get(8..8 + len).ok_or_else(|| bad("short header"))?;
+    let mut map: std::collections::BTreeMap<String, serde_json::Value> =
+        serde_json::from_slice(header).map_err(|e| bad(&e.to_string()))?;
+    if let Some(meta) = map.get_mut("__metadata__") {
+        let sorted: std::collections::BTreeMap<String, serde_json::Value> =
+            serde_json::from_value(meta.take()).map_err(|e| bad(&e.to_string()))?;
+        *meta = serde_json::to_value(sorted).map_err(|e| bad(&e.to_string()))?;
+    }
+    let mut json = serde_json::to_vec(&map).map_err(|e| bad(&e.to_string()))?;
+    if json.len() > len {
+        return Err(bad("header grew when sorted"));
+    }
+    // The original header is padded with spaces to keep the data aligned; pad the same way.
+    json.resize(len, b' ');
+    bytes[8..8 + len].copy_from_slice(&json);
+    Ok(bytes)
 }
 
 impl Dataset {
@@ -176,8 +204,9 @@ impl Dataset {
             ("source".to_string(), self.source.clone()),
             ("source_sha256".to_string(), self.source_sha256.clone()),
         ]);
-        safetensors::serialize(tensors, Some(metadata))
-            .map_err(|e| Error::InvalidDataset(format!("cannot serialise: {e}")))
+        let bytes = safetensors::serialize(tensors, Some(metadata))
+            .map_err(|e| Error::InvalidDataset(format!("cannot serialise: {e}")))?;
+        sorted_header(bytes)
     }
 
     /// Reads and validates a blob: container, metadata, tensor names, dtypes, shapes and labels.
@@ -266,13 +295,15 @@ impl Dataset {
         })
     }
 
-    /// Builds a dataset from photos: every photo goes through [`preprocess::preprocess`], then a
-    /// seeded split puts `round(test_fraction * n)` photos of each class into the test split.
+    /// Builds a dataset from photos: every photo goes through [`crate::preprocess::preprocess`],
+    /// then a seeded split puts `round(test_fraction * n)` photos of each class into the test
+    /// split (see [`crate::photoset::PhotoSet::build`], which the page uses too).
     ///
     /// `cats` and `non_cats` yield `(name, bytes or read error)`, consumed one photo at a time
-    /// so a large folder is never held in memory whole; the names only appear in the skip
-    /// list. Photos that cannot be read are skipped and returned beside the dataset with their
-    /// error, so one bad file loses nothing else. `test_fraction` is in `[0, 1)`.
+    /// so a large folder is never held in memory whole; the names order each class before the
+    /// shuffle (so the order they come in does not matter) and appear in the skip list. Photos
+    /// that cannot be read are skipped and returned beside the dataset with their error, so one
+    /// bad file loses nothing else. `test_fraction` is in `[0, 1)`.
     pub fn from_photos<C, N>(
         cats: C,
         non_cats: N,
@@ -284,60 +315,27 @@ impl Dataset {
         C: IntoIterator<Item = (String, Result<Vec<u8>>)>,
         N: IntoIterator<Item = (String, Result<Vec<u8>>)>,
     {
-        if !(0.0..1.0).contains(&test_fraction) {
-            return Err(Error::InvalidParameter {
-                name: "test_fraction",
-                value: test_fraction.to_string(),
-                expected: "a fraction in [0, 1)",
-            });
-        }
+        // Checked before any photo is read, so a typo does not cost a pass over a big folder.
+        crate::photoset::check_test_fraction(test_fraction)?;
+        let mut set = crate::photoset::PhotoSet::new(fit);
         let mut skipped = Vec::new();
-        let mut rng = Mt19937::new(seed);
-        let mut source = Sha256::new();
-        let mut train = Split::default();
-        let mut test = Split::default();
-        let mut counts = [0usize; 2];
         type Photos<'a> = Box<dyn Iterator<Item = (String, Result<Vec<u8>>)> + 'a>;
         let photos: [(u8, Photos); 2] = [
             (0, Box::new(non_cats.into_iter())),
             (1, Box::new(cats.into_iter())),
         ];
         for (label, photos) in photos {
-            let mut good = Vec::new();
             for (name, bytes) in photos {
-                counts[usize::from(label)] += 1;
-                let photo = bytes.and_then(|bytes| {
-                    source.update([label]);
-                    source.update(Sha256::digest(&bytes));
-                    preprocess::preprocess(&bytes, fit)
-                });
-                match photo {
-                    Ok(photo) => good.push(photo.pixels),
-                    Err(e) => skipped.push((name, e)),
+                let result = match bytes {
+                    Ok(bytes) => set.add(label, name.clone(), &bytes).map(drop),
+                    Err(e) => set.add_unreadable(label, name.clone()).and(Err(e)),
+                };
+                if let Err(e) = result {
+                    skipped.push((name, e));
                 }
             }
-            rng.shuffle(&mut good);
-            let n_test = (test_fraction * good.len() as f64).round() as usize;
-            for (i, pixels) in good.into_iter().enumerate() {
-                let split = if i < n_test { &mut test } else { &mut train };
-                split.pixels.extend_from_slice(&pixels);
-                split.labels.push(label);
-            }
         }
-        if train.count(0) == 0 || train.count(1) == 0 {
-            return Err(Error::InvalidDataset(format!(
-                "training needs photos of both classes: {} cat and {} non-cat photos could be read",
-                train.count(1) + test.count(1),
-                train.count(0) + test.count(0)
-            )));
-        }
-        let dataset = Dataset {
-            train,
-            test,
-            classes: CLASSES.map(String::from),
-            source: format!("photos: {} cat, {} non-cat", counts[1], counts[0]),
-            source_sha256: hex(&source.finalize()),
-        };
+        let dataset = set.build(test_fraction, seed)?;
         Ok((dataset, skipped))
     }
 }
@@ -362,6 +360,26 @@ mod tests {
         let d = tiny();
         let bytes = d.to_bytes().unwrap();
         assert_eq!(Dataset::from_bytes(&bytes).unwrap(), d);
+    }
+
+    #[test]
+    fn the_same_dataset_always_gives_the_same_bytes() {
+        // The metadata map is a HashMap: without sorting, its order (and so the file) would
+        // change from one HashMap to the next.
+        let d = tiny();
+        let first = d.to_bytes().unwrap();
+        for _ in 0..20 {
+            assert_eq!(d.clone().to_bytes().unwrap(), first);
+        }
+        let header_len = u64::from_le_bytes(first[..8].try_into().unwrap()) as usize;
+        let header = std::str::from_utf8(&first[8..8 + header_len]).unwrap();
+        let meta_keys = ["classes", "format", "source", "source_sha256", "version"];
+        let pos: Vec<usize> = meta_keys
+            .iter()
+            .map(|k| header.find(&format!("\"{k}\":")).unwrap())
+            .collect();
+        assert!(pos.windows(2).all(|w| w[0] < w[1]), "{header}");
+        assert_eq!(Dataset::from_bytes(&first).unwrap(), d);
     }
 
     #[test]

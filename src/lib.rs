@@ -7,6 +7,7 @@
 //! - [`preprocess`]: photo bytes -> the 64x64 RGB image the model sees (the one path used by the
 //!   CLI and the page).
 //! - [`dataset`]: the dataset blob (safetensors) and building one from photo folders.
+//! - [`photoset`]: photos gathered one at a time and split into a dataset (CLI and page).
 //! - [`logistic`]: the exercise's steps (sigmoid, initialize, propagate, optimize, predict).
 //! - [`network`]: hyper-parameters, training and prediction of L-layer networks.
 //! - [`modelfile`]: saving and loading a fitted model.
@@ -22,6 +23,7 @@ pub mod kernels;
 pub mod logistic;
 pub mod modelfile;
 pub mod network;
+pub mod photoset;
 pub mod preprocess;
 pub mod rng;
 

@@ -77,14 +77,21 @@ struct DatasetSummary<'a> {
     side: usize,
 }
 
+impl From<Dataset> for WasmDataset {
+    fn from(inner: Dataset) -> Self {
+        let sha256 = inner.content_sha256();
+        WasmDataset { inner, sha256 }
+    }
+}
+
 #[wasm_bindgen]
 impl WasmDataset {
     /// Parses and validates a dataset blob (safetensors bytes).
     #[wasm_bindgen(constructor)]
     pub fn new(bytes: &[u8]) -> Result<WasmDataset, JsError> {
-        let inner = Dataset::from_bytes(bytes).map_err(err)?;
-        let sha256 = inner.content_sha256();
-        Ok(WasmDataset { inner, sha256 })
+        Dataset::from_bytes(bytes)
+            .map(WasmDataset::from)
+            .map_err(err)
     }
 
     /// `{train: {n, cats, non_cats}, test: {...}, classes, source, sha256, side}`.
@@ -305,5 +312,63 @@ impl WasmModel {
     /// (`(units, 64, 64, 4)` bytes; see [`crate::inspect::first_layer_rgba`] for the scaling).
     pub fn first_layer_images(&self) -> Result<Vec<u8>, JsError> {
         crate::inspect::first_layer_rgba(&self.inner.network).map_err(err)
+    }
+}
+
+/// Photos of the page's own dataset, gathered one at a time (see [`crate::photoset`]: the
+/// same code as `purrceptron convert --images`, so the same photos give the same blob).
+#[wasm_bindgen]
+pub struct WasmPhotoSet {
+    inner: crate::photoset::PhotoSet,
+}
+
+#[derive(Serialize)]
+struct AddedPhoto<'a> {
+    width: u32,
+    height: u32,
+    format: &'a str,
+    /// The 64x64 image the model will see, RGBA.
+    #[serde(with = "serde_bytes_as_array")]
+    rgba: Vec<u8>,
+}
+
+#[wasm_bindgen]
+impl WasmPhotoSet {
+    /// An empty set; `fit` is `crop` or `squash`.
+    #[wasm_bindgen(constructor)]
+    pub fn new(fit: &str) -> Result<WasmPhotoSet, JsError> {
+        Ok(WasmPhotoSet {
+            inner: crate::photoset::PhotoSet::new(parse_fit(fit)?),
+        })
+    }
+
+    /// Adds a photo of class `label` (0 = non-cat, 1 = cat): `{width, height, format, rgba}`,
+    /// or the decoding error (the photo is still counted, as the CLI counts it).
+    pub fn add(&mut self, label: u8, name: String, bytes: &[u8]) -> Result<JsValue, JsError> {
+        let p = self.inner.add(label, name, bytes).map_err(err)?;
+        to_js(&AddedPhoto {
+            width: p.width,
+            height: p.height,
+            format: p.format,
+            rgba: rgba(&p.pixels),
+        })
+    }
+
+    /// `{cats, non_cats, cats_ok, non_cats_ok}`: photos given and photos decoded.
+    pub fn counts(&self) -> Result<JsValue, JsError> {
+        to_js(&self.inner.counts())
+    }
+
+    /// Forgets every photo.
+    pub fn clear(&mut self) {
+        self.inner.clear();
+    }
+
+    /// The seeded split (`test_fraction` in [0, 1)) as a dataset.
+    pub fn build(&self, test_fraction: f64, seed: u32) -> Result<WasmDataset, JsError> {
+        self.inner
+            .build(test_fraction, seed)
+            .map(WasmDataset::from)
+            .map_err(err)
     }
 }

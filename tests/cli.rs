@@ -275,7 +275,7 @@ fn convert_images_builds_a_seeded_split_and_skips_bad_files() {
     assert_eq!(d.train.len() + d.test.len(), 10);
     // Same seed, same blob; another seed, another split.
     assert!(args("3").status.success());
-    assert_eq!(std::fs::read(&out).unwrap().len(), first.len());
+    assert_eq!(std::fs::read(&out).unwrap(), first);
     assert_eq!(
         purrceptron::dataset::Dataset::from_bytes(&std::fs::read(&out).unwrap()).unwrap(),
         d

@@ -5,6 +5,9 @@
 import { initSaved, kindName } from './saved.js';
 import { initInspect, overlay } from './inspect.js';
 
+import { initOwnData } from './owndata.js';
+import './offline.js';
+
 const $ = (id) => document.getElementById(id);
 
 const el = {
@@ -588,7 +591,8 @@ document.addEventListener('dragleave', () => {
 document.addEventListener('drop', (event) => {
   dragDepth = 0;
   document.body.classList.remove('dragging');
-  if (!event.dataTransfer?.files?.length) return;
+  // A drop on one of the own-dataset zones is training data, already taken care of there.
+  if (event.defaultPrevented || !event.dataTransfer?.files?.length) return;
   event.preventDefault();
   addPhotos(event.dataTransfer.files);
 });
@@ -628,3 +632,4 @@ async function keepTrained(info) {
 
 onModelChange();
 setStatus('loading');
+initOwnData({ call, announce, showError, clearError, onDataset: (summary) => { state.summary = summary; } });

@@ -5,6 +5,8 @@
 // any failure, initialisation included, becomes {type: 'error', id, message}. Byte buffers are
 // transferred, never copied.
 
+import { handleDataset } from './owndata-worker.js';
+
 const SAMPLE_COUNT = 24;
 // A step should take long enough that the per-step overhead (a yield, a progress check) is
 // small, and short enough that a cancel is honoured within a frame or two.
@@ -173,8 +175,12 @@ async function handle(msg) {
     case 'inspect':
       inspect(id);
       break;
-    default:
-      throw new Error(`unknown request type ${JSON.stringify(type)}`);
+    default: {
+      if (!String(type).startsWith('dataset-')) throw new Error(`unknown request type ${JSON.stringify(type)}`);
+      const r = handleDataset(msg, { wasm, dataset, training: Boolean(training) });
+      if (r.dataset) dataset = r.dataset;
+      self.postMessage(r.reply, r.transfer);
+    }
   }
 }
 

@@ -1,0 +1,234 @@
+//! Photos gathered one at a time, then split into a [`Dataset`]: the one path behind both
+//! `purrceptron convert --images` and the page's "your own dataset", so the same photos, seed
+//! and test fraction give the same blob byte for byte wherever they were gathered.
+
+use sha2::{Digest, Sha256};
+
+use crate::dataset::{Dataset, Split, CLASSES};
+use crate::preprocess::{self, Fit, Photo};
+use crate::rng::Mt19937;
+use crate::{Error, Result};
+
+/// One photo given to the set: its name (the sort key of the split), the sha256 of its bytes
+/// when they could be read, and its 64x64 pixels when they could be decoded.
+#[derive(Clone, Debug)]
+struct Entry {
+    name: String,
+    digest: Option<[u8; 32]>,
+    pixels: Option<Vec<u8>>,
+}
+
+/// Photos of the two classes, preprocessed as they arrive (12 288 bytes kept per photo, the
+/// original bytes are not kept).
+///
+/// Defaults: [`Fit::Crop`]. The split made by [`PhotoSet::build`] does not depend on the order
+/// photos were added: each class is sorted by name first (stable, so equal names keep their
+/// order).
+#[derive(Clone, Debug, Default)]
+pub struct PhotoSet {
+    fit: Fit,
+    /// Index = label (0 = non-cat, 1 = cat).
+    photos: [Vec<Entry>; 2],
+}
+
+/// How many photos a [`PhotoSet`] holds, per class: all given, and those that decoded.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct PhotoCounts {
+    pub cats: usize,
+    pub non_cats: usize,
+    pub cats_ok: usize,
+    pub non_cats_ok: usize,
+}
+
+fn check_label(label: u8) -> Result<usize> {
+    if label > 1 {
+        return Err(Error::InvalidParameter {
+            name: "label",
+            value: label.to_string(),
+            expected: "0 (non-cat) or 1 (cat)",
+        });
+    }
+    Ok(usize::from(label))
+}
+
+/// Checks a test fraction: in `[0, 1)`.
+pub fn check_test_fraction(test_fraction: f64) -> Result<()> {
+    if !(0.0..1.0).contains(&test_fraction) {
+        return Err(Error::InvalidParameter {
+            name: "test_fraction",
+            value: test_fraction.to_string(),
+            expected: "a fraction in [0, 1)",
+        });
+    }
+    Ok(())
+}
+
+impl PhotoSet {
+    /// An empty set whose photos will be fitted to 64x64 with `fit`.
+    pub fn new(fit: Fit) -> Self {
+        PhotoSet {
+            fit,
+            photos: Default::default(),
+        }
+    }
+
+    /// Adds a photo of class `label` (0 = non-cat, 1 = cat) and returns it preprocessed.
+    ///
+    /// A photo that cannot be decoded is still counted (it appears in the blob's `source`, as
+    /// the CLI reports what it was given) but adds no image; its error is returned. Only a
+    /// label other than 0 or 1 leaves the set unchanged.
+    pub fn add(&mut self, label: u8, name: String, bytes: &[u8]) -> Result<Photo> {
+        let class = check_label(label)?;
+        let photo = preprocess::preprocess(bytes, self.fit);
+        self.photos[class].push(Entry {
+            name,
+            digest: Some(Sha256::digest(bytes).into()),
+            pixels: photo.as_ref().ok().map(|p| p.pixels.clone()),
+        });
+        photo
+    }
+
+    /// Counts a file of class `label` whose bytes could not be read (it adds no image and
+    /// nothing to `source_sha256`).
+    pub fn add_unreadable(&mut self, label: u8, name: String) -> Result<()> {
+        let class = check_label(label)?;
+        self.photos[class].push(Entry {
+            name,
+            digest: None,
+            pixels: None,
+        });
+        Ok(())
+    }
+
+    /// Photos given and photos decoded, per class.
+    pub fn counts(&self) -> PhotoCounts {
+        let ok = |c: usize| self.photos[c].iter().filter(|e| e.pixels.is_some()).count();
+        PhotoCounts {
+            cats: self.photos[1].len(),
+            non_cats: self.photos[0].len(),
+            cats_ok: ok(1),
+            non_cats_ok: ok(0),
+        }
+    }
+
+    /// Forgets every photo.
+    pub fn clear(&mut self) {
+        self.photos = Default::default();
+    }
+
+    /// Splits the decoded photos: per class, sorted by name, shuffled with an MT19937 seeded
+    /// with `seed`, the first `round(test_fraction * n)` go to the test split. `test_fraction`
+    /// is in `[0, 1)`. Fails when a class has no decoded photo left for training.
+    ///
+    /// `source_sha256` hashes, class by class (non-cat then cat) in sorted order, the label byte
+    /// and the sha256 of each readable photo's bytes.
+    pub fn build(&self, test_fraction: f64, seed: u32) -> Result<Dataset> {
+        check_test_fraction(test_fraction)?;
+        let mut rng = Mt19937::new(seed);
+        let mut source = Sha256::new();
+        let mut train = Split::default();
+        let mut test = Split::default();
+        for (label, photos) in [0u8, 1].into_iter().zip(&self.photos) {
+            let mut sorted: Vec<&Entry> = photos.iter().collect();
+            sorted.sort_by(|a, b| a.name.cmp(&b.name));
+            let mut good = Vec::new();
+            for entry in sorted {
+                if let Some(digest) = &entry.digest {
+                    source.update([label]);
+                    source.update(digest);
+                }
+                if let Some(pixels) = &entry.pixels {
+                    good.push(pixels);
+                }
+            }
+            rng.shuffle(&mut good);
+            let n_test = (test_fraction * good.len() as f64).round() as usize;
+            for (i, pixels) in good.into_iter().enumerate() {
+                let split = if i < n_test { &mut test } else { &mut train };
+                split.pixels.extend_from_slice(pixels);
+                split.labels.push(label);
+            }
+        }
+        if train.count(0) == 0 || train.count(1) == 0 {
+            return Err(Error::InvalidDataset(format!(
+                "training needs photos of both classes: {} cat and {} non-cat photos could be read",
+                train.count(1) + test.count(1),
+                train.count(0) + test.count(0)
+            )));
+        }
+        Ok(Dataset {
+            train,
+            test,
+            classes: CLASSES.map(String::from),
+            source: format!(
+                "photos: {} cat, {} non-cat",
+                self.photos[1].len(),
+                self.photos[0].len()
+            ),
+            source_sha256: crate::dataset::hex(&source.finalize()),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A flat-coloured 8x8 PNG (the image crate encodes it; decoding goes through the real path).
+    fn png(rgb: [u8; 3]) -> Vec<u8> {
+        let img = image::RgbImage::from_pixel(8, 8, image::Rgb(rgb));
+        let mut out = std::io::Cursor::new(Vec::new());
+        img.write_to(&mut out, image::ImageFormat::Png).unwrap();
+        out.into_inner()
+    }
+
+    #[test]
+    fn order_of_adding_does_not_change_the_blob() {
+        let photos: Vec<(u8, String, Vec<u8>)> = (0..10u8)
+            .map(|i| (i % 2, format!("p{i}.png"), png([i * 20, 0, 255 - i * 20])))
+            .collect();
+        let mut a = PhotoSet::new(Fit::Crop);
+        for (l, n, b) in &photos {
+            a.add(*l, n.clone(), b).unwrap();
+        }
+        let mut b = PhotoSet::new(Fit::Crop);
+        for (l, n, bytes) in photos.iter().rev() {
+            b.add(*l, n.clone(), bytes).unwrap();
+        }
+        let (da, db) = (a.build(0.4, 3).unwrap(), b.build(0.4, 3).unwrap());
+        assert_eq!(da.to_bytes().unwrap(), db.to_bytes().unwrap());
+        // 5 per class, round(0.4 * 5) = 2 of each in the test split.
+        assert_eq!((da.train.len(), da.test.len()), (6, 4));
+        assert_eq!((da.test.count(0), da.test.count(1)), (2, 2));
+        // Another seed gives another split of the same photos.
+        let dc = a.build(0.4, 4).unwrap();
+        assert_eq!(dc.source_sha256, da.source_sha256);
+        assert_ne!(dc.content_sha256(), da.content_sha256());
+    }
+
+    #[test]
+    fn bad_photos_are_counted_but_add_no_image() {
+        let mut s = PhotoSet::new(Fit::Crop);
+        s.add(1, "cat.png".into(), &png([200, 100, 0])).unwrap();
+        s.add(0, "dog.png".into(), &png([0, 100, 200])).unwrap();
+        let err = s.add(1, "notes.txt".into(), b"not a photo").unwrap_err();
+        assert!(err.to_string().contains("unsupported"), "{err}");
+        s.add_unreadable(1, "gone.png".into()).unwrap();
+        assert!(s.add(2, "x.png".into(), &png([0; 3])).is_err());
+        assert_eq!(
+            s.counts(),
+            PhotoCounts {
+                cats: 3,
+                non_cats: 1,
+                cats_ok: 1,
+                non_cats_ok: 1
+            }
+        );
+        let d = s.build(0.0, 1).unwrap();
+        assert_eq!(d.source, "photos: 3 cat, 1 non-cat");
+        assert_eq!((d.train.len(), d.test.len()), (2, 0));
+        assert!(s.build(1.0, 1).is_err());
+        s.clear();
+        assert!(s.build(0.0, 1).is_err());
+    }
+}

@@ -1,0 +1,279 @@
+// "Your own dataset": two drop zones (cats / not cats) that take photos or whole folders. Each
+// photo is sent to the worker on its own, preprocessed there by the Rust code the CLI uses, and
+// shown as the 64x64 image the model will see. Nothing is uploaded: files are read from disk.
+
+const $ = (id) => document.getElementById(id);
+
+// Enough thumbnails to check a folder at a glance; the counts cover every photo.
+const GRID_LIMIT = 120;
+
+const plural = (n, one, many) => `${n} ${n === 1 ? one : many}`;
+
+function describeSplit(name, s) {
+  return `${name}: ${plural(s.n, 'image', 'images')}, ${plural(s.cats, 'cat', 'cats')} / ` +
+    `${plural(s.non_cats, 'non-cat', 'non-cats')}`;
+}
+
+/** Every file under a dropped directory entry, with its path inside the drop. */
+async function filesOf(entry) {
+  if (entry.isFile) {
+    const file = await new Promise((resolve, reject) => entry.file(resolve, reject));
+    return [{ file, name: entry.fullPath.replace(/^\//, '') }];
+  }
+  if (!entry.isDirectory) return [];
+  const reader = entry.createReader();
+  const out = [];
+  // readEntries hands out a directory in batches; an empty batch means the end.
+  for (;;) {
+    const batch = await new Promise((resolve, reject) => reader.readEntries(resolve, reject));
+    if (batch.length === 0) break;
+    for (const child of batch) out.push(...(await filesOf(child)));
+  }
+  return out;
+}
+
+/**
+ * Wires the panel. `call(type, payload, transfer)` talks to the worker; `onDataset(summary)`
+ * tells the page which dataset training now uses.
+ */
+export function initOwnData({ call, announce, showError, clearError, onDataset }) {
+  const el = {
+    form: $('own-form'),
+    fraction: $('own-test-fraction'),
+    seed: $('own-seed'),
+    build: $('own-build'),
+    clear: $('own-clear'),
+    summary: $('own-summary'),
+    exportButton: $('own-export'),
+    load: $('own-load'),
+    radios: [...document.querySelectorAll('input[name=own-use]')],
+  };
+  const zones = {
+    1: { zone: $('own-zone-cat'), grid: $('own-cat-grid'), count: $('own-cat-count'), files: $('own-cat-files'),
+      folder: $('own-cat-folder'), what: 'cat' },
+    0: { zone: $('own-zone-other'), grid: $('own-other-grid'), count: $('own-other-count'), files: $('own-other-files'),
+      folder: $('own-other-folder'), what: 'non-cat' },
+  };
+  const queue = [];
+  let pumping = null;
+  let counts = { cats: 0, non_cats: 0, cats_ok: 0, non_cats_ok: 0 };
+  let hasOwn = false;
+  let busy = false;
+
+  function refresh() {
+    const waiting = queue.length > 0 || pumping !== null;
+    el.build.disabled = busy || waiting || counts.cats_ok === 0 || counts.non_cats_ok === 0;
+    el.clear.disabled = busy || counts.cats + counts.non_cats === 0;
+    el.exportButton.disabled = busy || !hasOwn;
+    for (const r of el.radios) r.disabled = busy || !hasOwn;
+    for (const [label, z] of Object.entries(zones)) {
+      const given = label === '1' ? counts.cats : counts.non_cats;
+      const ok = label === '1' ? counts.cats_ok : counts.non_cats_ok;
+      z.zone.dataset.count = String(ok);
+      z.count.textContent = given === 0
+        ? (label === '1' ? 'Drop cat photos here.' : 'Drop photos without cats here.')
+        : `${plural(ok, 'photo', 'photos')}` + (given > ok ? ` (${given - ok} could not be read)` : '') +
+          (waiting ? ' — reading…' : '');
+    }
+  }
+
+  function thumbnail(label, r) {
+    const grid = zones[label].grid;
+    if (grid.childElementCount >= GRID_LIMIT) return;
+    const li = document.createElement('li');
+    li.title = r.name;
+    if (r.ok) {
+      const canvas = document.createElement('canvas');
+      canvas.width = 64;
+      canvas.height = 64;
+      canvas.setAttribute('role', 'img');
+      canvas.setAttribute('aria-label', r.name);
+      canvas.getContext('2d').putImageData(new ImageData(new Uint8ClampedArray(r.rgba.buffer), 64, 64), 0, 0);
+      li.append(canvas);
+    } else {
+      li.className = 'own-bad';
+      li.textContent = `${r.name}: ${r.error}`;
+    }
+    grid.append(li);
+  }
+
+  // One photo at a time: a folder of thousands never sits in memory whole.
+  async function pump() {
+    while (queue.length) {
+      const { label, file, name } = queue.shift();
+      try {
+        const bytes = await file.arrayBuffer();
+        const r = await call('dataset-add', { label: Number(label), name, bytes }, [bytes]).reply;
+        counts = r.counts;
+        thumbnail(label, r);
+      } catch (e) {
+        showError(`${name}: ${e.message}`);
+      }
+      refresh();
+    }
+  }
+
+  function add(label, items) {
+    if (items.length === 0) return;
+    clearError();
+    for (const item of items) queue.push({ label, ...item });
+    if (!pumping) {
+      pumping = pump().finally(() => {
+        pumping = null;
+        refresh();
+        announce(`Your dataset: ${plural(counts.cats_ok, 'cat photo', 'cat photos')} and ` +
+          `${plural(counts.non_cats_ok, 'other photo', 'other photos')}.`);
+      });
+    }
+    refresh();
+  }
+
+  // Names sort the photos before the seeded split: a folder's files are named by their path in
+  // it, as the CLI names them, so the same folder gives the same split either way.
+  const named = (files) => [...files].map((file) => ({ file, name: file.webkitRelativePath || file.name }));
+
+  for (const [label, z] of Object.entries(zones)) {
+    for (const input of [z.files, z.folder]) {
+      input.addEventListener('change', () => {
+        add(label, named(input.files ?? []));
+        input.value = '';
+      });
+    }
+    z.zone.addEventListener('dragover', (event) => {
+      event.preventDefault();
+      event.dataTransfer.dropEffect = 'copy';
+      z.zone.classList.add('own-over');
+    });
+    z.zone.addEventListener('dragleave', () => z.zone.classList.remove('own-over'));
+    z.zone.addEventListener('drop', async (event) => {
+      // Prevented, so the page's "classify what is dropped" handler leaves these photos alone:
+      // they are training data.
+      event.preventDefault();
+      z.zone.classList.remove('own-over');
+      // Entries must be taken during the event: the DataTransfer is emptied once it returns.
+      const entries = [...(event.dataTransfer?.items ?? [])]
+        .map((item) => (item.kind === 'file' && item.webkitGetAsEntry ? item.webkitGetAsEntry() : null));
+      const files = [...(event.dataTransfer?.files ?? [])];
+      if (entries.length === files.length && entries.every(Boolean)) {
+        const items = [];
+        for (const [i, entry] of entries.entries()) {
+          if (entry.isFile) items.push({ file: files[i], name: files[i].name });
+          else items.push(...(await filesOf(entry).catch((e) => { showError(`${entry.name}: ${e.message}`); return []; })));
+        }
+        add(label, items);
+      } else {
+        add(label, named(files));
+      }
+    });
+  }
+
+  function readSplit() {
+    const fraction = el.fraction.value.trim();
+    const seed = el.seed.value.trim();
+    if (fraction === '' || !Number.isFinite(Number(fraction))) {
+      throw new Error('Test fraction: enter a number, for example 0.2.');
+    }
+    // The seed is a 32-bit unsigned integer in Rust; anything else would be silently wrapped.
+    if (!/^\d+$/.test(seed) || Number(seed) > 0xffffffff) {
+      throw new Error('Split seed: enter a whole number from 0 to 4294967295, for example 1.');
+    }
+    return { test_fraction: Number(fraction), seed: Number(seed) };
+  }
+
+  function showOwn(summary, what) {
+    hasOwn = true;
+    el.summary.textContent = `${what}: ${describeSplit('train', summary.train)}; ${describeSplit('test', summary.test)}.`;
+    el.summary.dataset.sha256 = summary.sha256;
+    el.summary.dataset.train = String(summary.train.n);
+    el.summary.dataset.test = String(summary.test.n);
+    const code = document.createElement('code');
+    code.textContent = summary.sha256;
+    el.summary.append(' Content sha256: ', code);
+    for (const r of el.radios) r.checked = r.value === 'own';
+    onDataset(summary, 'own');
+    announce(`${what}. Training now uses it: ${describeSplit('train', summary.train)}; ` +
+      `${describeSplit('test', summary.test)}.`);
+  }
+
+  async function run(work) {
+    busy = true;
+    refresh();
+    clearError();
+    try {
+      await work();
+    } catch (e) {
+      showError(e.message);
+    } finally {
+      busy = false;
+      refresh();
+    }
+  }
+
+  el.form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    if (el.build.disabled) return;
+    let split;
+    try {
+      split = readSplit();
+    } catch (e) {
+      showError(e.message);
+      return;
+    }
+    run(async () => {
+      await pumping;
+      const r = await call('dataset-build', split).reply;
+      showOwn(r.summary, 'Your dataset is built');
+    });
+  });
+
+  el.clear.addEventListener('click', () => run(async () => {
+    queue.length = 0;
+    await pumping;
+    const r = await call('dataset-clear').reply;
+    counts = r.counts ?? { cats: 0, non_cats: 0, cats_ok: 0, non_cats_ok: 0 };
+    for (const z of Object.values(zones)) z.grid.replaceChildren();
+    announce('Your photos are cleared. A dataset already built stays until you build or load another.');
+  }));
+
+  for (const radio of el.radios) {
+    radio.addEventListener('change', () => run(async () => {
+      if (!radio.checked) return;
+      try {
+        const r = await call('dataset-use', { which: radio.value }).reply;
+        onDataset(r.summary, r.which);
+        announce(`Training now uses ${r.which === 'own' ? 'your own dataset' : 'the classic set'}.`);
+      } catch (e) {
+        // The worker kept the dataset it had: show that one as chosen again.
+        for (const r of el.radios) r.checked = !r.checked;
+        throw e;
+      }
+    }));
+  }
+
+  el.exportButton.addEventListener('click', () => run(async () => {
+    const r = await call('dataset-export').reply;
+    const url = URL.createObjectURL(new Blob([r.bytes], { type: 'application/octet-stream' }));
+    const a = document.createElement('a');
+    a.href = url;
+    a.download = 'my-dataset.safetensors';
+    document.body.append(a);
+    a.click();
+    a.remove();
+    // The download has started from the object URL by now; free it after this task.
+    setTimeout(() => URL.revokeObjectURL(url), 1000);
+    announce(`Dataset file exported (${r.bytes.byteLength.toLocaleString('en-US')} bytes).`);
+  }));
+
+  el.load.addEventListener('change', () => {
+    const file = el.load.files?.[0];
+    el.load.value = '';
+    if (!file) return;
+    run(async () => {
+      const bytes = await file.arrayBuffer();
+      const r = await call('dataset-load', { bytes }, [bytes]).reply;
+      showOwn(r.summary, `Loaded ${file.name}`);
+    });
+  });
+
+  refresh();
+}

@@ -1,0 +1,86 @@
+// The service worker: after a first visit the page, the WebAssembly module and the dataset
+// are in a cache, so the page reloads, trains and classifies with no network at all.
+//
+// Network first, cache as fallback: online, every request goes to the server as before (a new
+// build is never hidden behind an old cache) and refreshes the cached copy; offline, the cached
+// copy answers. Only same-origin GETs are touched.
+
+const CACHE = 'purrceptron-v1';
+
+// What the page and its worker load. Files the page loads that are not listed here are
+// cached too, from the list the page sends once it is controlled (see offline.js).
+const ASSETS = [
+  './',
+  './index.html',
+  './style.css',
+  './owndata.css',
+  './keep.css',
+  './main.js',
+  './owndata.js',
+  './saved.js',
+  './inspect.js',
+  './offline.js',
+  './worker.js',
+  './owndata-worker.js',
+  './pkg/purrceptron.js',
+  './data/catvnoncat.safetensors',
+];
+
+// Cached when the page asks (after its load), not during install: Chromium compiles a wasm
+// response put in the cache while installing, which competes with the page's first training
+// for the CPU (measured: 50-90 ms long tasks on the page's thread on a busy 2-core machine).
+const LATER = ['./pkg/purrceptron_bg.wasm'];
+
+self.addEventListener('install', (event) => {
+  event.waitUntil((async () => {
+    const cache = await caches.open(CACHE);
+    await cache.addAll(ASSETS);
+    await self.skipWaiting();
+  })());
+});
+
+self.addEventListener('activate', (event) => {
+  event.waitUntil((async () => {
+    for (const name of await caches.keys()) {
+      if (name.startsWith('purrceptron-') && name !== CACHE) await caches.delete(name);
+    }
+    // Control the page that installed us, so its next requests are cached without a reload.
+    await self.clients.claim();
+  })());
+});
+
+const sameOrigin = (url) => new URL(url, self.location.href).origin === self.location.origin;
+
+async function networkFirst(request) {
+  const cache = await caches.open(CACHE);
+  try {
+    const response = await fetch(request);
+    if (response.ok && response.type === 'basic') await cache.put(request, response.clone());
+    return response;
+  } catch (e) {
+    const cached = await cache.match(request, { ignoreSearch: true });
+    if (cached) return cached;
+    throw e;
+  }
+}
+
+self.addEventListener('fetch', (event) => {
+  const { request } = event;
+  if (request.method !== 'GET' || !sameOrigin(request.url)) return;
+  event.respondWith(networkFirst(request));
+});
+
+// {type: 'cache', urls}: same-origin files the page has loaded, to make sure they are cached.
+self.addEventListener('message', (event) => {
+  const { type, urls } = event.data ?? {};
+  if (type !== 'cache' || !Array.isArray(urls)) return;
+  const wanted = [...LATER.map((u) => new URL(u, self.location.href).href),
+    ...urls.filter((u) => typeof u === 'string' && sameOrigin(u))];
+  event.waitUntil((async () => {
+    const cache = await caches.open(CACHE);
+    for (const url of wanted) {
+      if (!(await cache.match(url, { ignoreSearch: true }))) await cache.add(url).catch(() => {});
+    }
+    event.source?.postMessage({ type: 'cached', count: wanted.length });
+  })());
+});
