@@ -9,6 +9,7 @@
 //! - [`dataset`]: the dataset blob (safetensors) and building one from photo folders.
 //! - [`logistic`]: the exercise's steps (sigmoid, initialize, propagate, optimize, predict).
 //! - [`network`]: hyper-parameters, training and prediction of L-layer networks.
+//! - [`features`]: learned convolutional features (k-means filters) under logistic regression.
 //! - [`modelfile`]: saving and loading a fitted model.
 //! - [`classifier`]: train-evaluate-classify, shared by every front end.
 //! - `h5`, `serve` (native only): HDF5 conversion and the static file server.
@@ -16,6 +17,7 @@
 pub mod classifier;
 pub mod dataset;
 pub mod error;
+pub mod features;
 pub mod kernels;
 pub mod logistic;
 pub mod modelfile;
