@@ -6,9 +6,10 @@
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
-use crate::classifier;
+use crate::classifier::{self, PixelModel};
 use crate::dataset::{Dataset, Split};
-use crate::modelfile::SavedModel;
+use crate::features::{FeatureParamsBuilder, FeatureTrainer};
+use crate::modelfile::AnyModel;
 use crate::network::{HyperparamsBuilder, Trainer};
 use crate::preprocess::{Fit, PIXELS, SIDE};
 
@@ -134,6 +135,15 @@ impl WasmDataset {
 #[wasm_bindgen]
 pub struct WasmTrainer {
     inner: Option<Trainer>,
+    /// Set instead of `inner` when `params.model` is `features`.
+    features: Option<FeatureTrainer>,
+}
+
+/// The `model` field of the training parameters; everything else is the model's own.
+#[derive(serde::Deserialize)]
+struct ModelChoice {
+    #[serde(default)]
+    model: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -145,14 +155,47 @@ struct StepReport {
     cost: Option<f64>,
     cost_iteration: Option<usize>,
     finished: bool,
+    /// Learned-feature model only: the stage running (`patches`, `whitening`, `k-means`,
+    /// `encoding`, `fitting`, `done`) and the fraction of it done; `done`/`iterations` then
+    /// count work in millions of multiply-adds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stage: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stage_done: Option<f64>,
 }
 
 #[wasm_bindgen]
 impl WasmTrainer {
     /// `params`: `{hidden: number[], iterations, learning_rate, l2, seed, report_every}`;
-    /// missing fields take the documented defaults. Values are checked.
+    /// or `{model: 'features', seed, filters, patches, kmeans_iterations}` for the
+    /// learned-feature model. Missing fields take the documented defaults. Values are checked.
     #[wasm_bindgen(constructor)]
     pub fn new(dataset: &WasmDataset, params: JsValue) -> Result<WasmTrainer, JsError> {
+        let choice: ModelChoice = serde_wasm_bindgen::from_value(params.clone())
+            .map_err(|e| JsError::new(&format!("invalid training parameters: {e}")))?;
+        match choice.model.as_deref() {
+            None | Some("network") => {}
+            Some("features") => {
+                let builder: FeatureParamsBuilder = serde_wasm_bindgen::from_value(params)
+                    .map_err(|e| JsError::new(&format!("invalid training parameters: {e}")))?;
+                let train = &dataset.inner.train;
+                let trainer = FeatureTrainer::new(
+                    builder.build().map_err(err)?,
+                    &train.pixels,
+                    &train.labels,
+                )
+                .map_err(err)?;
+                return Ok(WasmTrainer {
+                    inner: None,
+                    features: Some(trainer),
+                });
+            }
+            Some(other) => {
+                return Err(JsError::new(&format!(
+                    "unknown model `{other}` (expected network or features)"
+                )))
+            }
+        }
         let builder: HyperparamsBuilder = serde_wasm_bindgen::from_value(params)
             .map_err(|e| JsError::new(&format!("invalid training parameters: {e}")))?;
         let hyper = builder.build().map_err(err)?;
@@ -160,11 +203,27 @@ impl WasmTrainer {
         let trainer = Trainer::new(hyper, train.inputs(), &train.labels).map_err(err)?;
         Ok(WasmTrainer {
             inner: Some(trainer),
+            features: None,
         })
     }
 
-    /// Runs up to `n` iterations; returns `{done, iterations, cost, cost_iteration, finished}`.
+    /// Runs up to `n` iterations (learned-feature model: about `n` million multiply-adds);
+    /// returns `{done, iterations, cost, cost_iteration, finished}` (plus `stage` and
+    /// `stage_done` for the learned-feature model).
     pub fn step(&mut self, n: usize) -> Result<JsValue, JsError> {
+        if let Some(t) = self.features.as_mut() {
+            t.step(n as f64).map_err(err)?;
+            let p = t.progress();
+            return to_js(&StepReport {
+                done: p.done.round() as usize,
+                iterations: p.total.round() as usize,
+                cost: None,
+                cost_iteration: None,
+                finished: t.is_done(),
+                stage: Some(p.stage.name()),
+                stage_done: Some(p.stage_done),
+            });
+        }
         let t = self.trainer()?;
         t.step(n).map_err(err)?;
         let p = t.progress();
@@ -174,12 +233,24 @@ impl WasmTrainer {
             cost: p.map(|p| p.cost),
             cost_iteration: p.map(|p| p.iteration),
             finished: t.is_done(),
+            stage: None,
+            stage_done: None,
         })
     }
 
     /// Ends training where it stands, evaluates on both splits and returns the fitted model.
     /// `created` is an RFC 3339 date for the receipt. The trainer is spent afterwards.
     pub fn finish(&mut self, dataset: &WasmDataset, created: String) -> Result<WasmModel, JsError> {
+        if let Some(t) = self.features.take() {
+            let trained = t.finish().map_err(err)?;
+            let (saved, evaluation) =
+                classifier::save_trained_features(trained, &dataset.inner, created).map_err(err)?;
+            return Ok(WasmModel {
+                inner: AnyModel::Features(saved),
+                evaluation: Some(evaluation),
+                costs: Vec::new(),
+            });
+        }
         let trainer = self
             .inner
             .take()
@@ -189,7 +260,7 @@ impl WasmTrainer {
         let (inner, evaluation) =
             classifier::save_trained(trained, &dataset.inner, created).map_err(err)?;
         Ok(WasmModel {
-            inner,
+            inner: AnyModel::Network(inner),
             evaluation: Some(evaluation),
             costs,
         })
@@ -205,14 +276,22 @@ impl WasmTrainer {
 /// A fitted model (trained here or loaded from a file).
 #[wasm_bindgen]
 pub struct WasmModel {
-    inner: SavedModel,
+    inner: AnyModel,
     evaluation: Option<classifier::Evaluation>,
     costs: Vec<(usize, f64)>,
 }
 
 #[derive(Serialize)]
 struct ModelInfo<'a> {
-    hyperparams: &'a crate::network::Hyperparams,
+    /// `network` or `features`.
+    kind: &'static str,
+    /// Networks only (`null` otherwise).
+    hyperparams: Option<&'a crate::network::Hyperparams>,
+    /// Learned-feature model only: its settings and cross-validation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    params: Option<&'a crate::features::FeatureParams>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cross_validation: Option<&'a crate::features::CrossValidation>,
     receipt: &'a crate::modelfile::Receipt,
     dims: &'a [usize],
     evaluation: Option<&'a classifier::Evaluation>,
@@ -242,7 +321,7 @@ mod serde_bytes_as_array {
 impl WasmModel {
     /// Parses and validates a model file.
     pub fn from_bytes(bytes: &[u8]) -> Result<WasmModel, JsError> {
-        SavedModel::from_bytes(bytes)
+        AnyModel::from_bytes(bytes)
             .map(|inner| WasmModel {
                 inner,
                 evaluation: None,
@@ -256,12 +335,24 @@ impl WasmModel {
         self.inner.to_bytes().map_err(err)
     }
 
-    /// `{hyperparams, receipt, dims, evaluation, costs}`.
+    /// `{kind, hyperparams, params, cross_validation, receipt, dims, evaluation, costs}`.
     pub fn info(&self) -> Result<JsValue, JsError> {
+        let (hyperparams, params, cross_validation, dims) = match &self.inner {
+            AnyModel::Network(m) => (Some(&m.hyperparams), None, None, m.network.dims()),
+            AnyModel::Features(m) => (
+                None,
+                Some(m.model.params()),
+                Some(&m.cross_validation),
+                &[][..],
+            ),
+        };
         to_js(&ModelInfo {
-            hyperparams: &self.inner.hyperparams,
-            receipt: &self.inner.receipt,
-            dims: self.inner.network.dims(),
+            kind: self.inner.kind(),
+            hyperparams,
+            params,
+            cross_validation,
+            receipt: self.inner.receipt(),
+            dims,
             evaluation: self.evaluation.as_ref(),
             costs: &self.costs,
         })
@@ -269,20 +360,20 @@ impl WasmModel {
 
     /// Accuracy on a dataset: `{train_accuracy, test_accuracy, test_majority_baseline, ...}`.
     pub fn evaluate(&self, dataset: &WasmDataset) -> Result<JsValue, JsError> {
-        to_js(&classifier::evaluate(&self.inner.network, &dataset.inner).map_err(err)?)
+        to_js(&classifier::evaluate(&self.inner, &dataset.inner).map_err(err)?)
     }
 
     /// Probabilities of "cat" for every image of a dataset split (for confusion matrices).
     pub fn probabilities(&self, dataset: &WasmDataset, split: &str) -> Result<Vec<f64>, JsError> {
         let s = dataset.split(split)?;
-        let z = self.inner.network.logits_pixels(&s.pixels).map_err(err)?;
+        let z = self.inner.logits_pixels(&s.pixels).map_err(err)?;
         Ok(z.iter().map(|&z| crate::logistic::sigmoid(z)).collect())
     }
 
     /// Decodes and classifies a photo (`fit`: `crop` or `squash`):
     /// `{probability, label, width, height, format, seen_rgba}`.
     pub fn classify(&self, bytes: &[u8], fit: &str) -> Result<JsValue, JsError> {
-        let c = classifier::classify(&self.inner.network, bytes, parse_fit(fit)?).map_err(err)?;
+        let c = classifier::classify(&self.inner, bytes, parse_fit(fit)?).map_err(err)?;
         debug_assert_eq!(c.pixels.len(), PIXELS);
         to_js(&ClassifyResult {
             probability: c.probability,

@@ -73,6 +73,7 @@ async function train(id, params) {
         self.postMessage({
           type: 'progress', id, done: report.done, iterations: report.iterations,
           cost: report.cost ?? null, cost_iteration: report.cost_iteration ?? null,
+          stage: report.stage ?? null, stage_done: report.stage_done ?? null,
           elapsed: (now - started) / 1000,
         });
       }
@@ -82,6 +83,14 @@ async function train(id, params) {
       if (training.cancelled) break;
     }
     const stopped = !report.finished;
+    // The learned-feature model is only usable once every stage has run: a cancel discards it
+    // and keeps the previous model, if any.
+    if (stopped && report.stage) {
+      return {
+        type: 'trained', id, stopped, discarded: true, done: report.done, iterations: report.iterations,
+        info: null, seconds: (performance.now() - started) / 1000,
+      };
+    }
     const fitted = trainer.finish(dataset, new Date().toISOString().replace(/\.\d+Z$/, 'Z'));
     const info = fitted.info();
     if (model) model.free();

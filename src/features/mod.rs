@@ -1111,7 +1111,7 @@ impl FeatureTrainer {
                 } else {
                     self.fit_tasks_done += 1;
                     self.end_fit(task, &solver)?;
-                    if task + 1 <= FOLDS * C_GRID.len() {
+                    if task < FOLDS * C_GRID.len() {
                         (self.start_fit(task + 1)?, cost)
                     } else {
                         (State::Done, cost)
