@@ -1337,3 +1337,292 @@ impl FeatureParams {
         t.finish()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn downscale_averages_2x2_blocks_and_mirror_flips_columns() {
+        let mut img = vec![0u8; PIXELS];
+        // Block (0, 0), red: 0, 255, 255, 0 -> 510 / 1020 = 0.5.
+        img[3] = 255; // (0, 1)
+        img[SIDE * 3] = 255; // (1, 0)
+                             // Block (0, 1), green: all 255 -> 1.
+        for (r, c) in [(0, 2), (0, 3), (1, 2), (1, 3)] {
+            img[(r * SIDE + c) * 3 + 1] = 255;
+        }
+        let small = downscale(&img);
+        assert_eq!(small[0], 0.5);
+        assert_eq!(small[3 + 1], 1.0);
+        assert_eq!(small.iter().filter(|&&v| v != 0.0).count(), 2);
+        let m = mirror(&small);
+        assert_eq!(m[(SMALL - 1) * 3], 0.5);
+        assert_eq!(m[(SMALL - 2) * 3 + 1], 1.0);
+        assert_eq!(mirror(&m), small);
+    }
+
+    #[test]
+    fn patch_normalisation_by_hand() {
+        // Alternating 0, 1: mean 0.5, variance 0.25, so each value becomes ±0.5 / sqrt(0.26).
+        let mut p: Vec<f32> = (0..PATCH_LEN).map(|i| (i % 2) as f32).collect();
+        normalise_patch(&mut p);
+        let want = 0.5 / 0.26f32.sqrt();
+        for (i, v) in p.iter().enumerate() {
+            let w = if i % 2 == 0 { -want } else { want };
+            assert!((v - w).abs() < 1e-6, "{i}: {v} vs {w}");
+        }
+        // A flat patch becomes zero (the +0.01 keeps the division finite).
+        let mut flat = vec![0.7f32; PATCH_LEN];
+        normalise_patch(&mut flat);
+        assert!(flat.iter().all(|&v| v.abs() < 1e-6));
+    }
+
+    #[test]
+    fn whitened_patches_have_identity_covariance() {
+        // 4-dimensional correlated data with variances far above the 0.1 regulariser, whose
+        // whitened covariance V diag(λ/(λ+0.1)) Vᵀ is then within 0.01 of the identity.
+        let d = 4;
+        let a = [
+            [10.0, 3.0, 0.0, 1.0],
+            [3.0, 12.0, 2.0, 0.0],
+            [0.0, 2.0, 8.0, 4.0],
+            [1.0, 0.0, 4.0, 15.0],
+        ];
+        let mut rng = Mt19937::new(7);
+        let n = 20_000;
+        let mut x = vec![0.0f32; n * d];
+        for i in 0..n {
+            // Uniform on [-√3, √3): unit variance.
+            let g: Vec<f64> = (0..d)
+                .map(|_| (rng.next_f64() * 2.0 - 1.0) * 3f64.sqrt())
+                .collect();
+            for r in 0..d {
+                x[i * d + r] = (5.0 + (0..d).map(|k| a[r][k] * g[k]).sum::<f64>()) as f32;
+            }
+        }
+        let cov_of = |x: &[f32]| -> (Vec<f64>, Vec<f64>) {
+            let mean: Vec<f64> = (0..d)
+                .map(|j| x.chunks_exact(d).map(|p| f64::from(p[j])).sum::<f64>() / n as f64)
+                .collect();
+            let mut cov = vec![0.0; d * d];
+            for p in x.chunks_exact(d) {
+                for i in 0..d {
+                    for j in 0..d {
+                        cov[i * d + j] +=
+                            (f64::from(p[i]) - mean[i]) * (f64::from(p[j]) - mean[j]) / n as f64;
+                    }
+                }
+            }
+            (mean, cov)
+        };
+        let (mean, cov) = cov_of(&x);
+        let w = Whitening::from_covariance(mean, &cov).unwrap();
+        // The ZCA matrix is symmetric.
+        for i in 0..d {
+            for j in 0..d {
+                assert!((w.matrix[i * d + j] - w.matrix[j * d + i]).abs() < 1e-12);
+            }
+        }
+        w.apply(&mut x);
+        let (mean, cov) = cov_of(&x);
+        for i in 0..d {
+            assert!(mean[i].abs() < 1e-4, "mean {mean:?}");
+            for j in 0..d {
+                let want = if i == j { 1.0 } else { 0.0 };
+                assert!(
+                    (cov[i * d + j] - want).abs() < 0.01,
+                    "cov[{i}][{j}] = {}",
+                    cov[i * d + j]
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn one_kmeans_iteration_by_hand() {
+        // Points (2, 0), (0, 3), (-1, 0); filters (1, 0.2) and (0.2, 1), normalised (÷ √1.04).
+        // (2, 0) and (-1, 0) go to filter 0 with dots 2/√1.04 and -1/√1.04, (0, 3) to filter 1
+        // with 3/√1.04: objective (4 + 1 + 9)/1.04. New filter 0 ∝ (5/√1.04, 0) + 1e-3 old,
+        // new filter 1 ∝ (0, 9/√1.04) + 1e-3 old.
+        let x = [2.0f32, 0.0, 0.0, 3.0, -1.0, 0.0];
+        let mut dict = vec![1.0, 0.2, 0.2, 1.0];
+        kmeans::normalise_rows(&mut dict, 2, None);
+        let mut acc = kmeans::Accumulator::new(&dict, 2);
+        acc.add(&x);
+        assert!(
+            (acc.objective - 14.0 / 1.04).abs() < 1e-5,
+            "{}",
+            acc.objective
+        );
+        let new = acc.finish(&dict);
+        let s = 1.04f64.sqrt();
+        let f0 = [5.0 / s + 1e-3 * dict[0], 1e-3 * dict[1]];
+        let f1 = [1e-3 * dict[2], 9.0 / s + 1e-3 * dict[3]];
+        let n0 = (f0[0] * f0[0] + f0[1] * f0[1]).sqrt();
+        let n1 = (f1[0] * f1[0] + f1[1] * f1[1]).sqrt();
+        let want = [f0[0] / n0, f0[1] / n0, f1[0] / n1, f1[1] / n1];
+        for (g, w) in new.iter().zip(want) {
+            assert!((g - w).abs() < 1e-6, "{new:?} vs {want:?}");
+        }
+    }
+
+    #[test]
+    fn kmeans_keeps_the_filter_of_an_empty_cluster() {
+        let x = [1.0f32, 0.0, 0.9, 0.1];
+        let dict = vec![1.0, 0.0, 0.0, 1.0];
+        let mut acc = kmeans::Accumulator::new(&dict, 2);
+        acc.add(&x);
+        let new = acc.finish(&dict);
+        assert_eq!(&new[2..], &[0.0, 1.0]);
+    }
+
+    /// Identity whitening with mean `mean`, and the first `k` unit vectors as filters.
+    fn simple_encoder(mean: Vec<f64>, k: usize) -> Encoder {
+        let mut matrix = vec![0.0; PATCH_LEN * PATCH_LEN];
+        for i in 0..PATCH_LEN {
+            matrix[i * PATCH_LEN + i] = 1.0;
+        }
+        let mut dict = vec![0.0; k * PATCH_LEN];
+        for f in 0..k {
+            dict[f * PATCH_LEN + f] = 1.0;
+        }
+        Encoder::new(&Whitening { mean, matrix }, &dict)
+    }
+
+    #[test]
+    fn encoding_a_flat_image_by_hand() {
+        // Every patch of a flat image normalises to zero, so z = -bias = -mean·d_f everywhere:
+        // with mean_0 = 1 and mean_1 = -0.5, z = (-1, 0.5): positive parts (0, 0.25), negative
+        // parts (0.75, 0), the same in every quadrant.
+        let mut mean = vec![0.0; PATCH_LEN];
+        mean[0] = 1.0;
+        mean[1] = -0.5;
+        let enc = simple_encoder(mean, 2);
+        let f = enc.encode(&vec![0.3f32; SMALL * SMALL * 3]);
+        assert_eq!(f.len(), 16);
+        for q in 0..4 {
+            // Means of ~190 f32 terms: equal up to f32 rounding.
+            for (g, w) in f[q * 4..q * 4 + 4].iter().zip([0.0, 0.25, 0.75, 0.0]) {
+                assert!(
+                    (g - w).abs() < 1e-5,
+                    "quadrant {q}: {:?}",
+                    &f[q * 4..q * 4 + 4]
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn encoding_matches_a_direct_f64_computation() {
+        // Random whitening and filters; the reference computes every position's whitened patch
+        // and its dot with each filter in f64, without folding, then thresholds and pools.
+        let mut rng = Mt19937::new(3);
+        let mut r = |s: f64| (rng.next_f64() - 0.5) * s;
+        let k = 9;
+        let mean: Vec<f64> = (0..PATCH_LEN).map(|_| r(0.2)).collect();
+        let matrix: Vec<f64> = (0..PATCH_LEN * PATCH_LEN).map(|_| r(0.3)).collect();
+        let mut dict: Vec<f64> = (0..k * PATCH_LEN).map(|_| r(1.0)).collect();
+        kmeans::normalise_rows(&mut dict, PATCH_LEN, None);
+        let whitening = Whitening { mean, matrix };
+        let enc = Encoder::new(&whitening, &dict);
+        let img: Vec<u8> = (0..PIXELS).map(|i| ((i * 7919) % 251) as u8).collect();
+        let small = downscale(&img);
+        let got = enc.encode(&small);
+
+        let mut want = vec![0.0f64; 8 * k];
+        for row in 0..POSITIONS {
+            for col in 0..POSITIONS {
+                let mut p = vec![0.0f64; PATCH_LEN];
+                for dr in 0..PATCH {
+                    for j in 0..PATCH * 3 {
+                        p[dr * PATCH * 3 + j] =
+                            f64::from(small[((row + dr) * SMALL + col) * 3 + j]);
+                    }
+                }
+                let mu = p.iter().sum::<f64>() / PATCH_LEN as f64;
+                let var = p.iter().map(|v| (v - mu).powi(2)).sum::<f64>() / PATCH_LEN as f64;
+                let n: Vec<f64> = p.iter().map(|v| (v - mu) / (var + 0.01).sqrt()).collect();
+                let centred: Vec<f64> = n.iter().zip(&whitening.mean).map(|(a, b)| a - b).collect();
+                let white: Vec<f64> = (0..PATCH_LEN)
+                    .map(|j| {
+                        (0..PATCH_LEN)
+                            .map(|i| centred[i] * whitening.matrix[i * PATCH_LEN + j])
+                            .sum()
+                    })
+                    .collect();
+                let q = 2 * usize::from(row >= 14) + usize::from(col >= 14);
+                let count = [196.0, 182.0, 182.0, 169.0][q];
+                for f in 0..k {
+                    let z: f64 = (0..PATCH_LEN)
+                        .map(|j| white[j] * dict[f * PATCH_LEN + j])
+                        .sum();
+                    want[q * 2 * k + f] += (z - 0.25).max(0.0) / count;
+                    want[q * 2 * k + k + f] += (-z - 0.25).max(0.0) / count;
+                }
+            }
+        }
+        let scale = want.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+        assert!(
+            scale > 0.1,
+            "a test whose features are all ~0 would check little"
+        );
+        for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+            assert!(
+                (f64::from(*g) - w).abs() < 1e-4 * scale,
+                "feature {i}: {g} vs {w}"
+            );
+        }
+    }
+
+    #[test]
+    fn params_are_checked() {
+        let b = FeatureParams::builder;
+        assert!(b().build().is_ok());
+        assert!(matches!(
+            b().filters(0).build(),
+            Err(Error::InvalidParameter {
+                name: "filters",
+                ..
+            })
+        ));
+        assert!(matches!(
+            b().filters(2000).build(),
+            Err(Error::InvalidParameter {
+                name: "filters",
+                ..
+            })
+        ));
+        assert!(matches!(
+            b().patches(10).build(),
+            Err(Error::InvalidParameter {
+                name: "patches",
+                ..
+            })
+        ));
+        assert!(matches!(
+            b().kmeans_iterations(1000).build(),
+            Err(Error::InvalidParameter {
+                name: "kmeans_iterations",
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn training_needs_enough_well_formed_data() {
+        let p = FeatureParams::builder().build().unwrap();
+        assert!(matches!(
+            FeatureTrainer::new(p.clone(), &[0; PIXELS], &[1]),
+            Err(Error::Shape(_))
+        ));
+        assert!(matches!(
+            FeatureTrainer::new(p.clone(), &[0; 10], &[1; 5]),
+            Err(Error::Shape(_))
+        ));
+        assert!(matches!(
+            FeatureTrainer::new(p, &vec![0; 5 * PIXELS], &[0, 1, 2, 0, 1]),
+            Err(Error::InvalidDataset(_))
+        ));
+    }
+}
