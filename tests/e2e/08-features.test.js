@@ -21,6 +21,22 @@ after(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
+test('a cancelled learned-feature training keeps nothing and says so', { timeout: 60_000 }, async () => {
+  const { page } = app;
+  await startTraining(page, { model: 'features', seed: 2 });
+  // The iterations and learning-rate fields do not apply to this model.
+  assert.equal(await page.isVisible('[data-testid=iters]'), false);
+  assert.equal(await page.isVisible('[data-testid=lr]'), false);
+  await page.click('[data-testid=cancel]');
+  await waitForStatus(page, 'cancelled', 30_000);
+  assert.match(await page.textContent('#progress-text'), /nothing was kept\./);
+  assert.equal(await page.isVisible('#results'), false);
+  // Without a model, a photo is refused with the usual message.
+  await chooseFiles(page, [{ name: 'p.png', mimeType: 'image/png', buffer: photoFromTestImage(0) }]);
+  assert.match(await page.textContent('[data-testid=error]'), /Train a model first/);
+  assert.equal(noErrors(app), null);
+});
+
 test('learned features: stages shown, test accuracy >= 84% beside the baseline, CLI parity', { timeout: 180_000 }, async () => {
   const { page } = app;
   // Every progress text shown while training, recorded in the page as it changes.
