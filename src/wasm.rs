@@ -146,6 +146,31 @@ struct ModelChoice {
     model: Option<String>,
 }
 
+/// Training parameters of the learned-feature model. Unknown fields are refused: a learning
+/// rate or an iteration count given to this model would otherwise be silently ignored.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FeatureRequest {
+    #[allow(dead_code)]
+    model: String,
+    seed: Option<u32>,
+    filters: Option<usize>,
+    patches: Option<usize>,
+    kmeans_iterations: Option<usize>,
+}
+
+impl From<FeatureRequest> for FeatureParamsBuilder {
+    fn from(r: FeatureRequest) -> Self {
+        let d = FeatureParamsBuilder::default();
+        FeatureParamsBuilder {
+            seed: r.seed.unwrap_or(d.seed),
+            filters: r.filters.unwrap_or(d.filters),
+            patches: r.patches.unwrap_or(d.patches),
+            kmeans_iterations: r.kmeans_iterations.unwrap_or(d.kmeans_iterations),
+        }
+    }
+}
+
 #[derive(Serialize)]
 struct StepReport {
     /// Iterations done.
@@ -176,8 +201,9 @@ impl WasmTrainer {
         match choice.model.as_deref() {
             None | Some("network") => {}
             Some("features") => {
-                let builder: FeatureParamsBuilder = serde_wasm_bindgen::from_value(params)
+                let request: FeatureRequest = serde_wasm_bindgen::from_value(params)
                     .map_err(|e| JsError::new(&format!("invalid training parameters: {e}")))?;
+                let builder = FeatureParamsBuilder::from(request);
                 let train = &dataset.inner.train;
                 let trainer = FeatureTrainer::new(
                     builder.build().map_err(err)?,
