@@ -201,8 +201,13 @@ impl WasmTrainer {
         match choice.model.as_deref() {
             None | Some("network") => {}
             Some("features") => {
-                let request: FeatureRequest = serde_wasm_bindgen::from_value(params)
-                    .map_err(|e| JsError::new(&format!("invalid training parameters: {e}")))?;
+                // Through a JSON value: serde-wasm-bindgen reads a struct's fields by name and
+                // never sees the unknown ones, which must be refused here.
+                let request: FeatureRequest =
+                    serde_wasm_bindgen::from_value::<serde_json::Value>(params)
+                        .map_err(|e| e.to_string())
+                        .and_then(|v| serde_json::from_value(v).map_err(|e| e.to_string()))
+                        .map_err(|e| JsError::new(&format!("invalid training parameters: {e}")))?;
                 let builder = FeatureParamsBuilder::from(request);
                 let train = &dataset.inner.train;
                 let trainer = FeatureTrainer::new(

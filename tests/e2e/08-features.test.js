@@ -37,6 +37,30 @@ test('a cancelled learned-feature training keeps nothing and says so', { timeout
   assert.equal(noErrors(app), null);
 });
 
+test('the worker refuses a learning rate or iterations for the learned-feature model', { timeout: 60_000 }, async () => {
+  const { page } = app;
+  // A second worker of the page's own, spoken to with the page's protocol.
+  const replies = await page.evaluate(() => new Promise((resolve) => {
+    const w = new Worker('./worker.js', { type: 'module' });
+    const got = [];
+    w.addEventListener('message', (e) => {
+      if (e.data.type === 'ready') {
+        w.postMessage({ type: 'train', id: 1, params: { model: 'features', learning_rate: 10 } });
+        w.postMessage({ type: 'train', id: 2, params: { model: 'features', seed: 1, iterations: 100 } });
+        return;
+      }
+      got.push({ id: e.data.id, type: e.data.type, message: e.data.message });
+      if (got.length === 2) {
+        w.terminate();
+        resolve(got);
+      }
+    });
+  }));
+  assert.deepEqual(replies.map((r) => [r.id, r.type]), [[1, 'error'], [2, 'error']]);
+  assert.match(replies[0].message, /unknown field `learning_rate`/);
+  assert.match(replies[1].message, /unknown field `iterations`/);
+});
+
 test('learned features: stages shown, test accuracy >= 84% beside the baseline, CLI parity', { timeout: 180_000 }, async () => {
   const { page } = app;
   // Every progress text shown while training, recorded in the page as it changes.
