@@ -3,7 +3,12 @@
 
 use serde::Serialize;
 
+use ndarray::Array1;
+
 use crate::dataset::{Dataset, CLASSES};
+use crate::features::file::SavedFeatures;
+use crate::features::{FeatureModel, FeatureTrained};
+use crate::logistic::sigmoid;
 use crate::modelfile::{Receipt, SavedModel};
 use crate::network::{Network, Trained};
 use crate::preprocess::{self, Fit};
@@ -22,8 +27,49 @@ pub struct Evaluation {
     pub n_test: usize,
 }
 
+/// A fitted model that maps 64x64x3 images to logits of "cat": a network, a learned-feature
+/// model, or a loaded file of either kind.
+pub trait PixelModel {
+    /// Logits `(m,)` of `m` images of 12288 bytes given one after the other;
+    /// `P(cat) = sigmoid(z)`.
+    fn logits_pixels(&self, pixels: &[u8]) -> Result<Array1<f64>>;
+
+    /// Fraction of the images whose label `sigmoid(z) > 0.5` matches `y`, in [0, 1].
+    fn accuracy_pixels(&self, pixels: &[u8], y: &[u8]) -> Result<f64> {
+        let z = self.logits_pixels(pixels)?;
+        if z.len() != y.len() {
+            return Err(crate::Error::Shape(format!(
+                "{} examples and {} labels",
+                z.len(),
+                y.len()
+            )));
+        }
+        if y.is_empty() {
+            return Ok(0.0);
+        }
+        let right = z
+            .iter()
+            .zip(y)
+            .filter(|(&z, &y)| u8::from(sigmoid(z) > 0.5) == y)
+            .count();
+        Ok(right as f64 / y.len() as f64)
+    }
+}
+
+impl PixelModel for Network {
+    fn logits_pixels(&self, pixels: &[u8]) -> Result<Array1<f64>> {
+        Network::logits_pixels(self, pixels)
+    }
+}
+
+impl PixelModel for FeatureModel {
+    fn logits_pixels(&self, pixels: &[u8]) -> Result<Array1<f64>> {
+        FeatureModel::logits_pixels(self, pixels)
+    }
+}
+
 /// Accuracy of `network` on `dataset`'s train and test splits.
-pub fn evaluate(network: &Network, dataset: &Dataset) -> Result<Evaluation> {
+pub fn evaluate(network: &(impl PixelModel + ?Sized), dataset: &Dataset) -> Result<Evaluation> {
     let train = &dataset.train;
     let train_accuracy = network.accuracy_pixels(&train.pixels, &train.labels)?;
     let test = &dataset.test;
@@ -75,6 +121,43 @@ pub fn save_trained_for(
     Ok((model, evaluation))
 }
 
+/// Evaluates a freshly trained learned-feature model and writes its receipt (the train
+/// accuracy comes from the features computed in training, the same numbers an evaluation would
+/// recompute). `created` is an RFC 3339 date.
+pub fn save_trained_features(
+    trained: FeatureTrained,
+    dataset: &Dataset,
+    created: String,
+) -> Result<(SavedFeatures, Evaluation)> {
+    let test = &dataset.test;
+    let test_accuracy = if test.is_empty() {
+        None
+    } else {
+        Some(trained.model.accuracy_pixels(&test.pixels, &test.labels)?)
+    };
+    let evaluation = Evaluation {
+        train_accuracy: trained.report.train_accuracy,
+        test_accuracy,
+        test_majority_baseline: (!test.is_empty()).then(|| test.majority_rate()),
+        n_train: dataset.train.len(),
+        n_test: test.len(),
+    };
+    let receipt = Receipt {
+        dataset_sha256: dataset.content_sha256(),
+        final_cost: trained.report.final_cost,
+        train_accuracy: evaluation.train_accuracy,
+        test_accuracy: evaluation.test_accuracy,
+        iterations_run: trained.report.final_iterations,
+        created,
+    };
+    let saved = SavedFeatures {
+        model: trained.model,
+        cross_validation: trained.report.cross_validation,
+        receipt,
+    };
+    Ok((saved, evaluation))
+}
+
 /// The verdict on one photo.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Classification {
@@ -93,7 +176,11 @@ pub struct Classification {
 }
 
 /// Decodes and preprocesses `bytes` (the one photo path) and runs the model on the result.
-pub fn classify(network: &Network, bytes: &[u8], fit: Fit) -> Result<Classification> {
+pub fn classify(
+    network: &(impl PixelModel + ?Sized),
+    bytes: &[u8],
+    fit: Fit,
+) -> Result<Classification> {
     let photo = preprocess::preprocess(bytes, fit)?;
     let probability = network
         .logits_pixels(&photo.pixels)?

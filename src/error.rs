@@ -30,6 +30,10 @@ pub enum Error {
     #[error("shape mismatch: {0}")]
     Shape(String),
 
+    /// A numerical procedure that met a non-finite value or did not converge.
+    #[error("numerical failure: {0}")]
+    Numerical(String),
+
     // ---- dataset blobs ----------------------------------------------------------------------
     /// A dataset blob that cannot be read: bad container, missing tensor, wrong dtype or shape,
     /// label outside {0, 1}, bad metadata.

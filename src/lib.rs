@@ -10,6 +10,7 @@
 //! - [`photoset`]: photos gathered one at a time and split into a dataset (CLI and page).
 //! - [`logistic`]: the exercise's steps (sigmoid, initialize, propagate, optimize, predict).
 //! - [`network`]: hyper-parameters, training and prediction of L-layer networks.
+//! - [`features`]: learned convolutional features (k-means filters) under logistic regression.
 //! - [`modelfile`]: saving and loading a fitted model.
 //! - [`classifier`]: train-evaluate-classify, shared by every front end.
 //! - [`inspect`]: the first layer's weights drawn as images.
@@ -18,6 +19,7 @@
 pub mod classifier;
 pub mod dataset;
 pub mod error;
+pub mod features;
 pub mod inspect;
 pub mod kernels;
 pub mod logistic;

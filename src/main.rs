@@ -11,7 +11,8 @@ use serde_json::json;
 
 use purrceptron::classifier;
 use purrceptron::dataset::Dataset;
-use purrceptron::modelfile::{rfc3339_utc, SavedModel};
+use purrceptron::features::FeatureParams;
+use purrceptron::modelfile::{rfc3339_utc, AnyModel};
 use purrceptron::network::{Hyperparams, Progress, Solver};
 use purrceptron::preprocess::Fit;
 use purrceptron::{Error, Result};
@@ -33,6 +34,9 @@ enum ModelKind {
     Lr,
     /// L-layer network (`--layers`, default 20,7,5); defaults 2500 iterations, lr 0.0075.
     Deep,
+    /// Learned convolutional features (k-means filters) + L2 logistic regression, C by
+    /// cross-validation (`--filters`, `--patches`, `--kmeans-iters`, `--seed`).
+    Features,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -104,6 +108,15 @@ enum Command {
         seed: u32,
         #[arg(long, value_enum, default_value_t = SolverArg::Gram)]
         solver: SolverArg,
+        /// With --model features: number of filters (the model has 8 x filters features).
+        #[arg(long, default_value_t = purrceptron::features::DEFAULT_FILTERS)]
+        filters: usize,
+        /// With --model features: patches sampled for whitening and k-means.
+        #[arg(long, default_value_t = purrceptron::features::DEFAULT_PATCHES)]
+        patches: usize,
+        /// With --model features: k-means iterations.
+        #[arg(long, default_value_t = purrceptron::features::DEFAULT_KMEANS_ITERATIONS)]
+        kmeans_iters: usize,
         /// Output model file (.safetensors).
         #[arg(short, long)]
         output: PathBuf,
@@ -178,8 +191,8 @@ fn load_dataset(path: &Path) -> Result<Dataset> {
     })
 }
 
-fn load_model(path: &Path) -> Result<SavedModel> {
-    SavedModel::from_bytes(&read(path)?).map_err(|e| match e {
+fn load_model(path: &Path) -> Result<AnyModel> {
+    AnyModel::from_bytes(&read(path)?).map_err(|e| match e {
         Error::InvalidModel(m) => Error::InvalidModel(format!("{}: {m}", path.display())),
         other => other,
     })
@@ -243,10 +256,36 @@ fn run(command: Command) -> Result<ExitCode> {
             l2,
             seed,
             solver,
+            filters,
+            patches,
+            kmeans_iters,
             output,
             json,
         } => {
             let dataset = load_dataset(&data)?;
+            if let ModelKind::Features = model {
+                let not_here = [
+                    ("layers", layers.is_some()),
+                    ("iters", iters.is_some()),
+                    ("lr", lr.is_some()),
+                    ("l2", l2 != 0.0),
+                ];
+                if let Some((name, _)) = not_here.iter().find(|(_, given)| *given) {
+                    return Err(Error::InvalidParameter {
+                        name,
+                        value: "given".into(),
+                        expected: "nothing with --model features (its penalty is picked by \
+                                   cross-validation)",
+                    });
+                }
+                let params = FeatureParams::builder()
+                    .seed(seed)
+                    .filters(filters)
+                    .patches(patches)
+                    .kmeans_iterations(kmeans_iters)
+                    .build()?;
+                return train_features(&dataset, params, &output, json);
+            }
             let (hidden, d_iters, d_lr) = match model {
                 ModelKind::Lr => {
                     if layers.as_ref().is_some_and(|l| !l.is_empty()) {
@@ -259,6 +298,7 @@ fn run(command: Command) -> Result<ExitCode> {
                     (Vec::new(), 2000, 0.005)
                 }
                 ModelKind::Deep => (layers.unwrap_or_else(|| vec![20, 7, 5]), 2500, 0.0075),
+                ModelKind::Features => unreachable!("handled above"),
             };
             let hyper = Hyperparams::builder()
                 .hidden(hidden)
@@ -333,9 +373,12 @@ fn run(command: Command) -> Result<ExitCode> {
         Command::Eval { model, data, json } => {
             let saved = load_model(&model)?;
             let dataset = load_dataset(&data)?;
-            let eval = classifier::evaluate(&saved.network, &dataset)?;
+            let eval = classifier::evaluate(&saved, &dataset)?;
             if json {
-                println!("{}", json!({"evaluation": eval, "receipt": saved.receipt}));
+                println!(
+                    "{}",
+                    json!({"evaluation": eval, "receipt": saved.receipt()})
+                );
             } else {
                 print_eval(&eval);
             }
@@ -350,8 +393,8 @@ fn run(command: Command) -> Result<ExitCode> {
             let saved = load_model(&model)?;
             let mut failed = 0;
             for path in &photos {
-                let result = read(path)
-                    .and_then(|bytes| classifier::classify(&saved.network, &bytes, fit.into()));
+                let result =
+                    read(path).and_then(|bytes| classifier::classify(&saved, &bytes, fit.into()));
                 let shown = path.display();
                 match (result, json) {
                     (Ok(c), false) => println!("{shown}\t{:.6}\t{}", c.probability, c.label),
@@ -386,6 +429,65 @@ fn run(command: Command) -> Result<ExitCode> {
             })
         }
     }
+}
+
+fn train_features(
+    dataset: &Dataset,
+    params: FeatureParams,
+    output: &Path,
+    json: bool,
+) -> Result<ExitCode> {
+    let bar = !json && std::io::stderr().is_terminal();
+    let start = Instant::now();
+    let trained = params.fit(&dataset.train.pixels, &dataset.train.labels, |p| {
+        if bar {
+            eprint!(
+                "\r{:<10} {:>5.1}% of the stage, {:>5.1}% overall ",
+                p.stage.name(),
+                100.0 * p.stage_done,
+                100.0 * p.done / p.total.max(1e-9)
+            );
+            let _ = std::io::stderr().flush();
+        }
+    })?;
+    if bar {
+        eprintln!();
+    }
+    let seconds = start.elapsed().as_secs_f64();
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    let kmeans_objective = trained.report.kmeans_objective.clone();
+    let (saved, eval) = classifier::save_trained_features(trained, dataset, rfc3339_utc(now))?;
+    write(output, &saved.to_bytes()?)?;
+    if json {
+        println!(
+            "{}",
+            json!({
+                "output": output.display().to_string(),
+                "params": saved.model.params(),
+                "cross_validation": saved.cross_validation,
+                "kmeans_objective": kmeans_objective,
+                "receipt": saved.receipt,
+                "evaluation": eval,
+                "seconds": seconds,
+            })
+        );
+    } else {
+        let cv = &saved.cross_validation;
+        let best = cv.scores.iter().find(|s| s.0 == cv.c).map_or(0.0, |s| s.1);
+        println!(
+            "C = {} by {}-fold cross-validation (held-out accuracy {})",
+            cv.c,
+            purrceptron::features::FOLDS,
+            pct(best)
+        );
+        println!("final cost      {:.6}", saved.receipt.final_cost);
+        print_eval(&eval);
+        println!("trained in {seconds:.2} s; saved {}", output.display());
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn print_eval(eval: &classifier::Evaluation) {
@@ -538,6 +640,14 @@ fn bench(dataset: &Dataset, runs: usize, slow_runs: usize, deep_slow_iters: usiz
             );
         }
     }
+    let (t, trained) = timed(runs, || {
+        FeatureParams::builder()
+            .build()?
+            .fit(&dataset.train.pixels, &dataset.train.labels, |_| {})
+    })?;
+    row("learned features (defaults)", t, 1.0);
+    let (t, _) = timed(runs, || trained.model.logits_pixels(&dataset.test.pixels))?;
+    row("  encode + classify 50 test images", t, 1.0);
     // A 12-megapixel JPEG, drawn to compress like a photo.
     let img = image::RgbImage::from_fn(4000, 3000, |x, y| {
         let n = (x.wrapping_mul(2_654_435_761) ^ y.wrapping_mul(40_503)) >> 28;

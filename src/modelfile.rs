@@ -189,6 +189,76 @@ impl SavedModel {
     }
 }
 
+/// Any model file, by its `kind`: an L-layer network or a learned-feature model.
+#[derive(Clone, Debug, PartialEq)]
+pub enum AnyModel {
+    Network(SavedModel),
+    Features(crate::features::file::SavedFeatures),
+}
+
+impl AnyModel {
+    /// Reads and validates a model file of either kind (see [`SavedModel::from_bytes`] and
+    /// [`crate::features::file::SavedFeatures::from_bytes`]).
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
+        let kind = SafeTensors::read_metadata(bytes)
+            .ok()
+            .and_then(|(_, m)| m.metadata().as_ref()?.get("kind").cloned());
+        if kind.as_deref() != Some(crate::features::file::KIND) {
+            return SavedModel::from_bytes(bytes).map(AnyModel::Network);
+        }
+        let (_, meta) = SafeTensors::read_metadata(bytes)
+            .map_err(|e| invalid(format!("not a readable safetensors file ({e})")))?;
+        let empty = HashMap::new();
+        let meta = meta.metadata().as_ref().unwrap_or(&empty);
+        let format = meta.get("format").map(String::as_str).unwrap_or("");
+        if format != FORMAT {
+            return Err(invalid(format!(
+                "format is `{format}`, expected `{FORMAT}`"
+            )));
+        }
+        let version = meta.get("version").map(String::as_str).unwrap_or("");
+        if version != VERSION {
+            return Err(invalid(format!(
+                "version `{version}` is not supported (this build reads version {VERSION})"
+            )));
+        }
+        crate::features::file::SavedFeatures::from_bytes(bytes).map(AnyModel::Features)
+    }
+
+    /// Serialises the model in its own kind's layout.
+    pub fn to_bytes(&self) -> Result<Vec<u8>> {
+        match self {
+            AnyModel::Network(m) => m.to_bytes(),
+            AnyModel::Features(m) => m.to_bytes(),
+        }
+    }
+
+    /// The `kind` metadata value: `network` or `features`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            AnyModel::Network(_) => "network",
+            AnyModel::Features(_) => crate::features::file::KIND,
+        }
+    }
+
+    /// How the model was obtained.
+    pub fn receipt(&self) -> &Receipt {
+        match self {
+            AnyModel::Network(m) => &m.receipt,
+            AnyModel::Features(m) => &m.receipt,
+        }
+    }
+}
+
+impl crate::classifier::PixelModel for AnyModel {
+    fn logits_pixels(&self, pixels: &[u8]) -> Result<ndarray::Array1<f64>> {
+        match self {
+            AnyModel::Network(m) => m.network.logits_pixels(pixels),
+            AnyModel::Features(m) => m.model.logits_pixels(pixels),
+        }
+    }
+}
+
 fn to_json<T: Serialize>(value: &T) -> Result<String> {
     serde_json::to_string(value).map_err(|e| invalid(e.to_string()))
 }

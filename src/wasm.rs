@@ -6,9 +6,10 @@
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
-use crate::classifier;
+use crate::classifier::{self, PixelModel};
 use crate::dataset::{Dataset, Split};
-use crate::modelfile::SavedModel;
+use crate::features::{FeatureParamsBuilder, FeatureTrainer};
+use crate::modelfile::AnyModel;
 use crate::network::{HyperparamsBuilder, Trainer};
 use crate::preprocess::{Fit, PIXELS, SIDE};
 
@@ -144,6 +145,40 @@ impl WasmDataset {
 #[wasm_bindgen]
 pub struct WasmTrainer {
     inner: Option<Trainer>,
+    /// Set instead of `inner` when `params.model` is `features`.
+    features: Option<FeatureTrainer>,
+}
+
+/// The `model` field of the training parameters; everything else is the model's own.
+#[derive(serde::Deserialize)]
+struct ModelChoice {
+    #[serde(default)]
+    model: Option<String>,
+}
+
+/// Training parameters of the learned-feature model. Unknown fields are refused: a learning
+/// rate or an iteration count given to this model would otherwise be silently ignored.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FeatureRequest {
+    #[allow(dead_code)]
+    model: String,
+    seed: Option<u32>,
+    filters: Option<usize>,
+    patches: Option<usize>,
+    kmeans_iterations: Option<usize>,
+}
+
+impl From<FeatureRequest> for FeatureParamsBuilder {
+    fn from(r: FeatureRequest) -> Self {
+        let d = FeatureParamsBuilder::default();
+        FeatureParamsBuilder {
+            seed: r.seed.unwrap_or(d.seed),
+            filters: r.filters.unwrap_or(d.filters),
+            patches: r.patches.unwrap_or(d.patches),
+            kmeans_iterations: r.kmeans_iterations.unwrap_or(d.kmeans_iterations),
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -155,14 +190,53 @@ struct StepReport {
     cost: Option<f64>,
     cost_iteration: Option<usize>,
     finished: bool,
+    /// Learned-feature model only: the stage running (`patches`, `whitening`, `k-means`,
+    /// `encoding`, `fitting`, `done`) and the fraction of it done; `done`/`iterations` then
+    /// count work in millions of multiply-adds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stage: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stage_done: Option<f64>,
 }
 
 #[wasm_bindgen]
 impl WasmTrainer {
     /// `params`: `{hidden: number[], iterations, learning_rate, l2, seed, report_every}`;
-    /// missing fields take the documented defaults. Values are checked.
+    /// or `{model: 'features', seed, filters, patches, kmeans_iterations}` for the
+    /// learned-feature model. Missing fields take the documented defaults. Values are checked.
     #[wasm_bindgen(constructor)]
     pub fn new(dataset: &WasmDataset, params: JsValue) -> Result<WasmTrainer, JsError> {
+        let choice: ModelChoice = serde_wasm_bindgen::from_value(params.clone())
+            .map_err(|e| JsError::new(&format!("invalid training parameters: {e}")))?;
+        match choice.model.as_deref() {
+            None | Some("network") => {}
+            Some("features") => {
+                // Through a JSON value: serde-wasm-bindgen reads a struct's fields by name and
+                // never sees the unknown ones, which must be refused here.
+                let request: FeatureRequest =
+                    serde_wasm_bindgen::from_value::<serde_json::Value>(params)
+                        .map_err(|e| e.to_string())
+                        .and_then(|v| serde_json::from_value(v).map_err(|e| e.to_string()))
+                        .map_err(|e| JsError::new(&format!("invalid training parameters: {e}")))?;
+                let builder = FeatureParamsBuilder::from(request);
+                let train = &dataset.inner.train;
+                let trainer = FeatureTrainer::new(
+                    builder.build().map_err(err)?,
+                    &train.pixels,
+                    &train.labels,
+                )
+                .map_err(err)?;
+                return Ok(WasmTrainer {
+                    inner: None,
+                    features: Some(trainer),
+                });
+            }
+            Some(other) => {
+                return Err(JsError::new(&format!(
+                    "unknown model `{other}` (expected network or features)"
+                )))
+            }
+        }
         let builder: HyperparamsBuilder = serde_wasm_bindgen::from_value(params)
             .map_err(|e| JsError::new(&format!("invalid training parameters: {e}")))?;
         let hyper = builder.build().map_err(err)?;
@@ -170,11 +244,27 @@ impl WasmTrainer {
         let trainer = Trainer::new(hyper, train.inputs(), &train.labels).map_err(err)?;
         Ok(WasmTrainer {
             inner: Some(trainer),
+            features: None,
         })
     }
 
-    /// Runs up to `n` iterations; returns `{done, iterations, cost, cost_iteration, finished}`.
+    /// Runs up to `n` iterations (learned-feature model: about `n` million multiply-adds);
+    /// returns `{done, iterations, cost, cost_iteration, finished}` (plus `stage` and
+    /// `stage_done` for the learned-feature model).
     pub fn step(&mut self, n: usize) -> Result<JsValue, JsError> {
+        if let Some(t) = self.features.as_mut() {
+            t.step(n as f64).map_err(err)?;
+            let p = t.progress();
+            return to_js(&StepReport {
+                done: p.done.round() as usize,
+                iterations: p.total.round() as usize,
+                cost: None,
+                cost_iteration: None,
+                finished: t.is_done(),
+                stage: Some(p.stage.name()),
+                stage_done: Some(p.stage_done),
+            });
+        }
         let t = self.trainer()?;
         t.step(n).map_err(err)?;
         let p = t.progress();
@@ -184,12 +274,24 @@ impl WasmTrainer {
             cost: p.map(|p| p.cost),
             cost_iteration: p.map(|p| p.iteration),
             finished: t.is_done(),
+            stage: None,
+            stage_done: None,
         })
     }
 
     /// Ends training where it stands, evaluates on both splits and returns the fitted model.
     /// `created` is an RFC 3339 date for the receipt. The trainer is spent afterwards.
     pub fn finish(&mut self, dataset: &WasmDataset, created: String) -> Result<WasmModel, JsError> {
+        if let Some(t) = self.features.take() {
+            let trained = t.finish().map_err(err)?;
+            let (saved, evaluation) =
+                classifier::save_trained_features(trained, &dataset.inner, created).map_err(err)?;
+            return Ok(WasmModel {
+                inner: AnyModel::Features(saved),
+                evaluation: Some(evaluation),
+                costs: Vec::new(),
+            });
+        }
         let trainer = self
             .inner
             .take()
@@ -200,7 +302,7 @@ impl WasmTrainer {
             classifier::save_trained_for(trained, &dataset.inner, dataset.sha256.clone(), created)
                 .map_err(err)?;
         Ok(WasmModel {
-            inner,
+            inner: AnyModel::Network(inner),
             evaluation: Some(evaluation),
             costs,
         })
@@ -216,16 +318,22 @@ impl WasmTrainer {
 /// A fitted model (trained here or loaded from a file).
 #[wasm_bindgen]
 pub struct WasmModel {
-    inner: SavedModel,
+    inner: AnyModel,
     evaluation: Option<classifier::Evaluation>,
     costs: Vec<(usize, f64)>,
 }
 
 #[derive(Serialize)]
 struct ModelInfo<'a> {
-    /// The file's `kind` (see [`crate::modelfile`]).
+    /// `network` or `features`.
     kind: &'static str,
-    hyperparams: &'a crate::network::Hyperparams,
+    /// Networks only (`null` otherwise).
+    hyperparams: Option<&'a crate::network::Hyperparams>,
+    /// Learned-feature model only: its settings and cross-validation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    params: Option<&'a crate::features::FeatureParams>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cross_validation: Option<&'a crate::features::CrossValidation>,
     receipt: &'a crate::modelfile::Receipt,
     dims: &'a [usize],
     evaluation: Option<&'a classifier::Evaluation>,
@@ -255,7 +363,7 @@ mod serde_bytes_as_array {
 impl WasmModel {
     /// Parses and validates a model file.
     pub fn from_bytes(bytes: &[u8]) -> Result<WasmModel, JsError> {
-        SavedModel::from_bytes(bytes)
+        AnyModel::from_bytes(bytes)
             .map(|inner| WasmModel {
                 inner,
                 evaluation: None,
@@ -269,13 +377,24 @@ impl WasmModel {
         self.inner.to_bytes().map_err(err)
     }
 
-    /// `{kind, hyperparams, receipt, dims, evaluation, costs}`.
+    /// `{kind, hyperparams, params, cross_validation, receipt, dims, evaluation, costs}`.
     pub fn info(&self) -> Result<JsValue, JsError> {
+        let (hyperparams, params, cross_validation, dims) = match &self.inner {
+            AnyModel::Network(m) => (Some(&m.hyperparams), None, None, m.network.dims()),
+            AnyModel::Features(m) => (
+                None,
+                Some(m.model.params()),
+                Some(&m.cross_validation),
+                &[][..],
+            ),
+        };
         to_js(&ModelInfo {
-            kind: "network",
-            hyperparams: &self.inner.hyperparams,
-            receipt: &self.inner.receipt,
-            dims: self.inner.network.dims(),
+            kind: self.inner.kind(),
+            hyperparams,
+            params,
+            cross_validation,
+            receipt: self.inner.receipt(),
+            dims,
             evaluation: self.evaluation.as_ref(),
             costs: &self.costs,
         })
@@ -283,20 +402,20 @@ impl WasmModel {
 
     /// Accuracy on a dataset: `{train_accuracy, test_accuracy, test_majority_baseline, ...}`.
     pub fn evaluate(&self, dataset: &WasmDataset) -> Result<JsValue, JsError> {
-        to_js(&classifier::evaluate(&self.inner.network, &dataset.inner).map_err(err)?)
+        to_js(&classifier::evaluate(&self.inner, &dataset.inner).map_err(err)?)
     }
 
     /// Probabilities of "cat" for every image of a dataset split (for confusion matrices).
     pub fn probabilities(&self, dataset: &WasmDataset, split: &str) -> Result<Vec<f64>, JsError> {
         let s = dataset.split(split)?;
-        let z = self.inner.network.logits_pixels(&s.pixels).map_err(err)?;
+        let z = self.inner.logits_pixels(&s.pixels).map_err(err)?;
         Ok(z.iter().map(|&z| crate::logistic::sigmoid(z)).collect())
     }
 
     /// Decodes and classifies a photo (`fit`: `crop` or `squash`):
     /// `{probability, label, width, height, format, seen_rgba}`.
     pub fn classify(&self, bytes: &[u8], fit: &str) -> Result<JsValue, JsError> {
-        let c = classifier::classify(&self.inner.network, bytes, parse_fit(fit)?).map_err(err)?;
+        let c = classifier::classify(&self.inner, bytes, parse_fit(fit)?).map_err(err)?;
         debug_assert_eq!(c.pixels.len(), PIXELS);
         to_js(&ClassifyResult {
             probability: c.probability,
@@ -310,8 +429,17 @@ impl WasmModel {
 
     /// The first layer's weights as 64x64 RGBA images, one per unit, concatenated
     /// (`(units, 64, 64, 4)` bytes; see [`crate::inspect::first_layer_rgba`] for the scaling).
+    /// Networks only: a learned-feature model's first stage works on 6x6 patches, not on the
+    /// 64x64 image.
     pub fn first_layer_images(&self) -> Result<Vec<u8>, JsError> {
-        crate::inspect::first_layer_rgba(&self.inner.network).map_err(err)
+        match &self.inner {
+            AnyModel::Network(saved) => {
+                crate::inspect::first_layer_rgba(&saved.network).map_err(err)
+            }
+            AnyModel::Features(_) => Err(JsError::new(
+                "weight images are drawn for logistic regression and networks only",
+            )),
+        }
     }
 }
 

@@ -297,3 +297,92 @@ fn convert_images_builds_a_seeded_split_and_skips_bad_files() {
     assert!(o.status.success(), "{}", stderr(&o));
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn features_train_eval_predict() {
+    let dir = tmp("features");
+    let data = dir.join("cats.safetensors");
+    let model = dir.join("features.safetensors");
+    std::fs::write(&data, common::catvnoncat().to_bytes().unwrap()).unwrap();
+    // A small model (fast); the defaults are exercised by tests/features.rs.
+    let o = run(&[
+        "train",
+        "--model",
+        "features",
+        "--filters",
+        "16",
+        "--patches",
+        "2000",
+        "--kmeans-iters",
+        "2",
+        "--data",
+        data.to_str().unwrap(),
+        "-o",
+        model.to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let trained: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(trained["params"]["filters"], 16);
+    let test_acc = trained["evaluation"]["test_accuracy"].as_f64().unwrap();
+    assert!(test_acc > 0.66, "{test_acc}");
+    assert_eq!(trained["evaluation"]["test_majority_baseline"], 0.66);
+    let objective: Vec<f64> = serde_json::from_value(trained["kmeans_objective"].clone()).unwrap();
+    assert_eq!(objective.len(), 2);
+    assert!(objective[1] >= objective[0]);
+
+    // eval on the saved file agrees with the training run's own evaluation.
+    let o = run(&[
+        "eval",
+        model.to_str().unwrap(),
+        "--data",
+        data.to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["evaluation"], trained["evaluation"]);
+
+    let photo_path = dir.join("a.png");
+    photo(0, &photo_path);
+    let o = run(&[
+        "predict",
+        model.to_str().unwrap(),
+        photo_path.to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(stdout(&o).trim()).unwrap();
+    let p = v["probability"].as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&p));
+
+    // Knobs of the other models are refused, not ignored; bad values are named.
+    let o = run(&[
+        "train",
+        "--model",
+        "features",
+        "--lr",
+        "10",
+        "--data",
+        data.to_str().unwrap(),
+        "-o",
+        dir.join("x.safetensors").to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("lr"), "{}", stderr(&o));
+    let o = run(&[
+        "train",
+        "--model",
+        "features",
+        "--filters",
+        "0",
+        "--data",
+        data.to_str().unwrap(),
+        "-o",
+        dir.join("x.safetensors").to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("filters = 0"), "{}", stderr(&o));
+    assert!(!dir.join("x.safetensors").exists());
+    std::fs::remove_dir_all(&dir).ok();
+}

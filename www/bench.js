@@ -211,6 +211,9 @@ async function main() {
     check('deep', deepFast, deepSlow, `${DEEP_ITERS} iterations`);
   }
 
+  // The learned-feature model, defaults (seed 1); per-stage times are in the JSON.
+  await runRow({ name: 'features', runs: [] }, RUNS, trainJob({ model: 'features', seed: 1 }));
+
   // 5: one 12-megapixel JPEG, drawn once, classified in a fresh worker each run.
   status('drawing the 12-megapixel JPEG');
   let jpeg = null;

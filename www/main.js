@@ -51,7 +51,13 @@ const MODELS = {
   '2layer': { hidden: [7], iterations: 2500, learningRate: 0.0075 },
   '4layer': { hidden: [20, 7, 5], iterations: 2500, learningRate: 0.0075 },
   custom: { hidden: null, iterations: 2500, learningRate: 0.0075 },
+  // No iterations or learning rate: its stages run to the end and the penalty is picked by
+  // cross-validation.
+  features: { features: true },
 };
+
+// Stages of the learned-feature model, in order, as the worker names them.
+const FEATURE_STAGES = ['patches', 'whitening', 'k-means', 'encoding', 'fitting'];
 
 const STATUS_DETAIL = {
   loading: 'Loading the model code and the dataset…',
@@ -172,9 +178,13 @@ function onReady({ summary, samples }) {
 
 function onModelChange() {
   const m = MODELS[el.model.value];
-  el.iters.value = m.iterations;
-  el.lr.value = m.learningRate;
+  if (!m.features) {
+    el.iters.value = m.iterations;
+    el.lr.value = m.learningRate;
+  }
+  for (const input of [el.iters, el.lr]) input.closest('.field').hidden = Boolean(m.features);
   el.hiddenField.hidden = el.model.value !== 'custom';
+  scheduleCurve();
   for (const li of document.querySelectorAll('.models li[data-model]')) {
     li.classList.toggle('current', li.dataset.model === el.model.value);
   }
@@ -191,6 +201,7 @@ function readParams() {
     }
     return Number(v);
   };
+  if (MODELS[el.model.value].features) return { model: 'features', seed: number(el.seed, 'Seed', '1') };
   let hidden = MODELS[el.model.value].hidden;
   if (hidden === null) {
     const parts = el.hidden.value.split(/[\s,]+/).filter(Boolean);
@@ -244,6 +255,10 @@ async function startTraining() {
   try {
     const result = await reply;
     showTrained(result);
+    if (result.discarded) {
+      setStatus('cancelled', 'Training stopped; the learned-feature model was not finished, so nothing was kept.');
+      return;
+    }
     state.hasModel = true;
     setStatus(result.stopped ? 'cancelled' : 'trained');
     keepTrained(result.info).catch((e) => showError(e.message));
@@ -259,6 +274,7 @@ async function startTraining() {
 
 function onProgress(p) {
   if (p.id !== state.trainId) return;
+  if (p.stage) return onStageProgress(p);
   el.progress.value = p.iterations > 0 ? p.done / p.iterations : 0;
   const left = p.done > 0 ? p.elapsed * (p.iterations - p.done) / p.done : null;
   const text = `${formatCount(p.done)} / ${formatCount(p.iterations)} iterations` +
@@ -273,7 +289,23 @@ function onProgress(p) {
   }
 }
 
+// The learned-feature model reports stages, not iterations: `done`/`iterations` count work.
+function onStageProgress(p) {
+  el.progress.value = p.iterations > 0 ? Math.min(1, p.done / p.iterations) : 0;
+  const index = FEATURE_STAGES.indexOf(p.stage);
+  const pct = Math.round(100 * (p.stage_done ?? 0));
+  const text = index < 0 ? 'Finishing…'
+    : `Stage ${index + 1} of ${FEATURE_STAGES.length}: ${p.stage} ${pct}%`;
+  el.progressText.textContent = text;
+  el.progress.setAttribute('aria-valuetext', text);
+}
+
 function showTrained(r) {
+  if (r.discarded) {
+    el.progressText.textContent = `Stopped after ${formatSeconds(r.seconds)}. The learned-feature model needs ` +
+      'every stage, so nothing was kept' + (state.hasModel ? ': photos are classified with the previous model.' : '.');
+    return;
+  }
   const ev = r.info.evaluation ?? {};
   const receipt = r.info.receipt ?? {};
   el.trainAccuracy.textContent = percent(ev.train_accuracy);
@@ -288,7 +320,10 @@ function showTrained(r) {
   el.progress.value = r.iterations > 0 ? r.done / r.iterations : 0;
   el.progressText.textContent = r.stopped
     ? `Stopped at iteration ${formatCount(r.done)} of ${formatCount(r.iterations)}.`
-    : `Done: ${formatCount(r.done)} iterations in ${formatSeconds(r.seconds)}.`;
+    : r.info.kind === 'features'
+      ? `Done: learned features in ${formatSeconds(r.seconds)} (penalty C = ${r.info.cross_validation?.c} ` +
+        'picked by cross-validation on the training set).'
+      : `Done: ${formatCount(r.done)} iterations in ${formatSeconds(r.seconds)}.`;
   if (r.stopped) {
     el.trainNote.textContent = `Stopped at iteration ${formatCount(r.done)}. The partial model is kept: ` +
       'the accuracies above are its own, and photos are classified with it.';
@@ -385,7 +420,10 @@ function drawCurve() {
   if (points.length === 0) {
     ctx.textAlign = 'center';
     ctx.textBaseline = 'middle';
-    ctx.fillText(state.training ? 'Waiting for the first cost…' : 'The cost curve appears here while training.',
+    const text = MODELS[el.model.value]?.features
+      ? 'The learned-feature model has no cost curve: its stages show above.'
+      : state.training ? 'Waiting for the first cost…' : 'The cost curve appears here while training.';
+    ctx.fillText(text,
       pad.left + pw / 2, pad.top + ph / 2);
     return;
   }

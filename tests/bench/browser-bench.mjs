@@ -136,6 +136,14 @@ async function main() {
   out.push('memMB: wasm memory.buffer.byteLength after the work (the peak; it never shrinks); ' +
     'after loading module + dataset, before the work, it was ' +
     results.rows.filter((r) => r.memBeforeMB !== null).map((r) => `${fmt(r.memBeforeMB)} (${r.name})`).join(', ') + '.');
+  const features = results.rows.find((r) => r.name === 'features');
+  if (features?.runs?.length) {
+    const names = Object.keys(features.runs[0].phases?.stageMs ?? {});
+    const med = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+    out.push('features: median ms per stage (second run in the worker): ' + names
+      .map((n) => `${n} ${fmt(med(features.runs.map((r) => r.phases.stageMs[n] ?? 0)))}`).join(', ') +
+      `; finish (test-set evaluation) ${fmt(med(features.runs.map((r) => r.phases.finishMs)))}.`);
+  }
   const deep = results.rows.find((r) => r.name === 'deep-straightforward');
   if (deep?.note) {
     out.push(`deep-straightforward ran ${results.config.deepDirectIterations} iterations; its times are ` +
