@@ -139,10 +139,10 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
 
 /// Rewrites a safetensors file's JSON header with its keys sorted. `safetensors::serialize`
 /// writes the metadata in `HashMap` order, which changes from run to run; sorted, the same
-/// dataset always gives the same bytes (the page and the CLI agree byte for byte). The header
-/// keeps its length (the same JSON, reordered), so the tensor data does not move.
-fn sorted_header(mut bytes: Vec<u8>) -> Result<Vec<u8>> {
-    let bad = |what: &str| Error::InvalidDataset(format!("cannot serialise: {what}"));
+/// dataset (or model) always gives the same bytes (the page and the CLI agree byte for byte).
+/// The header keeps its length (the same JSON, reordered), so the tensor data does not move.
+/// `bad` makes the error (a dataset's or a model's) from what went wrong.
+pub(crate) fn sorted_header(mut bytes: Vec<u8>, bad: impl Fn(&str) -> Error) -> Result<Vec<u8>> {
     let len_bytes: [u8; 8] = bytes
         .get(..8)
         .and_then(|b| b.try_into().ok())
@@ -206,7 +206,9 @@ impl Dataset {
         ]);
         let bytes = safetensors::serialize(tensors, Some(metadata))
             .map_err(|e| Error::InvalidDataset(format!("cannot serialise: {e}")))?;
-        sorted_header(bytes)
+        sorted_header(bytes, |what| {
+            Error::InvalidDataset(format!("cannot serialise: {what}"))
+        })
     }
 
     /// Reads and validates a blob: container, metadata, tensor names, dtypes, shapes and labels.

@@ -85,8 +85,10 @@ impl SavedModel {
             ("hyperparams".to_string(), to_json(&self.hyperparams)?),
             ("receipt".to_string(), to_json(&self.receipt)?),
         ]);
-        safetensors::serialize(views, Some(metadata))
-            .map_err(|e| invalid(format!("cannot serialise: {e}")))
+        let bytes = safetensors::serialize(views, Some(metadata))
+            .map_err(|e| invalid(format!("cannot serialise: {e}")))?;
+        // Sorted metadata: the same model always gives the same bytes.
+        crate::dataset::sorted_header(bytes, |what| invalid(format!("cannot serialise: {what}")))
     }
 
     /// Reads and validates a model file: container, metadata, every weight's dtype and shape,

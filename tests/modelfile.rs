@@ -157,3 +157,15 @@ fn bad_contents_are_named() {
         "receipt",
     );
 }
+
+#[test]
+fn the_same_model_always_gives_the_same_bytes() {
+    // The metadata is a hash map: unsorted, its order (and so the file) would change from one
+    // serialisation to the next.
+    let m = model(&[3]);
+    let first = m.to_bytes().unwrap();
+    for _ in 0..8 {
+        assert_eq!(m.to_bytes().unwrap(), first);
+    }
+    assert_eq!(SavedModel::from_bytes(&first).unwrap(), m);
+}

@@ -81,8 +81,10 @@ impl SavedFeatures {
             ),
             ("receipt".to_string(), json(&self.receipt)?),
         ]);
-        safetensors::serialize(views, Some(metadata))
-            .map_err(|e| invalid(format!("cannot serialise: {e}")))
+        let bytes = safetensors::serialize(views, Some(metadata))
+            .map_err(|e| invalid(format!("cannot serialise: {e}")))?;
+        // Sorted metadata: the same model always gives the same bytes.
+        crate::dataset::sorted_header(bytes, |what| invalid(format!("cannot serialise: {what}")))
     }
 
     /// Reads and validates a `features` model file: metadata, every tensor's dtype and shape,
