@@ -11,9 +11,11 @@
 //! - [`network`]: hyper-parameters, training and prediction of L-layer networks.
 //! - [`modelfile`]: saving and loading a fitted model.
 //! - [`classifier`]: train-evaluate-classify, shared by every front end.
+//! - [`convergence`]: telling a run that overshot (cost rose) from one that learnt.
 //! - `h5`, `serve` (native only): HDF5 conversion and the static file server.
 
 pub mod classifier;
+pub mod convergence;
 pub mod dataset;
 pub mod error;
 pub mod kernels;

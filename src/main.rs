@@ -288,8 +288,16 @@ fn run(command: Command) -> Result<ExitCode> {
                 .duration_since(UNIX_EPOCH)
                 .map(|d| d.as_secs() as i64)
                 .unwrap_or(0);
+            let warning = purrceptron::convergence::check(
+                &trained.report.costs,
+                trained.report.final_cost,
+                trained.hyperparams.learning_rate(),
+            );
             let (saved, eval) = classifier::save_trained(trained, &dataset, rfc3339_utc(now))?;
             write(&output, &saved.to_bytes()?)?;
+            if let Some(w) = &warning {
+                eprintln!("warning: {w}");
+            }
             if json {
                 println!(
                     "{}",
@@ -299,6 +307,7 @@ fn run(command: Command) -> Result<ExitCode> {
                         "receipt": saved.receipt,
                         "evaluation": eval,
                         "seconds": seconds,
+                        "warning": warning.as_ref().map(|w| w.to_string()),
                     })
                 );
             } else {

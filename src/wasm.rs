@@ -217,6 +217,8 @@ struct ModelInfo<'a> {
     dims: &'a [usize],
     evaluation: Option<&'a classifier::Evaluation>,
     costs: &'a [(usize, f64)],
+    /// Set when the cost rose during training (see `convergence::check`).
+    warning: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -256,7 +258,7 @@ impl WasmModel {
         self.inner.to_bytes().map_err(err)
     }
 
-    /// `{hyperparams, receipt, dims, evaluation, costs}`.
+    /// `{hyperparams, receipt, dims, evaluation, costs, warning}`.
     pub fn info(&self) -> Result<JsValue, JsError> {
         to_js(&ModelInfo {
             hyperparams: &self.inner.hyperparams,
@@ -264,6 +266,12 @@ impl WasmModel {
             dims: self.inner.network.dims(),
             evaluation: self.evaluation.as_ref(),
             costs: &self.costs,
+            warning: crate::convergence::check(
+                &self.costs,
+                self.inner.receipt.final_cost,
+                self.inner.hyperparams.learning_rate(),
+            )
+            .map(|w| w.to_string()),
         })
     }
 

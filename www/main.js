@@ -1,6 +1,8 @@
 // The page's thread only draws and forwards: the WebAssembly module, the dataset, training and
 // photo decoding all live in worker.js, so nothing here runs long enough to freeze the page.
 
+import { Supervisor } from './supervisor.js';
+
 const $ = (id) => document.getElementById(id);
 
 const el = {
@@ -36,6 +38,7 @@ const el = {
   resultsCount: $('results-count'),
   clear: $('clear'),
   announcer: $('announcer'),
+  classifyProgress: $('classify-progress'),
 };
 
 // Defaults of the classic exercise each model comes from; `hidden: null` reads the text field.
@@ -87,44 +90,27 @@ function announce(text) {
 
 // ---- the worker and its request/reply protocol ------------------------------------------------
 
-const worker = new Worker('./worker.js', { type: 'module' });
-const pending = new Map(); // id -> {resolve, reject}
-let nextId = 1;
-
-function call(type, payload = {}, transfer = []) {
-  const id = nextId++;
-  return {
-    id,
-    reply: new Promise((resolve, reject) => {
-      pending.set(id, { resolve, reject });
-      worker.postMessage({ type, id, ...payload }, transfer);
-    }),
-  };
-}
-
-worker.addEventListener('message', (event) => {
-  const msg = event.data;
-  if (msg.type === 'ready') return onReady(msg);
-  if (msg.type === 'progress') return onProgress(msg);
-  const waiter = pending.get(msg.id);
-  if (waiter) {
-    pending.delete(msg.id);
-    if (msg.type === 'error') waiter.reject(new Error(msg.message));
-    else waiter.resolve(msg);
-  } else if (msg.type === 'error') {
-    // id 0 is start-up; a null id is a failure no request owns. Either way the page must say so.
+const supervisor = new Supervisor('./worker.js', {
+  onMessage(msg) {
+    if (msg.type === 'ready') return onReady(msg);
+    if (msg.type === 'progress') return onProgress(msg);
+    if (msg.type === 'error') {
+      // id 0 is start-up; a null id is a failure no request owns. Either way the page must say so.
+      setStatus('error');
+      showError(msg.id === 0 ? `The classifier could not start: ${msg.message}` : msg.message);
+    }
+  },
+  onCrash: onWorkerCrash,
+  // Only a worker script that cannot even be loaded or parsed ends up here: everything else is
+  // reported as a message by the worker itself.
+  onStartFailure(text) {
     setStatus('error');
-    showError(msg.id === 0 ? `The classifier could not start: ${msg.message}` : msg.message);
-  }
+    showError(`The classifier could not start: ${text}.`);
+  },
 });
-
-// Only a worker script that cannot even be loaded or parsed ends up here: everything else is
-// reported as a message by the worker itself.
-worker.addEventListener('error', (event) => {
-  event.preventDefault();
-  setStatus('error');
-  showError(`The classifier could not start: ${event.message || 'worker.js failed to load'}.`);
-});
+const call = (type, payload, transfer) => supervisor.call(type, payload, transfer);
+// For the browser tests of recovery and memory: the live worker and the request protocol.
+window.__purrceptron = { worker: () => supervisor.worker, call: (type, payload) => call(type, payload).reply };
 
 // ---- dataset panel ----------------------------------------------------------------------------
 
@@ -155,8 +141,9 @@ function onReady({ summary, samples }) {
     fragment.append(li);
   }
   el.samples.replaceChildren(fragment);
-  for (const input of [el.model, el.hidden, el.iters, el.lr, el.seed, el.train]) input.disabled = false;
-  setStatus('ready');
+  // A restarted worker keeps the model the page already had (see onWorkerCrash).
+  for (const input of [el.model, el.hidden, el.iters, el.lr, el.seed, el.train]) input.disabled = state.training;
+  if (!state.training) setStatus(state.hasModel ? 'trained' : 'ready');
   drawCurve();
 }
 
@@ -236,6 +223,7 @@ async function startTraining() {
     const result = await reply;
     showTrained(result);
     state.hasModel = true;
+    keepModel(supervisor);
     setStatus(result.stopped ? 'cancelled' : 'trained');
   } catch (e) {
     showError(`Training failed: ${e.message}`);
@@ -279,7 +267,11 @@ function showTrained(r) {
   el.progressText.textContent = r.stopped
     ? `Stopped at iteration ${formatCount(r.done)} of ${formatCount(r.iterations)}.`
     : `Done: ${formatCount(r.done)} iterations in ${formatSeconds(r.seconds)}.`;
-  if (r.stopped) {
+  if (r.info.warning) {
+    // Capitalised for a sentence of its own; the cost curve above shows the rise.
+    el.trainNote.textContent = r.info.warning[0].toUpperCase() + r.info.warning.slice(1) + '.';
+    el.trainNote.hidden = false;
+  } else if (r.stopped) {
     el.trainNote.textContent = `Stopped at iteration ${formatCount(r.done)}. The partial model is kept: ` +
       'the accuracies above are its own, and photos are classified with it.';
     el.trainNote.hidden = false;
@@ -413,6 +405,8 @@ function makeCard(file) {
   thumb.src = url;
   thumb.alt = `Your photo ${file.name}`;
   thumb.decoding = 'async';
+  // Hundreds of dropped photos must not all be decoded for thumbnails at once.
+  thumb.loading = 'lazy';
   thumb.className = 'thumb';
   // A file the browser cannot show (garbage, HEIC...) gets a plain tile instead of a broken icon.
   thumb.addEventListener('error', () => thumb.replaceWith(placeholder('no preview')), { once: true });
@@ -516,6 +510,7 @@ function addPhotos(fileList) {
     fragment.append(card);
     queue.push({ file, card });
   }
+  batch.total += files.length;
   el.cards.prepend(fragment);
   updateCount();
   if (!pumping) pump();
@@ -528,6 +523,7 @@ async function pump() {
   try {
     while (queue.length) {
       const { file, card } = queue.shift();
+      batchProgress(queue.length);
       if (!card.isConnected) continue;
       try {
         const bytes = await file.arrayBuffer();
@@ -539,6 +535,7 @@ async function pump() {
     }
   } finally {
     pumping = false;
+    batchProgress(0, true);
   }
 }
 
@@ -550,6 +547,8 @@ el.photos.addEventListener('change', () => {
 
 el.clear.addEventListener('click', () => {
   queue.length = 0;
+  batch.total = 0;
+  el.classifyProgress.textContent = '';
   for (const url of objectUrls) URL.revokeObjectURL(url);
   objectUrls.clear();
   el.cards.replaceChildren();
@@ -591,6 +590,41 @@ document.addEventListener('paste', (event) => {
   event.preventDefault();
   addPhotos(files);
 });
+
+// ---- surviving a crashed worker, and the progress of large drops ------------------------------
+
+// The worker died after starting (see supervisor.js): a new one is already starting with the
+// current model; cards and training results stay as they are.
+function onWorkerCrash({ reason, restarted, restoring }) {
+  showError(`The classifier stopped unexpectedly (${reason}). ` + (restarted
+    ? `It has been restarted${restoring ? ' with your current model' : ''}; your results are kept.`
+    : 'It crashed too often to restart: reload the page.'));
+  if (!restarted) setStatus('error');
+  announce('The classifier stopped unexpectedly and was restarted.');
+}
+
+// The model's bytes stay in the page (~100 KB for logistic regression, ~2 MB for the deep
+// networks) so that a restarted worker can be given it back.
+async function keepModel(sup) {
+  try {
+    const { bytes } = await sup.call('export-model').reply;
+    sup.modelBytes = bytes;
+  } catch {
+    // The model in the worker still works; only a future restart would lack it.
+  }
+}
+
+const batch = { total: 0 };
+
+// "Classifying 12 of 300": `remaining` photos wait behind the one being classified.
+function batchProgress(remaining, finished = false) {
+  if (finished) {
+    if (batch.total > 0) el.classifyProgress.textContent = `Classified ${plural(batch.total, 'photo', 'photos')}.`;
+    batch.total = 0;
+    return;
+  }
+  el.classifyProgress.textContent = `Classifying ${formatCount(batch.total - remaining)} of ${formatCount(batch.total)}…`;
+}
 
 onModelChange();
 setStatus('loading');

@@ -13,6 +13,7 @@ const STEP_TARGET_MS = 25;
 const PROGRESS_INTERVAL_MS = 40;
 
 let wasm = null;
+let wasmExports = null; // for the size of the module's memory
 let dataset = null;
 let model = null;
 let training = null; // {id, cancelled}
@@ -26,7 +27,7 @@ const ready = (async () => {
     // A dynamic import (not a static one) so that a missing or broken module becomes an error
     // message the page can show, instead of a bare worker 'error' event with no text.
     wasm = await import('./pkg/purrceptron.js');
-    await wasm.default();
+    wasmExports = await wasm.default();
     const response = await fetch('./data/catvnoncat.safetensors');
     if (!response.ok) {
       throw new Error(`cannot load the dataset (./data/catvnoncat.safetensors): HTTP ${response.status}` +
@@ -124,6 +125,27 @@ async function handle(msg) {
     case 'classify':
       classify(id, msg.bytes, msg.name);
       break;
+    case 'export-model': {
+      if (!model) throw new Error('there is no model to export yet');
+      const bytes = model.to_bytes();
+      self.postMessage({ type: 'model-bytes', id, bytes }, [bytes.buffer]);
+      break;
+    }
+    case 'load-model': {
+      const loaded = wasm.WasmModel.from_bytes(new Uint8Array(msg.bytes));
+      if (model) model.free();
+      model = loaded;
+      self.postMessage({ type: 'model-loaded', id, info: model.info() });
+      break;
+    }
+    case 'memory':
+      // WebAssembly memory only grows: its size now is the peak so far.
+      self.postMessage({ type: 'memory', id, wasm_bytes: wasmExports.memory.buffer.byteLength });
+      break;
+    case 'crash':
+      // For the tests of the page's recovery: an exception nobody catches, as a bug would throw.
+      setTimeout(() => { throw new Error('deliberate crash requested by the page'); });
+      break;
     default:
       throw new Error(`unknown request type ${JSON.stringify(type)}`);
   }
@@ -131,7 +153,20 @@ async function handle(msg) {
 
 self.addEventListener('message', (event) => {
   const msg = event.data ?? {};
-  handle(msg).catch((e) => self.postMessage({ type: 'error', id: msg.id ?? null, message: message(e) }));
+  // The page's watchdog: answered at once, even before start-up has finished.
+  if (msg.type === 'ping') {
+    self.postMessage({ type: 'pong', id: msg.id });
+    return;
+  }
+  handle(msg).catch((e) => {
+    self.postMessage({ type: 'error', id: msg.id ?? null, message: message(e) });
+    // A trap (a Rust panic, out of memory) leaves the module in an unknown state: stop here and
+    // let the page start a fresh worker.
+    if (e instanceof WebAssembly.RuntimeError) {
+      self.postMessage({ type: 'fatal', id: null, message: message(e) });
+      self.close();
+    }
+  });
 });
 
 self.addEventListener('unhandledrejection', (event) => {
