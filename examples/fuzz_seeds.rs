@@ -64,8 +64,16 @@ fn photos(dir: &Path) -> Res<()> {
     JpegEncoder::new_with_quality(&mut grey, 80).encode_image(&rgb.to_luma8())?;
     write(dir, "grey.jpg", &grey)?;
     write(dir, "rgba.png", &encode(&rgba, ImageFormat::Png)?)?;
-    write(dir, "rgb16.png", &encode(&DynamicImage::ImageRgb16(rgba.to_rgb16()), ImageFormat::Png)?)?;
-    write(dir, "grey.png", &encode(&DynamicImage::ImageLuma8(rgba.to_luma8()), ImageFormat::Png)?)?;
+    write(
+        dir,
+        "rgb16.png",
+        &encode(&DynamicImage::ImageRgb16(rgba.to_rgb16()), ImageFormat::Png)?,
+    )?;
+    write(
+        dir,
+        "grey.png",
+        &encode(&DynamicImage::ImageLuma8(rgba.to_luma8()), ImageFormat::Png)?,
+    )?;
     write(dir, "rgb.bmp", &encode(&rgb, ImageFormat::Bmp)?)?;
     write(dir, "rgb.tiff", &encode(&rgb, ImageFormat::Tiff)?)?;
     write(dir, "rgba.webp", &encode(&rgba, ImageFormat::WebP)?)?;
@@ -80,7 +88,11 @@ fn photos(dir: &Path) -> Res<()> {
 }
 
 fn dataset(dir: &Path) -> Res<()> {
-    let image = |k: u8| (0..PIXELS).map(|i| (i as u8).wrapping_mul(k)).collect::<Vec<u8>>();
+    let image = |k: u8| {
+        (0..PIXELS)
+            .map(|i| (i as u8).wrapping_mul(k))
+            .collect::<Vec<u8>>()
+    };
     let d = Dataset {
         train: Split::new([image(1), image(3)].concat(), vec![1, 0])?,
         test: Split::new(image(7), vec![1])?,
@@ -112,7 +124,9 @@ fn model(dir: &Path) -> Res<()> {
 }
 
 fn main() -> Res<()> {
-    let root = std::env::args().nth(1).unwrap_or_else(|| "fuzz/seeds".into());
+    let root = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "fuzz/seeds".into());
     let root = Path::new(&root);
     photos(&root.join("photo"))?;
     dataset(&root.join("dataset_blob"))?;

@@ -184,14 +184,28 @@ impl WasmTrainer {
             .inner
             .take()
             .ok_or_else(|| JsError::new("this training has already finished"))?;
+        let complete = trainer.is_done();
         let trained = trainer.finish().map_err(err)?;
         let costs = trained.report.costs.clone();
+        let (final_cost, lr) = (
+            trained.report.final_cost,
+            trained.hyperparams.learning_rate(),
+        );
         let (inner, evaluation) =
             classifier::save_trained(trained, &dataset.inner, created).map_err(err)?;
+        let majority = dataset.inner.train.majority_rate();
+        let warning = complete
+            .then(|| {
+                let accuracy = evaluation.train_accuracy;
+                crate::convergence::check(&costs, final_cost, lr, accuracy, majority)
+            })
+            .flatten()
+            .map(|w| w.to_string());
         Ok(WasmModel {
             inner,
             evaluation: Some(evaluation),
             costs,
+            warning,
         })
     }
 
@@ -208,6 +222,8 @@ pub struct WasmModel {
     inner: SavedModel,
     evaluation: Option<classifier::Evaluation>,
     costs: Vec<(usize, f64)>,
+    /// What went wrong with the training, if anything (see `convergence::check`).
+    warning: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -217,7 +233,7 @@ struct ModelInfo<'a> {
     dims: &'a [usize],
     evaluation: Option<&'a classifier::Evaluation>,
     costs: &'a [(usize, f64)],
-    /// Set when the cost rose during training (see `convergence::check`).
+    /// Set when the training went wrong without overflowing (see `convergence::check`).
     warning: Option<String>,
 }
 
@@ -249,6 +265,7 @@ impl WasmModel {
                 inner,
                 evaluation: None,
                 costs: Vec::new(),
+                warning: None,
             })
             .map_err(err)
     }
@@ -266,12 +283,7 @@ impl WasmModel {
             dims: self.inner.network.dims(),
             evaluation: self.evaluation.as_ref(),
             costs: &self.costs,
-            warning: crate::convergence::check(
-                &self.costs,
-                self.inner.receipt.final_cost,
-                self.inner.hyperparams.learning_rate(),
-            )
-            .map(|w| w.to_string()),
+            warning: self.warning.clone(),
         })
     }
 

@@ -82,9 +82,17 @@ fn run(target: &str, check: fn(&[u8]) -> bool) {
         let start = Instant::now();
         let ok = check(&bytes);
         let took = start.elapsed();
-        println!("{}: {} in {took:?}", path.display(), if ok { "loaded" } else { "refused" });
+        println!(
+            "{}: {} in {took:?}",
+            path.display(),
+            if ok { "loaded" } else { "refused" }
+        );
         // A hang guard, not a speed target: each of these takes milliseconds.
-        assert!(took < Duration::from_secs(10), "{} took {took:?}", path.display());
+        assert!(
+            took < Duration::from_secs(10),
+            "{} took {took:?}",
+            path.display()
+        );
     }
 }
 

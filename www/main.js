@@ -503,18 +503,30 @@ function addPhotos(fileList) {
     return;
   }
   clearError();
-  // The newest batch goes on top, in the order it was given.
-  const fragment = document.createDocumentFragment();
-  for (const file of files) {
-    const card = makeCard(file);
-    fragment.append(card);
-    queue.push({ file, card });
-  }
   batch.total += files.length;
-  el.cards.prepend(fragment);
-  updateCount();
-  if (!pumping) pump();
+  // The newest batch goes on top, in the order it was given. Cards are made a few at a time,
+  // one task each, so that a drop of hundreds of photos never blocks the page for long.
+  const anchor = el.cards.firstChild;
+  const generation = batch.generation;
+  batch.adding++;
+  const addChunk = (start) => {
+    if (generation !== batch.generation) return; // cleared meanwhile
+    const fragment = document.createDocumentFragment();
+    for (const file of files.slice(start, start + CARDS_PER_TASK)) {
+      const card = makeCard(file);
+      fragment.append(card);
+      queue.push({ file, card });
+    }
+    el.cards.insertBefore(fragment, anchor?.isConnected ? anchor : null);
+    updateCount();
+    if (start + CARDS_PER_TASK < files.length) setTimeout(() => addChunk(start + CARDS_PER_TASK));
+    else batch.adding--;
+    if (!pumping) pump();
+  };
+  addChunk(0);
 }
+
+const CARDS_PER_TASK = 20;
 
 // One photo at a time: a drop of hundreds of photos reads and sends one file's bytes at a time,
 // so memory stays small and the worker can interleave them with training steps.
@@ -523,7 +535,7 @@ async function pump() {
   try {
     while (queue.length) {
       const { file, card } = queue.shift();
-      batchProgress(queue.length);
+      batchProgress();
       if (!card.isConnected) continue;
       try {
         const bytes = await file.arrayBuffer();
@@ -535,7 +547,7 @@ async function pump() {
     }
   } finally {
     pumping = false;
-    batchProgress(0, true);
+    batchProgress(true);
   }
 }
 
@@ -547,7 +559,7 @@ el.photos.addEventListener('change', () => {
 
 el.clear.addEventListener('click', () => {
   queue.length = 0;
-  batch.total = 0;
+  Object.assign(batch, { total: 0, done: 0, adding: 0, generation: batch.generation + 1 });
   el.classifyProgress.textContent = '';
   for (const url of objectUrls) URL.revokeObjectURL(url);
   objectUrls.clear();
@@ -614,16 +626,20 @@ async function keepModel(sup) {
   }
 }
 
-const batch = { total: 0 };
+// Photos of the drops not yet finished: `adding` drops still making their cards; `generation`
+// counts the clears, so that a drop being added when the results are cleared stops.
+const batch = { total: 0, done: 0, adding: 0, generation: 0 };
 
-// "Classifying 12 of 300": `remaining` photos wait behind the one being classified.
-function batchProgress(remaining, finished = false) {
-  if (finished) {
+// "Classifying 12 of 300…" as each photo is sent; "Classified 300 photos." at the end.
+function batchProgress(finished = false) {
+  if (!finished) {
+    batch.done++;
+    el.classifyProgress.textContent = `Classifying ${formatCount(batch.done)} of ${formatCount(batch.total)}…`;
+  } else if (batch.adding === 0) {
     if (batch.total > 0) el.classifyProgress.textContent = `Classified ${plural(batch.total, 'photo', 'photos')}.`;
     batch.total = 0;
-    return;
+    batch.done = 0;
   }
-  el.classifyProgress.textContent = `Classifying ${formatCount(batch.total - remaining)} of ${formatCount(batch.total)}…`;
 }
 
 onModelChange();

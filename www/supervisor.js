@@ -98,7 +98,7 @@ export class Supervisor {
     if (!this.started) return;
     const quiet = performance.now() - this.lastHeard;
     if (quiet > STALL_MS) {
-      this.crash(`it stopped answering for ${Math.round(quiet / 1000)} s`);
+      this.crash(`it stopped answering for more than ${STALL_MS / 1000} s`);
     } else if (this.pending.size > 0 || quiet > PING_MS) {
       this.worker.postMessage({ type: 'ping', id: 0 });
     }
@@ -119,7 +119,7 @@ export class Supervisor {
       this.started = false; // no watchdog on a worker that is gone
     }
     const error = new Error(`the classifier stopped unexpectedly (${reason})` +
-      (restarted ? ' and was restarted' : ''));
+      (restarted ? ' and was restarted: try again' : ''));
     for (const { reject } of failed) reject(error);
     this.onCrash({ reason, restarted, restoring });
   }

@@ -33,21 +33,24 @@ test('a terminated worker is noticed and replaced; the model and results are kep
     window.__oldWorker = window.__purrceptron.worker();
     window.__oldWorker.terminate();
   });
-  // Nothing is pending: the watchdog's ping goes unanswered (~16 s).
+  // A photo sent to the dead worker waits, until the watchdog's ping goes unanswered (~16 s).
+  await chooseFiles(page, [photo('lost.png', 8)]);
   const message = await waitForCrashMessage(page, 30_000);
-  assert.match(message, /^The classifier stopped unexpectedly \(it stopped answering for \d+ s\)\. It has been restarted with your current model; your results are kept\.$/);
+  assert.match(message, /^The classifier stopped unexpectedly \(it stopped answering for more than 15 s\)\. It has been restarted with your current model; your results are kept\.$/);
   assert.equal(await page.evaluate(() => window.__purrceptron.worker() !== window.__oldWorker), true);
   await waitForStatus(page, 'trained', 30_000);
 
   // Results stay; the restored model classifies the same photo identically.
   await chooseFiles(page, [photo('after.png', 6)]);
-  const cards = await waitForCards(page, 2);
-  assert.deepEqual(cards.map((c) => c.name), ['after.png', 'before.png']);
+  const cards = await waitForCards(page, 3);
+  assert.deepEqual(cards.map((c) => c.name), ['after.png', 'lost.png', 'before.png']);
   assert.equal(cards[0].probability, reference);
+  assert.equal(cards[1].error, 'the classifier stopped unexpectedly (it stopped answering for more than 15 s) and was restarted: try again');
+  assert.equal(cards[2].probability, reference);
   assert.equal(await page.textContent('[data-testid=test-accuracy]'), accuracy);
 });
 
-test('an uncaught error in the worker: noticed at once, pending photos say why', { timeout: 60_000 }, async () => {
+test('an uncaught error in the worker: noticed at once, the model restored', { timeout: 60_000 }, async () => {
   const { page } = app;
   await page.click('#clear');
   const t0 = Date.now();
