@@ -26,7 +26,11 @@ const ITERS = 300;
 const RUNS = [];
 for (const model of ['lr', '2layer', '4layer']) for (const lr of [10, 100]) RUNS.push({ model, lr });
 
-const NOT_CONVERGED = /^Training did not converge: the cost rose from \d+\.\d{4} to \d+\.\d{4} with learning rate (10|100), so this model has learnt nothing useful; try a smaller learning rate \(the defaults are 0\.005 for logistic regression and 0\.0075 for the deep networks\)\.$/;
+const ADVICE = 'try a smaller learning rate \\(the defaults are 0\\.005 for logistic regression and 0\\.0075 for the deep networks\\)';
+// The two warnings of src/convergence.rs, as the page shows them.
+const NOT_CONVERGED = new RegExp('^(Training did not converge: the cost rose from \\d+\\.\\d{4} to \\d+\\.\\d{4} with learning rate (10|100), ' +
+  'so the steps overshoot and the probabilities are unreliable|Training did not learn: with learning rate (10|100) the model is right on ' +
+  '\\d+\\.\\d% of the training images, worse than always giving the most common answer \\(65\\.6%\\)); ' + ADVICE + '\\.$');
 
 test('learning rates 10 and 100 on every model: a clear message, no NaN', { timeout: 300_000 }, async () => {
   const { page } = app;
@@ -55,16 +59,13 @@ test('learning rates 10 and 100 on every model: a clear message, no NaN', { time
       assert.ok(Number(cost) < 0.69, `${model} lr ${lr}: cost ${cost} without a message`);
       assert.ok(parseFloat(trainAccuracy) > 66, `${model} lr ${lr}: train accuracy ${trainAccuracy} without a message`);
     }
-    // The cost curve canvas drew finite points only (no NaN reaches the drawing code).
-    const points = await page.evaluate(() => document.querySelector('#curve').width > 0);
-    assert.ok(points);
   }
   for (const o of outcomes) {
     console.log(`${o.model} lr ${o.lr}: ${o.status}; final cost ${o.cost}, train accuracy ${o.trainAccuracy}; ` +
       `${o.note ?? o.error ?? 'no message (it learnt)'}`);
   }
-  // The deep networks collapse at these rates (all units dead): each must say so.
-  for (const o of outcomes.filter((x) => x.model !== 'lr')) assert.ok(o.note || o.status === 'error', `${o.model} lr ${o.lr}: no message`);
+  // At these rates every run overshoots or collapses (tests/convergence.rs): each must say so.
+  for (const o of outcomes) assert.ok(o.note || o.status === 'error', `${o.model} lr ${o.lr}: no message`);
 
   // Still usable: a sound training and a classification afterwards.
   await train(page, { model: 'lr', lr: 0.005, iters: 2000 });
@@ -81,6 +82,6 @@ test('the CLI says the same for the deep network', { timeout: 120_000 }, async (
       '-o', path.join(dir, `deep-${lr}.safetensors`)]);
     assert.equal(r.code, 0, r.stderr);
     assert.doesNotMatch(r.stdout + r.stderr, /NaN/);
-    assert.match(r.stderr, new RegExp(`^warning: training did not converge: the cost rose from \\d+\\.\\d{4} to \\d+\\.\\d{4} with learning rate ${lr}, `, 'm'));
+    assert.match(r.stderr, new RegExp(`^warning: training did not (converge|learn): .*learning rate ${lr}\\b.*; try a smaller learning rate`, 'm'));
   }
 });
