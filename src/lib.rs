@@ -13,10 +13,12 @@
 //! - [`features`]: learned convolutional features (k-means filters) under logistic regression.
 //! - [`modelfile`]: saving and loading a fitted model.
 //! - [`classifier`]: train-evaluate-classify, shared by every front end.
+//! - [`convergence`]: telling a run that overshot (cost rose) from one that learnt.
 //! - [`inspect`]: the first layer's weights drawn as images.
 //! - `h5`, `serve` (native only): HDF5 conversion and the static file server.
 
 pub mod classifier;
+pub mod convergence;
 pub mod dataset;
 pub mod error;
 pub mod features;

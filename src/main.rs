@@ -328,8 +328,19 @@ fn run(command: Command) -> Result<ExitCode> {
                 .duration_since(UNIX_EPOCH)
                 .map(|d| d.as_secs() as i64)
                 .unwrap_or(0);
+            let costs = trained.report.costs.clone();
             let (saved, eval) = classifier::save_trained(trained, &dataset, rfc3339_utc(now))?;
+            let warning = purrceptron::convergence::check(
+                &costs,
+                saved.receipt.final_cost,
+                saved.hyperparams.learning_rate(),
+                eval.train_accuracy,
+                dataset.train.majority_rate(),
+            );
             write(&output, &saved.to_bytes()?)?;
+            if let Some(w) = &warning {
+                eprintln!("warning: {w}");
+            }
             if json {
                 println!(
                     "{}",
@@ -339,6 +350,7 @@ fn run(command: Command) -> Result<ExitCode> {
                         "receipt": saved.receipt,
                         "evaluation": eval,
                         "seconds": seconds,
+                        "warning": warning.as_ref().map(|w| w.to_string()),
                     })
                 );
             } else {

@@ -359,8 +359,10 @@ fn decode_error(error: ImageError, name: &str) -> Error {
         ImageError::Unsupported(unsupported) => {
             Error::UnsupportedImage(format!("{upper}: {unsupported}"))
         }
+        // Some decoders end their text with a newline, which would break the message's line.
         ImageError::Decoding(decoding) => Error::ImageDecode(format!(
-            "the {upper} data is corrupt or truncated ({decoding})"
+            "the {upper} data is corrupt or truncated ({})",
+            decoding.to_string().trim_end()
         )),
         other => Error::ImageDecode(format!("{upper}: {other}")),
     }

@@ -286,25 +286,41 @@ impl WasmTrainer {
             let trained = t.finish().map_err(err)?;
             let (saved, evaluation) =
                 classifier::save_trained_features(trained, &dataset.inner, created).map_err(err)?;
+            // No learning rate to overshoot: its solver steps by 1/L, L bounding the curvature.
             return Ok(WasmModel {
                 inner: AnyModel::Features(saved),
                 evaluation: Some(evaluation),
                 costs: Vec::new(),
+                warning: None,
             });
         }
         let trainer = self
             .inner
             .take()
             .ok_or_else(|| JsError::new("this training has already finished"))?;
+        let complete = trainer.is_done();
         let trained = trainer.finish().map_err(err)?;
         let costs = trained.report.costs.clone();
+        let (final_cost, lr) = (
+            trained.report.final_cost,
+            trained.hyperparams.learning_rate(),
+        );
         let (inner, evaluation) =
             classifier::save_trained_for(trained, &dataset.inner, dataset.sha256.clone(), created)
                 .map_err(err)?;
+        let majority = dataset.inner.train.majority_rate();
+        let warning = complete
+            .then(|| {
+                let accuracy = evaluation.train_accuracy;
+                crate::convergence::check(&costs, final_cost, lr, accuracy, majority)
+            })
+            .flatten()
+            .map(|w| w.to_string());
         Ok(WasmModel {
             inner: AnyModel::Network(inner),
             evaluation: Some(evaluation),
             costs,
+            warning,
         })
     }
 
@@ -321,6 +337,8 @@ pub struct WasmModel {
     inner: AnyModel,
     evaluation: Option<classifier::Evaluation>,
     costs: Vec<(usize, f64)>,
+    /// What went wrong with the training, if anything (see `convergence::check`).
+    warning: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -338,6 +356,8 @@ struct ModelInfo<'a> {
     dims: &'a [usize],
     evaluation: Option<&'a classifier::Evaluation>,
     costs: &'a [(usize, f64)],
+    /// Set when the training went wrong without overflowing (see `convergence::check`).
+    warning: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -368,6 +388,7 @@ impl WasmModel {
                 inner,
                 evaluation: None,
                 costs: Vec::new(),
+                warning: None,
             })
             .map_err(err)
     }
@@ -377,7 +398,7 @@ impl WasmModel {
         self.inner.to_bytes().map_err(err)
     }
 
-    /// `{kind, hyperparams, params, cross_validation, receipt, dims, evaluation, costs}`.
+    /// `{kind, hyperparams, params, cross_validation, receipt, dims, evaluation, costs, warning}`.
     pub fn info(&self) -> Result<JsValue, JsError> {
         let (hyperparams, params, cross_validation, dims) = match &self.inner {
             AnyModel::Network(m) => (Some(&m.hyperparams), None, None, m.network.dims()),
@@ -397,6 +418,7 @@ impl WasmModel {
             dims,
             evaluation: self.evaluation.as_ref(),
             costs: &self.costs,
+            warning: self.warning.clone(),
         })
     }
 

@@ -8,6 +8,8 @@ import { initInspect, overlay } from './inspect.js';
 import { initOwnData } from './owndata.js';
 import './offline.js';
 
+import { Supervisor } from './supervisor.js';
+
 const $ = (id) => document.getElementById(id);
 
 const el = {
@@ -43,6 +45,7 @@ const el = {
   resultsCount: $('results-count'),
   clear: $('clear'),
   announcer: $('announcer'),
+  classifyProgress: $('classify-progress'),
 };
 
 // Defaults of the classic exercise each model comes from; `hidden: null` reads the text field.
@@ -100,44 +103,27 @@ function announce(text) {
 
 // ---- the worker and its request/reply protocol ------------------------------------------------
 
-const worker = new Worker('./worker.js', { type: 'module' });
-const pending = new Map(); // id -> {resolve, reject}
-let nextId = 1;
-
-function call(type, payload = {}, transfer = []) {
-  const id = nextId++;
-  return {
-    id,
-    reply: new Promise((resolve, reject) => {
-      pending.set(id, { resolve, reject });
-      worker.postMessage({ type, id, ...payload }, transfer);
-    }),
-  };
-}
-
-worker.addEventListener('message', (event) => {
-  const msg = event.data;
-  if (msg.type === 'ready') return onReady(msg);
-  if (msg.type === 'progress') return onProgress(msg);
-  const waiter = pending.get(msg.id);
-  if (waiter) {
-    pending.delete(msg.id);
-    if (msg.type === 'error') waiter.reject(new Error(msg.message));
-    else waiter.resolve(msg);
-  } else if (msg.type === 'error') {
-    // id 0 is start-up; a null id is a failure no request owns. Either way the page must say so.
+const supervisor = new Supervisor('./worker.js', {
+  onMessage(msg) {
+    if (msg.type === 'ready') return onReady(msg);
+    if (msg.type === 'progress') return onProgress(msg);
+    if (msg.type === 'error') {
+      // id 0 is start-up; a null id is a failure no request owns. Either way the page must say so.
+      setStatus('error');
+      showError(msg.id === 0 ? `The classifier could not start: ${msg.message}` : msg.message);
+    }
+  },
+  onCrash: onWorkerCrash,
+  // Only a worker script that cannot even be loaded or parsed ends up here: everything else is
+  // reported as a message by the worker itself.
+  onStartFailure(text) {
     setStatus('error');
-    showError(msg.id === 0 ? `The classifier could not start: ${msg.message}` : msg.message);
-  }
+    showError(`The classifier could not start: ${text}.`);
+  },
 });
-
-// Only a worker script that cannot even be loaded or parsed ends up here: everything else is
-// reported as a message by the worker itself.
-worker.addEventListener('error', (event) => {
-  event.preventDefault();
-  setStatus('error');
-  showError(`The classifier could not start: ${event.message || 'worker.js failed to load'}.`);
-});
+const call = (type, payload, transfer) => supervisor.call(type, payload, transfer);
+// For the browser tests of recovery and memory: the live worker and the request protocol.
+window.__purrceptron = { worker: () => supervisor.worker, call: (type, payload) => call(type, payload).reply };
 
 // ---- dataset panel ----------------------------------------------------------------------------
 
@@ -168,8 +154,9 @@ function onReady({ summary, samples }) {
     fragment.append(li);
   }
   el.samples.replaceChildren(fragment);
-  for (const input of [el.model, el.hidden, el.iters, el.lr, el.seed, el.train]) input.disabled = false;
-  setStatus('ready');
+  // A restarted worker keeps the model the page already had (see onWorkerCrash).
+  for (const input of [el.model, el.hidden, el.iters, el.lr, el.seed, el.train]) input.disabled = state.training;
+  if (!state.training) setStatus(state.hasModel ? 'trained' : 'ready');
   drawCurve();
   saved.start((runs) => overlay.set(runs));
 }
@@ -260,6 +247,7 @@ async function startTraining() {
       return;
     }
     state.hasModel = true;
+    keepModel(supervisor);
     setStatus(result.stopped ? 'cancelled' : 'trained');
     keepTrained(result.info).catch((e) => showError(e.message));
   } catch (e) {
@@ -324,7 +312,11 @@ function showTrained(r) {
       ? `Done: learned features in ${formatSeconds(r.seconds)} (penalty C = ${r.info.cross_validation?.c} ` +
         'picked by cross-validation on the training set).'
       : `Done: ${formatCount(r.done)} iterations in ${formatSeconds(r.seconds)}.`;
-  if (r.stopped) {
+  if (r.info.warning) {
+    // Capitalised for a sentence of its own; the cost curve above shows the rise.
+    el.trainNote.textContent = r.info.warning[0].toUpperCase() + r.info.warning.slice(1) + '.';
+    el.trainNote.hidden = false;
+  } else if (r.stopped) {
     el.trainNote.textContent = `Stopped at iteration ${formatCount(r.done)}. The partial model is kept: ` +
       'the accuracies above are its own, and photos are classified with it.';
     el.trainNote.hidden = false;
@@ -463,6 +455,8 @@ function makeCard(file) {
   thumb.src = url;
   thumb.alt = `Your photo ${file.name}`;
   thumb.decoding = 'async';
+  // Hundreds of dropped photos must not all be decoded for thumbnails at once.
+  thumb.loading = 'lazy';
   thumb.className = 'thumb';
   // A file the browser cannot show (garbage, HEIC...) gets a plain tile instead of a broken icon.
   thumb.addEventListener('error', () => thumb.replaceWith(placeholder('no preview')), { once: true });
@@ -559,17 +553,30 @@ function addPhotos(fileList) {
     return;
   }
   clearError();
-  // The newest batch goes on top, in the order it was given.
-  const fragment = document.createDocumentFragment();
-  for (const file of files) {
-    const card = makeCard(file);
-    fragment.append(card);
-    queue.push({ file, card });
-  }
-  el.cards.prepend(fragment);
-  updateCount();
-  if (!pumping) pump();
+  batch.total += files.length;
+  // The newest batch goes on top, in the order it was given. Cards are made a few at a time,
+  // one task each, so that a drop of hundreds of photos never blocks the page for long.
+  const anchor = el.cards.firstChild;
+  const generation = batch.generation;
+  batch.adding++;
+  const addChunk = (start) => {
+    if (generation !== batch.generation) return; // cleared meanwhile
+    const fragment = document.createDocumentFragment();
+    for (const file of files.slice(start, start + CARDS_PER_TASK)) {
+      const card = makeCard(file);
+      fragment.append(card);
+      queue.push({ file, card });
+    }
+    el.cards.insertBefore(fragment, anchor?.isConnected ? anchor : null);
+    updateCount();
+    if (start + CARDS_PER_TASK < files.length) setTimeout(() => addChunk(start + CARDS_PER_TASK));
+    else batch.adding--;
+    if (!pumping) pump();
+  };
+  addChunk(0);
 }
+
+const CARDS_PER_TASK = 20;
 
 // One photo at a time: a drop of hundreds of photos reads and sends one file's bytes at a time,
 // so memory stays small and the worker can interleave them with training steps.
@@ -578,6 +585,7 @@ async function pump() {
   try {
     while (queue.length) {
       const { file, card } = queue.shift();
+      batchProgress();
       if (!card.isConnected) continue;
       try {
         const bytes = await file.arrayBuffer();
@@ -589,6 +597,7 @@ async function pump() {
     }
   } finally {
     pumping = false;
+    batchProgress(true);
   }
 }
 
@@ -600,6 +609,8 @@ el.photos.addEventListener('change', () => {
 
 el.clear.addEventListener('click', () => {
   queue.length = 0;
+  Object.assign(batch, { total: 0, done: 0, adding: 0, generation: batch.generation + 1 });
+  el.classifyProgress.textContent = '';
   for (const url of objectUrls) URL.revokeObjectURL(url);
   objectUrls.clear();
   el.cards.replaceChildren();
@@ -654,6 +665,8 @@ function onChosen(record) {
   el.trainNote.hidden = true;
   setStatus('trained', `Using the saved model “${record.name}”. Drop, paste or choose photos to classify them.`);
   inspector.show(modelTitle(record.name, record.info), record.info?.kind);
+  // A restarted worker gets this model back.
+  keepModel(supervisor);
 }
 
 // A name the page made up already starts with the kind; a name from a file or a rename may not.
@@ -666,6 +679,45 @@ overlay.wire();
 async function keepTrained(info) {
   const record = await saved.trained(info);
   inspector.show(record ? modelTitle(record.name, info) : kindName(info), info?.kind);
+}
+
+// ---- surviving a crashed worker, and the progress of large drops ------------------------------
+
+// The worker died after starting (see supervisor.js): a new one is already starting with the
+// current model; cards and training results stay as they are.
+function onWorkerCrash({ reason, restarted, restoring }) {
+  showError(`The classifier stopped unexpectedly (${reason}). ` + (restarted
+    ? `It has been restarted${restoring ? ' with your current model' : ''}; your results are kept.`
+    : 'It crashed too often to restart: reload the page.'));
+  if (!restarted) setStatus('error');
+  announce('The classifier stopped unexpectedly and was restarted.');
+}
+
+// The model's bytes stay in the page (~100 KB for logistic regression, ~2 MB for the deep
+// networks) so that a restarted worker can be given it back.
+async function keepModel(sup) {
+  try {
+    const { bytes } = await sup.call('export-model').reply;
+    sup.modelBytes = new Uint8Array(bytes);
+  } catch {
+    // The model in the worker still works; only a future restart would lack it.
+  }
+}
+
+// Photos of the drops not yet finished: `adding` drops still making their cards; `generation`
+// counts the clears, so that a drop being added when the results are cleared stops.
+const batch = { total: 0, done: 0, adding: 0, generation: 0 };
+
+// "Classifying 12 of 300…" as each photo is sent; "Classified 300 photos." at the end.
+function batchProgress(finished = false) {
+  if (!finished) {
+    batch.done++;
+    el.classifyProgress.textContent = `Classifying ${formatCount(batch.done)} of ${formatCount(batch.total)}…`;
+  } else if (batch.adding === 0) {
+    if (batch.total > 0) el.classifyProgress.textContent = `Classified ${plural(batch.total, 'photo', 'photos')}.`;
+    batch.total = 0;
+    batch.done = 0;
+  }
 }
 
 onModelChange();

@@ -20,6 +20,7 @@ const ASSETS = [
   './saved.js',
   './inspect.js',
   './offline.js',
+  './supervisor.js',
   './worker.js',
   './owndata-worker.js',
   './pkg/purrceptron.js',

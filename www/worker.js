@@ -15,6 +15,7 @@ const STEP_TARGET_MS = 25;
 const PROGRESS_INTERVAL_MS = 40;
 
 let wasm = null;
+let wasmExports = null; // for the size of the module's memory
 let dataset = null;
 let model = null;
 let training = null; // {id, cancelled}
@@ -28,7 +29,7 @@ const ready = (async () => {
     // A dynamic import (not a static one) so that a missing or broken module becomes an error
     // message the page can show, instead of a bare worker 'error' event with no text.
     wasm = await import('./pkg/purrceptron.js');
-    await wasm.default();
+    wasmExports = await wasm.default();
     const response = await fetch('./data/catvnoncat.safetensors');
     if (!response.ok) {
       throw new Error(`cannot load the dataset (./data/catvnoncat.safetensors): HTTP ${response.status}` +
@@ -133,8 +134,12 @@ function classify(id, bytes, name) {
 const ownBuffer = (a) => (a.byteOffset === 0 && a.byteLength === a.buffer.byteLength ? a : a.slice()).buffer;
 
 function loadModel(id, bytes) {
-  if (!(bytes instanceof ArrayBuffer)) throw new Error('load-model needs the file\'s bytes as an ArrayBuffer');
-  const loaded = wasm.WasmModel.from_bytes(new Uint8Array(bytes));
+  if (!(bytes instanceof ArrayBuffer || ArrayBuffer.isView(bytes))) {
+    throw new Error('load-model needs the file\'s bytes (an ArrayBuffer or a Uint8Array)');
+  }
+  const view = bytes instanceof ArrayBuffer ? new Uint8Array(bytes)
+    : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const loaded = wasm.WasmModel.from_bytes(view);
   const info = loaded.info();
   if (model) model.free();
   model = loaded;
@@ -192,6 +197,14 @@ async function handle(msg) {
     case 'inspect':
       inspect(id);
       break;
+    case 'memory':
+      // WebAssembly memory only grows: its size now is the peak so far.
+      self.postMessage({ type: 'memory', id, wasm_bytes: wasmExports.memory.buffer.byteLength });
+      break;
+    case 'crash':
+      // For the tests of the page's recovery: an exception nobody catches, as a bug would throw.
+      setTimeout(() => { throw new Error('deliberate crash requested by the page'); });
+      break;
     default: {
       if (!String(type).startsWith('dataset-')) throw new Error(`unknown request type ${JSON.stringify(type)}`);
       const r = handleDataset(msg, { wasm, dataset, training: Boolean(training) });
@@ -203,7 +216,20 @@ async function handle(msg) {
 
 self.addEventListener('message', (event) => {
   const msg = event.data ?? {};
-  handle(msg).catch((e) => self.postMessage({ type: 'error', id: msg.id ?? null, message: message(e) }));
+  // The page's watchdog: answered at once, even before start-up has finished.
+  if (msg.type === 'ping') {
+    self.postMessage({ type: 'pong', id: msg.id });
+    return;
+  }
+  handle(msg).catch((e) => {
+    self.postMessage({ type: 'error', id: msg.id ?? null, message: message(e) });
+    // A trap (a Rust panic, out of memory) leaves the module in an unknown state: stop here and
+    // let the page start a fresh worker.
+    if (e instanceof WebAssembly.RuntimeError) {
+      self.postMessage({ type: 'fatal', id: null, message: message(e) });
+      self.close();
+    }
+  });
 });
 
 self.addEventListener('unhandledrejection', (event) => {

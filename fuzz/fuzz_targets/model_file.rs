@@ -1,0 +1,17 @@
+//! Any bytes given as a model file are either a valid model or an `InvalidModel` error; a model
+//! that loads round-trips, and predicts a finite probability for an image.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use purrceptron::modelfile::SavedModel;
+use purrceptron::preprocess::PIXELS;
+
+fuzz_target!(|data: &[u8]| {
+    if let Ok(m) = SavedModel::from_bytes(data) {
+        let again = m.to_bytes().expect("a loaded model serialises");
+        assert_eq!(SavedModel::from_bytes(&again).expect("and loads again"), m);
+        let z = m.network.logits_pixels(&[128; PIXELS]).expect("one image");
+        assert_eq!(z.len(), 1);
+        assert!(!z[0].is_nan(), "logit of a valid model is NaN");
+    }
+});

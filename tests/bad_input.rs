@@ -1,0 +1,65 @@
+//! Bad photos not covered by tests/preprocess.rs: an animated GIF (its first frame is what the
+//! model sees) and a PNG header claiming exactly 2^31 x 2^31 pixels (one more than PNG allows).
+
+use std::io::Cursor;
+
+use image::codecs::gif::GifEncoder;
+use image::{Frame, Rgba, RgbaImage};
+use purrceptron::preprocess::{preprocess, Fit, MAX_PIXELS, MAX_SIDE};
+use purrceptron::Error;
+
+#[test]
+fn animated_gif_gives_its_first_frame() {
+    let red = RgbaImage::from_pixel(40, 30, Rgba([255, 0, 0, 255]));
+    let blue = RgbaImage::from_pixel(40, 30, Rgba([0, 0, 255, 255]));
+    let mut bytes = Vec::new();
+    GifEncoder::new(Cursor::new(&mut bytes))
+        .encode_frames([Frame::new(red), Frame::new(blue.clone()), Frame::new(blue)])
+        .unwrap();
+    for fit in [Fit::Crop, Fit::Squash] {
+        let p = preprocess(&bytes, fit).unwrap();
+        assert_eq!((p.width, p.height, p.format), (40, 30, "gif"));
+        // GIF palettes are exact: the first frame's red, unchanged by resampling.
+        assert!(p.pixels.chunks(3).all(|c| c == [255, 0, 0]), "{fit:?}");
+    }
+}
+
+fn crc32(bytes: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for &b in bytes {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = if crc & 1 != 0 {
+                0xEDB8_8320 ^ (crc >> 1)
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
+
+#[test]
+fn png_header_of_2_pow_31_squared_is_too_large_by_name() {
+    let side = 1u32 << 31;
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    let mut chunk = b"IHDR".to_vec();
+    chunk.extend_from_slice(&side.to_be_bytes());
+    chunk.extend_from_slice(&side.to_be_bytes());
+    chunk.extend_from_slice(&[8, 2, 0, 0, 0]);
+    png.extend_from_slice(&13u32.to_be_bytes());
+    png.extend_from_slice(&chunk);
+    png.extend_from_slice(&crc32(&chunk).to_be_bytes());
+    match preprocess(&png, Fit::Crop) {
+        Err(Error::ImageTooLarge {
+            width,
+            height,
+            max_side,
+            max_pixels,
+        }) => {
+            assert_eq!((width, height), (1 << 31, 1 << 31));
+            assert_eq!((max_side, max_pixels), (MAX_SIDE, MAX_PIXELS));
+        }
+        other => panic!("expected ImageTooLarge, got {other:?}"),
+    }
+}

@@ -1,0 +1,112 @@
+//! The fuzz targets' checks (fuzz/fuzz_targets/) run on the committed seeds (valid files: each
+//! must load or decode) and on every input the fuzzer ever found to crash, hang or over-allocate
+//! (fuzz/regressions/<target>/: each must give an error or a sound result, and quickly).
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use purrceptron::dataset::Dataset;
+use purrceptron::modelfile::SavedModel;
+use purrceptron::preprocess::{preprocess, Fit, PIXELS};
+
+fn files(kind: &str, target: &str) -> Vec<(PathBuf, Vec<u8>)> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fuzz")
+        .join(kind)
+        .join(target);
+    let mut out = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(&dir) {
+        for e in entries {
+            let path = e.unwrap().path();
+            let bytes = std::fs::read(&path).unwrap();
+            out.push((path, bytes));
+        }
+    }
+    out.sort();
+    out
+}
+
+/// The dataset_blob target's property; `Ok(true)` when the blob loaded.
+fn dataset_blob(data: &[u8]) -> bool {
+    match Dataset::from_bytes(data) {
+        Ok(d) => {
+            let again = d.to_bytes().unwrap();
+            assert_eq!(Dataset::from_bytes(&again).unwrap(), d);
+            true
+        }
+        Err(e) => {
+            assert!(e.to_string().starts_with("invalid dataset file: "), "{e}");
+            false
+        }
+    }
+}
+
+fn model_file(data: &[u8]) -> bool {
+    match SavedModel::from_bytes(data) {
+        Ok(m) => {
+            let again = m.to_bytes().unwrap();
+            assert_eq!(SavedModel::from_bytes(&again).unwrap(), m);
+            let z = m.network.logits_pixels(&[128; PIXELS]).unwrap();
+            assert!(!z[0].is_nan());
+            true
+        }
+        Err(e) => {
+            assert!(e.to_string().starts_with("invalid model file: "), "{e}");
+            false
+        }
+    }
+}
+
+fn photo(data: &[u8]) -> bool {
+    let fit = if data.len() % 2 == 1 {
+        Fit::Squash
+    } else {
+        Fit::Crop
+    };
+    match preprocess(data, fit) {
+        Ok(p) => {
+            assert_eq!(p.pixels.len(), PIXELS);
+            true
+        }
+        Err(_) => false,
+    }
+}
+
+fn run(target: &str, check: fn(&[u8]) -> bool) {
+    let seeds = files("seeds", target);
+    assert!(!seeds.is_empty(), "no seeds for {target}");
+    for (path, bytes) in &seeds {
+        assert!(check(bytes), "seed {} does not load", path.display());
+    }
+    for (path, bytes) in files("regressions", target) {
+        let start = Instant::now();
+        let ok = check(&bytes);
+        let took = start.elapsed();
+        println!(
+            "{}: {} in {took:?}",
+            path.display(),
+            if ok { "loaded" } else { "refused" }
+        );
+        // A hang guard, not a speed target: each of these takes milliseconds.
+        assert!(
+            took < Duration::from_secs(10),
+            "{} took {took:?}",
+            path.display()
+        );
+    }
+}
+
+#[test]
+fn dataset_blob_inputs() {
+    run("dataset_blob", dataset_blob);
+}
+
+#[test]
+fn model_file_inputs() {
+    run("model_file", model_file);
+}
+
+#[test]
+fn photo_inputs() {
+    run("photo", photo);
+}
