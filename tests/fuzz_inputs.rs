@@ -5,8 +5,9 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use purrceptron::classifier::PixelModel;
 use purrceptron::dataset::Dataset;
-use purrceptron::modelfile::SavedModel;
+use purrceptron::modelfile::AnyModel;
 use purrceptron::preprocess::{preprocess, Fit, PIXELS};
 
 fn files(kind: &str, target: &str) -> Vec<(PathBuf, Vec<u8>)> {
@@ -42,11 +43,11 @@ fn dataset_blob(data: &[u8]) -> bool {
 }
 
 fn model_file(data: &[u8]) -> bool {
-    match SavedModel::from_bytes(data) {
+    match AnyModel::from_bytes(data) {
         Ok(m) => {
             let again = m.to_bytes().unwrap();
-            assert_eq!(SavedModel::from_bytes(&again).unwrap(), m);
-            let z = m.network.logits_pixels(&[128; PIXELS]).unwrap();
+            assert_eq!(AnyModel::from_bytes(&again).unwrap(), m);
+            let z = m.logits_pixels(&[128; PIXELS]).unwrap();
             assert!(!z[0].is_nan());
             true
         }

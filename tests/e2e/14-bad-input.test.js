@@ -90,8 +90,9 @@ test('a drop of bad files: a result or a specific message each, natively and in 
     await writeFile(p, f.buffer);
     paths.push(p);
   }
-  await writeFile(path.join(dir, 'model.safetensors'), new Uint8Array(
-    (await page.evaluate(() => window.__purrceptron.call('export-model'))).bytes));
+  // The worker answers with an ArrayBuffer, which does not cross page.evaluate: send numbers.
+  await writeFile(path.join(dir, 'model.safetensors'), new Uint8Array(await page.evaluate(async () =>
+    Array.from(new Uint8Array((await window.__purrceptron.call('export-model')).bytes)))));
   const cli = await runCli(['predict', path.join(dir, 'model.safetensors'), '--json', ...paths]);
   const native = cli.stdout.trim().split('\n').map((line) => JSON.parse(line));
   assert.equal(native.length, files.length, cli.stderr);

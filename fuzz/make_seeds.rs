@@ -13,7 +13,9 @@ use image::codecs::gif::GifEncoder;
 use image::codecs::jpeg::JpegEncoder;
 use image::{DynamicImage, Frame, ImageBuffer, ImageFormat, Rgba, RgbaImage};
 use ndarray::{Array1, Array2};
+use purrceptron::classifier::save_trained_features;
 use purrceptron::dataset::{Dataset, Split};
+use purrceptron::features::FeatureParams;
 use purrceptron::modelfile::{Receipt, SavedModel};
 use purrceptron::network::{Hyperparams, Network};
 use purrceptron::preprocess::PIXELS;
@@ -75,7 +77,6 @@ fn photos(dir: &Path) -> Res<()> {
         &encode(&DynamicImage::ImageLuma8(rgba.to_luma8()), ImageFormat::Png)?,
     )?;
     write(dir, "rgb.bmp", &encode(&rgb, ImageFormat::Bmp)?)?;
-    write(dir, "rgb.tiff", &encode(&rgb, ImageFormat::Tiff)?)?;
     write(dir, "rgba.webp", &encode(&rgba, ImageFormat::WebP)?)?;
     let mut gif = Vec::new();
     {
@@ -120,6 +121,30 @@ fn model(dir: &Path) -> Res<()> {
         },
     };
     write(dir, "lr-model.bin", &m.to_bytes()?)?;
+
+    // A learned-feature model, kept small (4 filters) so that the fuzzer's inputs stay short.
+    let image = |k: usize| -> Vec<u8> {
+        (0..PIXELS)
+            .map(|i| ((i * (k + 1) + (i / 192) * k * 9) % 256) as u8)
+            .collect()
+    };
+    let pixels: Vec<u8> = (0..12).flat_map(image).collect();
+    let labels: Vec<u8> = (0..12).map(|k| (k % 2) as u8).collect();
+    let d = Dataset {
+        train: Split::new(pixels.clone(), labels.clone())?,
+        test: Split::new(image(3), vec![1])?,
+        classes: ["non-cat".into(), "cat".into()],
+        source: "fuzz seed".into(),
+        source_sha256: String::new(),
+    };
+    let params = FeatureParams::builder()
+        .filters(4)
+        .patches(200)
+        .kmeans_iterations(2)
+        .build()?;
+    let trained = params.fit(&pixels, &labels, |_| {})?;
+    let (saved, _) = save_trained_features(trained, &d, "2026-01-01T00:00:00Z".into())?;
+    write(dir, "features-model.bin", &saved.to_bytes()?)?;
     Ok(())
 }
 
