@@ -111,3 +111,17 @@ fn model_file_inputs() {
 fn photo_inputs() {
     run("photo", photo);
 }
+
+#[test]
+fn a_features_model_whose_folded_encoder_overflows_is_refused() {
+    // Found by the model_file fuzz target: finite but huge whitening values whose products with
+    // the filters overflow f32 when folded into the encoder, so that the model loaded and then
+    // predicted NaN. Every parameter is now bounded.
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fuzz/regressions/model_file/features-encoder-overflow.bin");
+    let bytes = std::fs::read(&path).unwrap();
+    match AnyModel::from_bytes(&bytes) {
+        Err(e) => assert!(e.to_string().contains("beyond the 1e6"), "{e}"),
+        Ok(_) => panic!("{} loaded", path.display()),
+    }
+}

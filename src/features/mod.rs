@@ -52,6 +52,10 @@ pub const ZCA_EPSILON: f64 = 0.1;
 pub const THRESHOLD: f32 = 0.25;
 /// Weight of the old filter in a k-means update (keeps empty clusters' filters).
 pub const KMEANS_DAMPING: f64 = 1e-3;
+/// Largest magnitude of any stored parameter of a model file (see [`FeatureModel::from_parts`]).
+pub const MAX_PARAMETER: f64 = 1e6;
+/// Smallest stored feature scale: the trainer leaves scales below it at 1.
+pub const MIN_SCALE: f64 = 1e-6;
 /// Inverse penalties tried by cross-validation.
 pub const C_GRID: [f64; 8] = [3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0];
 /// Folds of the cross-validation.
@@ -545,16 +549,35 @@ impl FeatureModel {
             .chain(&scaler_std)
             .chain(&weights)
             .chain([&bias, &c]);
-        if all.into_iter().any(|v| !v.is_finite()) {
+        if all.clone().any(|v| !v.is_finite()) {
             return bad("a parameter is not a finite number".into());
         }
-        if let Some(s) = scaler_std.iter().find(|&&s| s <= 0.0) {
-            return bad(format!("a feature scale is {s}, expected > 0"));
+        // Bounds that keep every intermediate finite: the folded encoder weights (108 products
+        // of whitening and filter values) and the encodings in f32, the standardised features
+        // and the logit in f64. Trained models are far inside them (whitening entries <= ~3,
+        // unit filters, |weights| ~ 1; the trainer leaves scales below 1e-6 at 1).
+        if let Some(v) = all.into_iter().find(|v| v.abs() > MAX_PARAMETER) {
+            return bad(format!(
+                "a parameter is {v}, beyond the {MAX_PARAMETER:e} a trained model stays within"
+            ));
+        }
+        if let Some(s) = scaler_std.iter().find(|&&s| s < MIN_SCALE) {
+            return bad(format!("a feature scale is {s}, expected >= {MIN_SCALE:e}"));
         }
         if c <= 0.0 {
             return bad(format!("C is {c}, expected > 0"));
         }
         let encoder = Encoder::new(&whitening, &dictionary);
+        if encoder
+            .w
+            .iter()
+            .chain(&encoder.bias)
+            .any(|v| !v.is_finite())
+        {
+            return bad(
+                "the whitening and the filters give encoder weights that are not finite".into(),
+            );
+        }
         Ok(FeatureModel {
             params,
             whitening,
