@@ -8,7 +8,6 @@ use ndarray::Array1;
 use crate::dataset::{Dataset, CLASSES};
 use crate::features::file::SavedFeatures;
 use crate::features::{FeatureModel, FeatureTrained};
-use crate::logistic::sigmoid;
 use crate::modelfile::{Receipt, SavedModel};
 use crate::network::{Network, Trained};
 use crate::preprocess::{self, Fit};
@@ -36,23 +35,7 @@ pub trait PixelModel {
 
     /// Fraction of the images whose label `sigmoid(z) > 0.5` matches `y`, in [0, 1].
     fn accuracy_pixels(&self, pixels: &[u8], y: &[u8]) -> Result<f64> {
-        let z = self.logits_pixels(pixels)?;
-        if z.len() != y.len() {
-            return Err(crate::Error::Shape(format!(
-                "{} examples and {} labels",
-                z.len(),
-                y.len()
-            )));
-        }
-        if y.is_empty() {
-            return Ok(0.0);
-        }
-        let right = z
-            .iter()
-            .zip(y)
-            .filter(|(&z, &y)| u8::from(sigmoid(z) > 0.5) == y)
-            .count();
-        Ok(right as f64 / y.len() as f64)
+        crate::network::fraction_right(&self.logits_pixels(pixels)?, y)
     }
 }
 

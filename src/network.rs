@@ -451,7 +451,7 @@ impl Network {
 }
 
 /// Fraction of logits `z` whose label (1 where `sigmoid(z) > 0.5`) equals `y`; 0 when empty.
-fn fraction_right(z: &Array1<f64>, y: &[u8]) -> Result<f64> {
+pub(crate) fn fraction_right(z: &Array1<f64>, y: &[u8]) -> Result<f64> {
     if z.len() != y.len() {
         return Err(Error::Shape(format!(
             "{} examples and {} labels",
