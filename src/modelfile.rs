@@ -49,6 +49,17 @@ fn invalid(msg: impl Into<String>) -> Error {
     Error::InvalidModel(msg.into())
 }
 
+/// A model file (of either kind) from its tensors and metadata, the metadata sorted so that the
+/// same model always gives the same bytes.
+pub(crate) fn serialize(
+    views: Vec<(String, safetensors::tensor::TensorView<'_>)>,
+    metadata: HashMap<String, String>,
+) -> Result<Vec<u8>> {
+    let bytes = safetensors::serialize(views, Some(metadata))
+        .map_err(|e| invalid(format!("cannot serialise: {e}")))?;
+    crate::dataset::sorted_header(bytes, |what| invalid(format!("cannot serialise: {what}")))
+}
+
 impl SavedModel {
     /// Serialises the model (see the module docs for the layout).
     pub fn to_bytes(&self) -> Result<Vec<u8>> {
@@ -85,10 +96,7 @@ impl SavedModel {
             ("hyperparams".to_string(), to_json(&self.hyperparams)?),
             ("receipt".to_string(), to_json(&self.receipt)?),
         ]);
-        let bytes = safetensors::serialize(views, Some(metadata))
-            .map_err(|e| invalid(format!("cannot serialise: {e}")))?;
-        // Sorted metadata: the same model always gives the same bytes.
-        crate::dataset::sorted_header(bytes, |what| invalid(format!("cannot serialise: {what}")))
+        serialize(views, metadata)
     }
 
     /// Reads and validates a model file: container, metadata, every weight's dtype and shape,
