@@ -108,39 +108,78 @@ fn lanes_2x2(a0: &[f64], a1: &[f64], b0: &[f64], b1: &[f64]) -> [[f64; 4]; 4] {
     })
 }
 
+/// Columns per panel of [`Panels`].
+const PANEL: usize = 16;
+
+/// A matrix `B` `(m, n)` stored for repeated products `A B` ([`matmul`]): as column panels of
+/// [`PANEL`] columns, each `m x PANEL` and contiguous (zero-padded past column `n`). A product
+/// then reads each panel (27 KB for `m` = 209) front to back, instead of 16 columns out of
+/// every row of `B`, which made the 209 x 209 Gram product almost twice as fast.
+#[derive(Debug, Clone)]
+pub struct Panels {
+    data: Vec<f64>,
+    m: usize,
+    n: usize,
+}
+
+impl Panels {
+    /// From row-major `b` `(m, n)` (missing values read as zero).
+    pub fn new(b: &[f64], m: usize, n: usize) -> Panels {
+        let panels = n.div_ceil(PANEL);
+        let mut data = vec![0.0; panels * m * PANEL];
+        for (p, panel) in data.chunks_exact_mut(m * PANEL).enumerate() {
+            for (k, row) in panel.chunks_exact_mut(PANEL).enumerate() {
+                for (c, v) in row.iter_mut().enumerate() {
+                    let j = p * PANEL + c;
+                    if j < n {
+                        *v = b.get(k * n + j).copied().unwrap_or(0.0);
+                    }
+                }
+            }
+        }
+        Panels { data, m, n }
+    }
+
+    /// `(m, n)`.
+    pub fn dim(&self) -> (usize, usize) {
+        (self.m, self.n)
+    }
+}
+
 /// `A B` for row-major `a` `(r, m)` and `b` `(m, n)`, as a row-major `(r, n)` vector.
 ///
 /// Every entry is summed in the same order, `((0 + a_i0 b_0j) + a_i1 b_1j) + ...`, whatever the
-/// platform: the SIMD parallelism runs across independent entries (4 x 4 register tiles that
-/// the compiler vectorises, natively and with simd128 alike), never inside one sum.
-pub fn matmul(a: &[f64], b: &[f64], r: usize, m: usize, n: usize) -> Vec<f64> {
+/// platform, with a separate multiply and add: the SIMD parallelism runs across independent
+/// entries (register tiles of 4 rows x 4 columns, or 1 row x 16 columns, that the compiler
+/// vectorises natively and that use simd128 in WebAssembly), never inside one sum. A single row
+/// gets the wide tile because each sum is a chain of dependent additions: 8 chains side by side
+/// keep the adder busy, 2 would not.
+pub fn matmul(a: &[f64], b: &Panels, r: usize) -> Vec<f64> {
+    let (m, n) = b.dim();
     let mut out = vec![0.0; r * n];
-    if a.len() < r * m || b.len() < m * n {
+    if a.len() < r * m || m == 0 {
         return out;
     }
-    let full_cols = n - n % 4;
+    let mut put = |i: usize, j0: usize, vals: &[f64]| {
+        for (c, &v) in vals.iter().enumerate().take(n.saturating_sub(j0)) {
+            out[i * n + j0 + c] = v;
+        }
+    };
     let mut i0 = 0;
     while i0 < r {
         // Tiles of 4 rows while there are 4 left, then single rows.
         let rows = if i0 + 4 <= r { 4 } else { 1 };
-        for j0 in (0..full_cols).step_by(4) {
-            let acc = if rows == 4 {
-                tile::<4>(a, b, i0, j0, m, n)
-            } else {
-                let t = tile::<1>(a, b, i0, j0, m, n);
-                [t[0], [0.0; 4], [0.0; 4], [0.0; 4]]
-            };
-            for (ii, acc_i) in acc.iter().take(rows).enumerate() {
-                out[(i0 + ii) * n + j0..(i0 + ii) * n + j0 + 4].copy_from_slice(acc_i);
-            }
-        }
-        for i in i0..i0 + rows {
-            for j in full_cols..n {
-                let mut s = 0.0;
-                for k in 0..m {
-                    s += a[i * m + k] * b[k * n + j];
+        for (p, panel) in b.data.chunks_exact(m * PANEL).enumerate() {
+            if rows == 4 {
+                for sub in (0..PANEL).step_by(4) {
+                    let t = tile::<4, 2>(&a[i0 * m..(i0 + 4) * m], &panel[sub..], m);
+                    for (ii, t_i) in t.iter().enumerate() {
+                        put(i0 + ii, p * PANEL + sub, t_i.as_flattened());
+                    }
                 }
-                out[i * n + j] = s;
+            } else {
+                let t = tile::<1, 8>(&a[i0 * m..(i0 + 1) * m], panel, m);
+                put(i0, p * PANEL, t[0].as_flattened());
             }
         }
         i0 += rows;
@@ -148,23 +187,18 @@ pub fn matmul(a: &[f64], b: &[f64], r: usize, m: usize, n: usize) -> Vec<f64> {
     out
 }
 
-/// Rows `i0..i0+R`, columns `j0..j0+4` of `A B`; the caller guarantees they exist.
+/// The `R x 2H` block `A_rows P` for `a_rows` `(R, m)` and the first `2H` columns of `p`, a
+/// panel (row `k` at `p[k * PANEL..]`).
 #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
-fn tile<const R: usize>(
-    a: &[f64],
-    b: &[f64],
-    i0: usize,
-    j0: usize,
-    m: usize,
-    n: usize,
-) -> [[f64; 4]; R] {
-    let mut acc = [[0.0f64; 4]; R];
+fn tile<const R: usize, const H: usize>(a_rows: &[f64], p: &[f64], m: usize) -> [[[f64; 2]; H]; R] {
+    let mut acc = [[[0.0f64; 2]; H]; R];
     for k in 0..m {
-        let bk = &b[k * n + j0..k * n + j0 + 4];
+        let pk = &p[k * PANEL..k * PANEL + 2 * H];
         for (ii, acc_i) in acc.iter_mut().enumerate() {
-            let av = a[(i0 + ii) * m + k];
-            for jj in 0..4 {
-                acc_i[jj] += av * bk[jj];
+            let av = a_rows[ii * m + k];
+            for (acc_ih, pkh) in acc_i.iter_mut().zip(pk.chunks_exact(2)) {
+                acc_ih[0] += av * pkh[0];
+                acc_ih[1] += av * pkh[1];
             }
         }
     }
@@ -172,133 +206,131 @@ fn tile<const R: usize>(
 }
 
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-fn tile<const R: usize>(
-    a: &[f64],
-    b: &[f64],
-    i0: usize,
-    j0: usize,
-    m: usize,
-    n: usize,
-) -> [[f64; 4]; R] {
+fn tile<const R: usize, const H: usize>(a_rows: &[f64], p: &[f64], m: usize) -> [[[f64; 2]; H]; R] {
     use core::arch::wasm32::*;
-    assert!((i0 + R) * m <= a.len() && (m - 1) * n + j0 + 4 <= b.len());
-    let mut lo = [f64x2_splat(0.0); R];
-    let mut hi = [f64x2_splat(0.0); R];
+    assert!(R * m <= a_rows.len() && m > 0 && (m - 1) * PANEL + 2 * H <= p.len());
+    let mut acc = [[f64x2_splat(0.0); H]; R];
     for k in 0..m {
         // SAFETY: the assert above bounds every index read here; loads may be unaligned.
         unsafe {
-            let bp = b.as_ptr().add(k * n + j0);
-            let b_lo = v128_load(bp as *const v128);
-            let b_hi = v128_load(bp.add(2) as *const v128);
-            for ii in 0..R {
-                let av = f64x2_splat(*a.as_ptr().add((i0 + ii) * m + k));
-                lo[ii] = f64x2_add(lo[ii], f64x2_mul(av, b_lo));
-                hi[ii] = f64x2_add(hi[ii], f64x2_mul(av, b_hi));
+            let pk = p.as_ptr().add(k * PANEL);
+            let b: [v128; H] = core::array::from_fn(|h| v128_load(pk.add(2 * h) as *const v128));
+            for (ii, acc_i) in acc.iter_mut().enumerate() {
+                let av = f64x2_splat(*a_rows.as_ptr().add(ii * m + k));
+                for (acc_ih, &bh) in acc_i.iter_mut().zip(&b) {
+                    *acc_ih = f64x2_add(*acc_ih, f64x2_mul(av, bh));
+                }
             }
         }
     }
-    let mut acc = [[0.0; 4]; R];
-    for ii in 0..R {
-        acc[ii] = [
-            f64x2_extract_lane::<0>(lo[ii]),
-            f64x2_extract_lane::<1>(lo[ii]),
-            f64x2_extract_lane::<0>(hi[ii]),
-            f64x2_extract_lane::<1>(hi[ii]),
-        ];
+    acc.map(|row| row.map(|v| [f64x2_extract_lane::<0>(v), f64x2_extract_lane::<1>(v)]))
+}
+
+/// Columns of the pixel matrix widened at a time by [`gram_u8`]: `m x GRAM_CHUNK` `u16`
+/// (836 KB for the 209 catvnoncat images) stays in a core's L2 cache while it is read ~70 times.
+const GRAM_CHUNK: usize = 4096;
+
+/// The Gram matrix `K[i][j] = Σ_k p_i[k] p_j[k]` of `m` byte vectors of length `n` stored one
+/// after the other, as `m x m` row-major `u32` (exact, symmetric) for `n ≤ 66051`.
+///
+/// The bytes are widened to `u16`, [`GRAM_CHUNK`] columns at a time, and the products taken in
+/// 3 x 3 blocks of rows (each loaded vector used three times). Widening once beforehand instead
+/// of in the inner loop (`u16x8.extend_{low,high}_u8x16`) cut the catvnoncat Gram matrix from
+/// 24 to 10 ms in Chromium 156, whose code for the in-loop widening is slow (in Node 20 it went
+/// from 10 to 14 ms; the browser is what counts).
+pub fn gram_u8(pixels: &[u8], n: usize) -> Vec<u32> {
+    let m = pixels.len().checked_div(n).unwrap_or(0);
+    let mut k = vec![0u32; m * m];
+    // (r, c) is computed when r's block is at or before c's, or when r is one of the last
+    // m % 3 rows and c <= r; the rest are mirrored at the end.
+    let full = m - m % 3;
+    let computed = |r: usize, c: usize| {
+        if r < full && c < full {
+            r / 3 <= c / 3
+        } else {
+            r >= full && c <= r
+        }
+    };
+    let chunk = GRAM_CHUNK.min(n);
+    let mut wide = vec![0u16; m * chunk];
+    let mut k0 = 0;
+    while k0 < n {
+        let len = chunk.min(n - k0);
+        for (r, dst) in wide.chunks_exact_mut(len).take(m).enumerate() {
+            let src = &pixels[r * n + k0..r * n + k0 + len];
+            for (d, &s) in dst.iter_mut().zip(src) {
+                *d = u16::from(s);
+            }
+        }
+        let row = |i: usize| &wide[i * len..(i + 1) * len];
+        for i in (0..full).step_by(3) {
+            for j in (i..full).step_by(3) {
+                let v = dot_u16_3x3(
+                    [row(i), row(i + 1), row(i + 2)],
+                    [row(j), row(j + 1), row(j + 2)],
+                );
+                for (a, va) in v.iter().enumerate() {
+                    for (b, vab) in va.iter().enumerate() {
+                        k[(i + a) * m + j + b] += vab;
+                    }
+                }
+            }
+        }
+        for i in full..m {
+            for j in 0..=i {
+                k[i * m + j] += dot_u16(row(i), row(j));
+            }
+        }
+        k0 += len;
     }
-    acc
+    for r in 0..m {
+        for c in 0..m {
+            if !computed(r, c) {
+                k[r * m + c] = k[c * m + r];
+            }
+        }
+    }
+    k
 }
 
-/// `Σ a[i] b[i]` of two byte vectors, exact (fits in `u32` for up to 66051 elements).
-pub fn dot_u8(a: &[u8], b: &[u8]) -> u32 {
-    dot_u8_impl(a, b)
-}
-
-#[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
-fn dot_u8_impl(a: &[u8], b: &[u8]) -> u32 {
-    // Written as plain widening multiply-adds: the compiler vectorises this loop natively.
+/// `Σ a[i] b[i]` of two vectors of bytes widened to `u16` (values ≤ 255), exact for up to
+/// 66051 elements.
+pub fn dot_u16(a: &[u16], b: &[u16]) -> u32 {
     a.iter()
         .zip(b)
         .map(|(&x, &y)| u32::from(x) * u32::from(y))
         .sum()
 }
 
-#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-fn dot_u8_impl(a: &[u8], b: &[u8]) -> u32 {
-    use core::arch::wasm32::*;
-    let n = a.len().min(b.len());
-    let body = n - n % 16;
-    let mut acc = i32x4_splat(0);
-    let mut i = 0;
-    while i < body {
-        // SAFETY: i + 16 <= body <= len of both slices; v128_load allows unaligned reads.
-        let (x, y) = unsafe {
-            (
-                v128_load(a.as_ptr().add(i) as *const v128),
-                v128_load(b.as_ptr().add(i) as *const v128),
-            )
-        };
-        // u8 -> i16 is lossless, and each i32 lane sums products of at most 255 * 255.
-        let lo = i32x4_dot_i16x8(u16x8_extend_low_u8x16(x), u16x8_extend_low_u8x16(y));
-        let hi = i32x4_dot_i16x8(u16x8_extend_high_u8x16(x), u16x8_extend_high_u8x16(y));
-        acc = i32x4_add(acc, i32x4_add(lo, hi));
-        i += 16;
-    }
-    let mut total = (i32x4_extract_lane::<0>(acc) as u32)
-        .wrapping_add(i32x4_extract_lane::<1>(acc) as u32)
-        .wrapping_add(i32x4_extract_lane::<2>(acc) as u32)
-        .wrapping_add(i32x4_extract_lane::<3>(acc) as u32);
-    for j in body..n {
-        total += u32::from(a[j]) * u32::from(b[j]);
-    }
-    total
-}
-
-/// The four exact products `[a0·b0, a0·b1, a1·b0, a1·b1]` of byte vectors (as [`dot_u8`]; each
-/// vector is read once instead of twice).
-pub fn dot_u8_2x2(a0: &[u8], a1: &[u8], b0: &[u8], b1: &[u8]) -> [u32; 4] {
-    dot_u8_2x2_impl(a0, a1, b0, b1)
+/// The nine products `[[a_r · b_c]]` of vectors as in [`dot_u16`], each vector read once.
+pub fn dot_u16_3x3(a: [&[u16]; 3], b: [&[u16]; 3]) -> [[u32; 3]; 3] {
+    dot_u16_3x3_impl(a, b)
 }
 
 #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
-fn dot_u8_2x2_impl(a0: &[u8], a1: &[u8], b0: &[u8], b1: &[u8]) -> [u32; 4] {
-    [
-        dot_u8(a0, b0),
-        dot_u8(a0, b1),
-        dot_u8(a1, b0),
-        dot_u8(a1, b1),
-    ]
+fn dot_u16_3x3_impl(a: [&[u16]; 3], b: [&[u16]; 3]) -> [[u32; 3]; 3] {
+    // Nine plain dot products: the compiler vectorises each natively.
+    a.map(|x| b.map(|y| dot_u16(x, y)))
 }
 
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-fn dot_u8_2x2_impl(a0: &[u8], a1: &[u8], b0: &[u8], b1: &[u8]) -> [u32; 4] {
+fn dot_u16_3x3_impl(a: [&[u16]; 3], b: [&[u16]; 3]) -> [[u32; 3]; 3] {
     use core::arch::wasm32::*;
-    let n = a0.len().min(a1.len()).min(b0.len()).min(b1.len());
-    let body = n - n % 16;
-    let mut acc = [i32x4_splat(0); 4];
+    let n = a.iter().chain(&b).map(|v| v.len()).min().unwrap_or(0);
+    let body = n - n % 8;
+    let mut acc = [[i32x4_splat(0); 3]; 3];
     let mut i = 0;
     while i < body {
-        // SAFETY: i + 16 <= body <= the length of every slice; v128_load allows unaligned reads.
-        let [x0, x1, y0, y1] =
-            [a0, a1, b0, b1].map(|v| unsafe { v128_load(v.as_ptr().add(i) as *const v128) });
-        // u8 -> i16 is lossless, and each i32 lane sums products of at most 255 * 255.
-        let (x0l, x0h) = (u16x8_extend_low_u8x16(x0), u16x8_extend_high_u8x16(x0));
-        let (x1l, x1h) = (u16x8_extend_low_u8x16(x1), u16x8_extend_high_u8x16(x1));
-        let (y0l, y0h) = (u16x8_extend_low_u8x16(y0), u16x8_extend_high_u8x16(y0));
-        let (y1l, y1h) = (u16x8_extend_low_u8x16(y1), u16x8_extend_high_u8x16(y1));
-        let pairs = [
-            (x0l, x0h, y0l, y0h),
-            (x0l, x0h, y1l, y1h),
-            (x1l, x1h, y0l, y0h),
-            (x1l, x1h, y1l, y1h),
-        ];
-        for (a, (xl, xh, yl, yh)) in acc.iter_mut().zip(pairs) {
-            *a = i32x4_add(
-                *a,
-                i32x4_add(i32x4_dot_i16x8(xl, yl), i32x4_dot_i16x8(xh, yh)),
-            );
+        // SAFETY: i + 8 <= body <= the length of every slice; v128_load allows unaligned reads.
+        let load = |v: &[u16]| unsafe { v128_load(v.as_ptr().add(i) as *const v128) };
+        let (x, y) = (a.map(load), b.map(load));
+        // Values ≤ 255 are non-negative as i16, and each i32 lane sums products ≤ 255².
+        for (acc_r, &xr) in acc.iter_mut().zip(&x) {
+            for (acc_rc, &yc) in acc_r.iter_mut().zip(&y) {
+                *acc_rc = i32x4_add(*acc_rc, i32x4_dot_i16x8(xr, yc));
+            }
         }
-        i += 16;
+        i += 8;
     }
     let lanes = |v: v128| {
         (i32x4_extract_lane::<0>(v) as u32)
@@ -306,52 +338,13 @@ fn dot_u8_2x2_impl(a0: &[u8], a1: &[u8], b0: &[u8], b1: &[u8]) -> [u32; 4] {
             .wrapping_add(i32x4_extract_lane::<2>(v) as u32)
             .wrapping_add(i32x4_extract_lane::<3>(v) as u32)
     };
-    let mut out = acc.map(lanes);
-    for j in body..n {
-        let (x0, x1, y0, y1) = (
-            u32::from(a0[j]),
-            u32::from(a1[j]),
-            u32::from(b0[j]),
-            u32::from(b1[j]),
-        );
-        out[0] += x0 * y0;
-        out[1] += x0 * y1;
-        out[2] += x1 * y0;
-        out[3] += x1 * y1;
+    let mut out = acc.map(|r| r.map(lanes));
+    for (r, out_r) in out.iter_mut().enumerate() {
+        for (c, out_rc) in out_r.iter_mut().enumerate() {
+            *out_rc += dot_u16(&a[r][body..n], &b[c][body..n]);
+        }
     }
     out
-}
-
-/// The Gram matrix `K[i][j] = Σ_k p_i[k] p_j[k]` of `m` byte vectors of length `n` stored one
-/// after the other, as `m x m` row-major `u32` (exact; symmetric, each pair computed once,
-/// except the two halves of the 2 x 2 blocks on the diagonal).
-pub fn gram_u8(pixels: &[u8], n: usize) -> Vec<u32> {
-    let m = pixels.len().checked_div(n).unwrap_or(0);
-    let mut k = vec![0u32; m * m];
-    let row = |i: usize| &pixels[i * n..(i + 1) * n];
-    let pairs = m - m % 2;
-    for i in (0..pairs).step_by(2) {
-        for j in (i..pairs).step_by(2) {
-            let v = dot_u8_2x2(row(i), row(i + 1), row(j), row(j + 1));
-            for (d, (r, c)) in [(i, j), (i, j + 1), (i + 1, j), (i + 1, j + 1)]
-                .into_iter()
-                .enumerate()
-            {
-                k[r * m + c] = v[d];
-                k[c * m + r] = v[d];
-            }
-        }
-    }
-    // The last row and column when m is odd.
-    if pairs < m {
-        let last = row(m - 1);
-        for j in 0..m {
-            let v = dot_u8(last, row(j));
-            k[(m - 1) * m + j] = v;
-            k[j * m + m - 1] = v;
-        }
-    }
-    k
 }
 
 #[cfg(test)]
@@ -360,7 +353,16 @@ mod tests {
 
     #[test]
     fn gram_u8_is_every_pairwise_dot() {
-        for (m, n) in [(0, 5), (1, 5), (2, 17), (5, 33), (6, 16), (7, 100)] {
+        for (m, n) in [
+            (0, 5),
+            (1, 5),
+            (2, 17),
+            (5, 33),
+            (6, 16),
+            (7, 100),
+            (8, 4097),
+            (4, 8205),
+        ] {
             let pixels: Vec<u8> = (0..m * n).map(|i| (i * 37 % 256) as u8).collect();
             let k = gram_u8(&pixels, n);
             for i in 0..m {
@@ -404,10 +406,19 @@ mod tests {
 
     #[test]
     fn matmul_matches_the_definition_in_order() {
-        for (r, m, n) in [(1, 209, 209), (20, 9, 7), (5, 3, 8), (4, 4, 4), (0, 3, 2)] {
+        for (r, m, n) in [
+            (1, 209, 209),
+            (20, 9, 7),
+            (5, 3, 8),
+            (4, 4, 4),
+            (0, 3, 2),
+            (1, 5, 37),
+            (6, 7, 32),
+            (9, 1, 17),
+        ] {
             let a: Vec<f64> = (0..r * m).map(|i| (i as f64 * 0.37).sin()).collect();
             let b: Vec<f64> = (0..m * n).map(|i| (i as f64 * 0.11).cos()).collect();
-            let got = matmul(&a, &b, r, m, n);
+            let got = matmul(&a, &Panels::new(&b, m, n), r);
             for i in 0..r {
                 for j in 0..n {
                     let mut s = 0.0;
@@ -436,9 +447,13 @@ mod tests {
 
     #[test]
     fn byte_dot_and_gram_are_exact() {
+        // The largest sums: all 255, with more columns than one widened chunk and a tail that
+        // is not a whole SIMD vector.
         let n = 12288 + 5;
-        let a = vec![255u8; n];
-        assert_eq!(dot_u8(&a, &a), 255 * 255 * n as u32);
+        let a = vec![255u16; n];
+        assert_eq!(dot_u16(&a, &a), 255 * 255 * n as u32);
+        let k = gram_u8(&vec![255u8; 4 * n], n);
+        assert!(k.iter().all(|&v| v == 255 * 255 * n as u32));
         let pixels: Vec<u8> = (0..3 * 37).map(|i| (i * 7 % 256) as u8).collect();
         let k = gram_u8(&pixels, 37);
         for i in 0..3 {
@@ -447,6 +462,21 @@ mod tests {
                     .map(|t| u32::from(pixels[i * 37 + t]) * u32::from(pixels[j * 37 + t]))
                     .sum();
                 assert_eq!(k[i * 3 + j], want);
+            }
+        }
+    }
+
+    #[test]
+    fn dot_3x3_is_nine_dots() {
+        for n in [0, 7, 8, 9, 100, 4096] {
+            let v =
+                |s: usize| -> Vec<u16> { (0..n).map(|i| ((i * s + 11) % 256) as u16).collect() };
+            let (a, b) = ([v(3), v(5), v(7)], [v(11), v(13), v(17)]);
+            let got = dot_u16_3x3([&a[0], &a[1], &a[2]], [&b[0], &b[1], &b[2]]);
+            for r in 0..3 {
+                for c in 0..3 {
+                    assert_eq!(got[r][c], dot_u16(&a[r], &b[c]), "n {n} ({r}, {c})");
+                }
             }
         }
     }

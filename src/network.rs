@@ -24,7 +24,7 @@ use std::ops::ControlFlow;
 use ndarray::{Array1, Array2, ArrayView2, Axis, Zip};
 use serde::{Deserialize, Serialize};
 
-use crate::kernels;
+use crate::kernels::{self, Panels};
 use crate::logistic::{cross_entropy_from_logit, sigmoid};
 use crate::rng::NumpyRandn;
 use crate::{Error, Result};
@@ -537,26 +537,28 @@ impl Inputs {
         x
     }
 
-    /// `K = XᵀX` `(m, m)`. From bytes it is exact integer arithmetic, scaled once by 1/255².
-    fn gram(&self) -> Array2<f64> {
+    /// `K = XᵀX` `(m, m)`, stored for products. From bytes it is exact integer arithmetic,
+    /// scaled once by 1/255².
+    fn gram(&self) -> Panels {
         let (_, m) = self.dim();
-        match self {
-            Inputs::Pixels { bytes, n_x } => {
-                let k = kernels::gram_u8(bytes, *n_x);
-                Array2::from_shape_fn((m, m), |(i, j)| f64::from(k[i * m + j]) / 65025.0)
-            }
+        let k = match self {
+            Inputs::Pixels { bytes, n_x } => kernels::gram_u8(bytes, *n_x)
+                .into_iter()
+                .map(|v| f64::from(v) / 65025.0)
+                .collect(),
             Inputs::Examples(xt) => {
-                let mut k = Array2::zeros((m, m));
+                let mut k = vec![0.0; m * m];
                 for i in 0..m {
                     for j in i..m {
                         let v = kernels::dot(row(xt, i), row(xt, j));
-                        k[[i, j]] = v;
-                        k[[j, i]] = v;
+                        k[i * m + j] = v;
+                        k[j * m + i] = v;
                     }
                 }
                 k
             }
-        }
+        };
+        Panels::new(&k, m, m)
     }
 
     /// `W X` `(r, m)` for `w` `(r, n_x)`.
@@ -619,16 +621,10 @@ fn row(a: &Array2<f64>, i: usize) -> &[f64] {
 }
 
 /// `A B` with [`kernels::matmul`]'s platform-independent rounding.
-fn times(a: &Array2<f64>, b: &Array2<f64>) -> Array2<f64> {
-    let (a, b) = (a.as_standard_layout(), b.as_standard_layout());
-    let (r, m, n) = (a.nrows(), a.ncols(), b.ncols());
-    let out = kernels::matmul(
-        a.as_slice().unwrap_or(&[]),
-        b.as_slice().unwrap_or(&[]),
-        r,
-        m,
-        n,
-    );
+fn times(a: &Array2<f64>, b: &Panels) -> Array2<f64> {
+    let a = a.as_standard_layout();
+    let (r, n) = (a.nrows(), b.dim().1);
+    let out = kernels::matmul(a.as_slice().unwrap_or(&[]), b, r);
     Array2::from_shape_vec((r, n), out).unwrap_or_else(|_| Array2::zeros((r, n)))
 }
 
@@ -652,7 +648,7 @@ enum First {
         /// `w0 X`, `(n1, m)`.
         p: Array2<f64>,
         /// `XᵀX`, `(m, m)`.
-        k: Array2<f64>,
+        k: Panels,
         /// `‖w0‖²`.
         w0_sq: f64,
         inputs: Inputs,

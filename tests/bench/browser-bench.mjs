@@ -136,10 +136,17 @@ async function main() {
   out.push('memMB: wasm memory.buffer.byteLength after the work (the peak; it never shrinks); ' +
     'after loading module + dataset, before the work, it was ' +
     results.rows.filter((r) => r.memBeforeMB !== null).map((r) => `${fmt(r.memBeforeMB)} (${r.name})`).join(', ') + '.');
+  const med = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  for (const name of ['lr-fast', 'deep-fast']) {
+    const row = results.rows.find((r) => r.name === name);
+    if (!row?.runs?.length) continue;
+    const phase = (key) => fmt(med(row.runs.map((r) => r.phases[key])));
+    out.push(`${name}: median ms per phase (second run in the worker): set-up (the Gram matrix) ${phase('constructMs')}, ` +
+      `iterations ${phase('stepMs')}, finish (weights, cost, evaluation) ${phase('finishMs')}.`);
+  }
   const features = results.rows.find((r) => r.name === 'features');
   if (features?.runs?.length) {
     const names = Object.keys(features.runs[0].phases?.stageMs ?? {});
-    const med = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
     out.push('features: median ms per stage (second run in the worker): ' + names
       .map((n) => `${n} ${fmt(med(features.runs.map((r) => r.phases.stageMs[n] ?? 0)))}`).join(', ') +
       `; finish (test-set evaluation) ${fmt(med(features.runs.map((r) => r.phases.finishMs)))}.`);
