@@ -171,7 +171,8 @@ pub fn matmul(a: &[f64], b: &Panels, r: usize) -> Vec<f64> {
         let rows = if i0 + 4 <= r { 4 } else { 1 };
         for (p, panel) in b.data.chunks_exact(m * PANEL).enumerate() {
             if rows == 4 {
-                for sub in (0..PANEL).step_by(4) {
+                // Sub-tiles wholly in the zero padding are skipped.
+                for sub in (0..PANEL).step_by(4).take_while(|&sub| p * PANEL + sub < n) {
                     let t = tile::<4, 2>(&a[i0 * m..(i0 + 4) * m], &panel[sub..], m);
                     for (ii, t_i) in t.iter().enumerate() {
                         put(i0 + ii, p * PANEL + sub, t_i.as_flattened());
