@@ -76,7 +76,7 @@ async function cpuBusy(ms) {
 
 /**
  * Waits (at most 15 s) until the machine has been quiet (< 15% of all CPUs busy) for 0.5 s, so
- * the browser's own start-up work is not timed as the benchmark's. Says how long it waited.
+ * the browser's own start-up work is not timed as the benchmark's. Returns how long it waited.
  */
 async function settleCpu() {
   const t0 = Date.now();
@@ -87,7 +87,7 @@ async function settleCpu() {
   }
   const waited = ((Date.now() - t0) / 1000).toFixed(1);
   const last = busy === null ? 'CPU use unknown' : `${(100 * busy).toFixed(0)}% of all CPUs busy`;
-  return { waitedS: Number(waited), busy, note: `waited ${waited} s for the browser to settle (${last})` };
+  return `waited ${waited} s for the browser to settle (${last})`;
 }
 
 async function main() {
@@ -102,7 +102,7 @@ async function main() {
   let browser;
   const pageErrors = [];
   let results;
-  let settle = { note: 'no settle' };
+  let settle = 'no settle';
   const started = Date.now();
   try {
     browser = await chromium.launch({
@@ -127,7 +127,7 @@ async function main() {
     await page.goto(url, { waitUntil: 'load' });
     await page.waitForFunction(() => typeof window.startBench === 'function');
     settle = await settleCpu();
-    process.stderr.write(`browser-bench: ${settle.note}; starting\n`);
+    process.stderr.write(`browser-bench: ${settle}; starting\n`);
     await page.evaluate(() => window.startBench());
     await page.waitForFunction(() => document.body.dataset.done === '1', null, { timeout: TIMEOUT_MS, polling: 500 });
     results = JSON.parse(await page.textContent('#results'));
@@ -144,7 +144,7 @@ async function main() {
   out.push(`browser   Chromium ${results.chromium} (headless), navigator.hardwareConcurrency ${results.hardwareConcurrency}`);
   out.push(`load avg  before ${loadBefore}   after ${load()}   (1, 5, 15 min)`);
   out.push(`config    runs=${runs} slowruns=${slowRuns} deepiters=${deepIters}; every run in a fresh module worker`);
-  out.push(`start     ${settle.note}`);
+  out.push(`start     ${settle}`);
   out.push(`wasm      ${wasmBytes.length} bytes raw (${(wasmBytes.length / MB).toFixed(2)} MB), ` +
     `${wasmGz.length} bytes gzip -9 (${(wasmGz.length / MB).toFixed(2)} MB); built ${wasmMtime}`);
   out.push(`dataset   ${datasetBytes} bytes (${(datasetBytes / MB).toFixed(2)} MB) www/data/catvnoncat.safetensors`);
@@ -175,11 +175,10 @@ async function main() {
   out.push('memMB: wasm memory.buffer.byteLength after the work (the peak; it never shrinks); ' +
     'after loading module + dataset, before the work, it was ' +
     results.rows.filter((r) => r.memBeforeMB !== null).map((r) => `${fmt(r.memBeforeMB)} (${r.name})`).join(', ') + '.');
-  const med = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   for (const name of ['lr-fast', 'deep-fast']) {
     const row = results.rows.find((r) => r.name === name);
     if (!row?.runs?.length) continue;
-    const phase = (key) => fmt(med(row.runs.map((r) => r.phases[key])));
+    const phase = (key) => fmt(median(row.runs.map((r) => r.phases[key])));
     out.push(`${name}: median ms per phase (second run in the worker): set-up (the Gram matrix) ${phase('constructMs')}, ` +
       `iterations ${phase('stepMs')}, finish (weights, cost, evaluation) ${phase('finishMs')}.`);
   }
@@ -187,8 +186,8 @@ async function main() {
   if (features?.runs?.length) {
     const names = Object.keys(features.runs[0].phases?.stageMs ?? {});
     out.push('features: median ms per stage (second run in the worker): ' + names
-      .map((n) => `${n} ${fmt(med(features.runs.map((r) => r.phases.stageMs[n] ?? 0)))}`).join(', ') +
-      `; finish (test-set evaluation) ${fmt(med(features.runs.map((r) => r.phases.finishMs)))}.`);
+      .map((n) => `${n} ${fmt(median(features.runs.map((r) => r.phases.stageMs[n] ?? 0)))}`).join(', ') +
+      `; finish (test-set evaluation) ${fmt(median(features.runs.map((r) => r.phases.finishMs)))}.`);
   }
   const deep = results.rows.find((r) => r.name === 'deep-straightforward');
   if (deep?.note) {
