@@ -10,7 +10,7 @@ use crate::features::file::SavedFeatures;
 use crate::features::{FeatureModel, FeatureTrained};
 use crate::modelfile::{Receipt, SavedModel};
 use crate::network::{Network, Trained};
-use crate::preprocess::{self, Fit};
+use crate::preprocess::{self, Framing};
 use crate::Result;
 
 /// Accuracy of a model on both splits, beside the "always the majority class" baseline.
@@ -162,7 +162,7 @@ pub struct Classification {
 pub fn classify(
     network: &(impl PixelModel + ?Sized),
     bytes: &[u8],
-    fit: Fit,
+    fit: Framing,
 ) -> Result<Classification> {
     let photo = preprocess::preprocess(bytes, fit)?;
     let probability = network

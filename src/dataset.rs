@@ -19,7 +19,7 @@ use safetensors::{Dtype, SafeTensors};
 use sha2::{Digest, Sha256};
 
 use crate::network::Inputs;
-use crate::preprocess::{Fit, PIXELS, SIDE};
+use crate::preprocess::{Framing, PIXELS, SIDE};
 use crate::{Error, Result};
 
 /// Value of the `format` metadata key.
@@ -311,7 +311,7 @@ impl Dataset {
         non_cats: N,
         test_fraction: f64,
         seed: u32,
-        fit: Fit,
+        fit: Framing,
     ) -> Result<(Dataset, Vec<(String, Error)>)>
     where
         C: IntoIterator<Item = (String, Result<Vec<u8>>)>,

@@ -1,18 +1,27 @@
 //! The one error type of the crate. Every variant carries the values that were wrong, so a
-//! message can say exactly what to fix.
+//! message can say exactly what to fix, and every error has a [`kind`](Error::kind) that tells a
+//! front end where it belongs (a photo's card, the model panel, the dataset panel, a bug report).
 
 use thiserror::Error;
 
 /// Everything that can go wrong in Purrceptron, natively or in the browser.
 #[derive(Debug, Error)]
 pub enum Error {
-    // ---- hyper-parameters -------------------------------------------------------------------
+    // ---- hyper-parameters and training -----------------------------------------------------
     /// A hyper-parameter outside its documented range.
     #[error("invalid hyper-parameter {name} = {value}: {expected}")]
     InvalidParameter {
         name: &'static str,
         value: String,
         expected: &'static str,
+    },
+
+    /// A parameter that the chosen model does not take (it would otherwise be ignored).
+    #[error("{model} does not take `{name}`: {why}")]
+    UnusedParameter {
+        model: &'static str,
+        name: String,
+        why: &'static str,
     },
 
     /// Training produced a non-finite cost or weight: the learning rate is too large.
@@ -26,17 +35,31 @@ pub enum Error {
         cost: f64,
     },
 
-    /// Inputs whose shapes do not fit together (features, examples, layer sizes).
-    #[error("shape mismatch: {0}")]
-    Shape(String),
-
     /// A numerical procedure that met a non-finite value or did not converge.
     #[error("numerical failure: {0}")]
     Numerical(String),
 
-    // ---- dataset blobs ----------------------------------------------------------------------
+    /// An operation asked of something in the wrong state (a model not trained yet, a training
+    /// already finished).
+    #[error("{0}")]
+    State(&'static str),
+
+    // ---- data --------------------------------------------------------------------------------
+    /// Inputs whose shapes do not fit together (features, examples, layer sizes): a caller's
+    /// mistake, not the user's.
+    #[error("shape mismatch: {0}")]
+    Shape(String),
+
+    /// A label outside `0..classes`.
+    #[error("label {label} at index {index}: labels must be below {classes} (one per class)")]
+    InvalidLabel {
+        index: usize,
+        label: u8,
+        classes: usize,
+    },
+
     /// A dataset blob that cannot be read: bad container, missing tensor, wrong dtype or shape,
-    /// label outside {0, 1}, bad metadata.
+    /// bad metadata.
     #[error("invalid dataset file: {0}")]
     InvalidDataset(String),
 
@@ -72,6 +95,10 @@ pub enum Error {
     #[error("cannot decode image: {0}")]
     ImageDecode(String),
 
+    /// Writing an image (a PNG of what the model saw, a benchmark's JPEG) failed.
+    #[error("cannot encode image: {0}")]
+    ImageEncode(String),
+
     // ---- files ------------------------------------------------------------------------------
     /// An I/O error, with the path that caused it.
     #[error("{path}: {source}")]
@@ -80,6 +107,45 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+}
+
+/// Where an error belongs, for a front end: the page maps each kind to a photo's card, a panel
+/// or a banner; the CLI prints it. Serialised in snake case (`"photo"`, `"model"`, ...).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    /// A hyper-parameter or request value out of range, or one the model does not take.
+    Parameter,
+    /// Training failed (diverged, a numerical failure).
+    Training,
+    /// A dataset file or source that cannot be read or converted; a bad label.
+    Dataset,
+    /// A model file that cannot be read.
+    Model,
+    /// A photo that cannot be decoded (empty, unsupported, too large, corrupt).
+    Photo,
+    /// A file that cannot be read or written.
+    Io,
+    /// Something asked at the wrong moment (no model yet, training already finished).
+    State,
+    /// A bug: shapes that do not fit, an encoder that failed.
+    Internal,
+}
+
+impl ErrorKind {
+    /// The kind's name as serialised (`"photo"`, `"model"`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::Parameter => "parameter",
+            ErrorKind::Training => "training",
+            ErrorKind::Dataset => "dataset",
+            ErrorKind::Model => "model",
+            ErrorKind::Photo => "photo",
+            ErrorKind::Io => "io",
+            ErrorKind::State => "state",
+            ErrorKind::Internal => "internal",
+        }
+    }
 }
 
 /// Shorthand used throughout the crate.
@@ -91,6 +157,61 @@ impl Error {
         Error::Io {
             path: path.as_ref().display().to_string(),
             source,
+        }
+    }
+
+    /// Where this error belongs (see [`ErrorKind`]).
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::InvalidParameter { .. } | Error::UnusedParameter { .. } => ErrorKind::Parameter,
+            Error::Diverged { .. } | Error::Numerical(_) => ErrorKind::Training,
+            Error::State(_) => ErrorKind::State,
+            Error::Shape(_) | Error::ImageEncode(_) => ErrorKind::Internal,
+            Error::InvalidLabel { .. } | Error::InvalidDataset(_) | Error::Convert { .. } => {
+                ErrorKind::Dataset
+            }
+            Error::InvalidModel(_) => ErrorKind::Model,
+            Error::EmptyImage
+            | Error::UnsupportedImage(_)
+            | Error::ImageTooLarge { .. }
+            | Error::ImageDecode(_) => ErrorKind::Photo,
+            Error::Io { .. } => ErrorKind::Io,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_name_where_an_error_belongs() {
+        assert_eq!(Error::EmptyImage.kind().as_str(), "photo");
+        assert_eq!(Error::InvalidModel("x".into()).kind().as_str(), "model");
+        assert_eq!(Error::State("not trained yet").kind().as_str(), "state");
+        let label = Error::InvalidLabel {
+            index: 3,
+            label: 7,
+            classes: 2,
+        };
+        assert_eq!(label.kind(), ErrorKind::Dataset);
+        assert_eq!(
+            label.to_string(),
+            "label 7 at index 3: labels must be below 2 (one per class)"
+        );
+        // The serialised name is the one `as_str` gives, for every kind.
+        for kind in [
+            ErrorKind::Parameter,
+            ErrorKind::Training,
+            ErrorKind::Dataset,
+            ErrorKind::Model,
+            ErrorKind::Photo,
+            ErrorKind::Io,
+            ErrorKind::State,
+            ErrorKind::Internal,
+        ] {
+            let json = serde_json::to_string(&kind).unwrap_or_default();
+            assert_eq!(json, format!("\"{}\"", kind.as_str()));
         }
     }
 }

@@ -17,6 +17,7 @@
 //! - [`inspect`]: the first layer's weights drawn as images.
 //! - `h5`, `serve` (native only): HDF5 conversion and the static file server.
 
+pub mod check;
 pub mod classifier;
 pub mod convergence;
 pub mod dataset;

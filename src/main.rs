@@ -14,7 +14,7 @@ use purrceptron::dataset::Dataset;
 use purrceptron::features::FeatureParams;
 use purrceptron::modelfile::{rfc3339_utc, AnyModel};
 use purrceptron::network::{Hyperparams, Progress, Solver};
-use purrceptron::preprocess::Fit;
+use purrceptron::preprocess::Framing;
 use purrceptron::{Error, Result};
 
 #[derive(Parser)]
@@ -40,18 +40,18 @@ enum ModelKind {
 }
 
 #[derive(Clone, Copy, ValueEnum)]
-enum FitArg {
+enum FramingArg {
     /// Center-crop to a square, then resize (default).
     Crop,
     /// Resize the whole photo to 64x64, ignoring its aspect ratio.
     Squash,
 }
 
-impl From<FitArg> for Fit {
-    fn from(f: FitArg) -> Fit {
+impl From<FramingArg> for Framing {
+    fn from(f: FramingArg) -> Framing {
         match f {
-            FitArg::Crop => Fit::Crop,
-            FitArg::Squash => Fit::Squash,
+            FramingArg::Crop => Framing::Crop,
+            FramingArg::Squash => Framing::Squash,
         }
     }
 }
@@ -79,8 +79,8 @@ enum Command {
         #[arg(long, default_value_t = 1)]
         seed: u32,
         /// With --images: how photos are fitted to 64x64.
-        #[arg(long, value_enum, default_value_t = FitArg::Crop)]
-        fit: FitArg,
+        #[arg(long, value_enum, default_value_t = FramingArg::Crop)]
+        fit: FramingArg,
         /// Output dataset file (.safetensors).
         #[arg(short, long)]
         output: PathBuf,
@@ -158,8 +158,8 @@ enum Command {
         model: PathBuf,
         #[arg(required = true)]
         photos: Vec<PathBuf>,
-        #[arg(long, value_enum, default_value_t = FitArg::Crop)]
-        fit: FitArg,
+        #[arg(long, value_enum, default_value_t = FramingArg::Crop)]
+        fit: FramingArg,
         #[arg(long)]
         json: bool,
     },
@@ -544,7 +544,7 @@ fn convert_images(
     dir: &Path,
     test_fraction: f64,
     seed: u32,
-    fit: Fit,
+    fit: Framing,
 ) -> Result<(Dataset, Vec<(String, Error)>)> {
     let list = |name: &str| -> Result<Vec<PathBuf>> {
         let sub = dir.join(name);
@@ -675,7 +675,7 @@ fn bench(dataset: &Dataset, runs: usize, slow_runs: usize, deep_slow_iters: usiz
         .map_err(|e| Error::ImageDecode(e.to_string()))?;
     let (_, model) = timed(1, || train(&[], 2000, 0.005, Solver::Gram))?;
     let (t, _) = timed(runs, || {
-        classifier::classify(&model.network, &jpeg, Fit::Crop)
+        classifier::classify(&model.network, &jpeg, Framing::Crop)
     })?;
     row(
         &format!("classify 12 MP JPEG ({:.1} MB)", jpeg.len() as f64 / 1e6),

@@ -5,7 +5,7 @@
 use sha2::{Digest, Sha256};
 
 use crate::dataset::{Dataset, Split, CLASSES};
-use crate::preprocess::{self, Fit, Photo};
+use crate::preprocess::{self, Framing, Photo};
 use crate::rng::Mt19937;
 use crate::{Error, Result};
 
@@ -21,12 +21,12 @@ struct Entry {
 /// Photos of the two classes, preprocessed as they arrive (12 288 bytes kept per photo, the
 /// original bytes are not kept).
 ///
-/// Defaults: [`Fit::Crop`]. The split made by [`PhotoSet::build`] does not depend on the order
+/// Defaults: [`Framing::Crop`]. The split made by [`PhotoSet::build`] does not depend on the order
 /// photos were added: each class is sorted by name first (stable, so equal names keep their
 /// order).
 #[derive(Clone, Debug, Default)]
 pub struct PhotoSet {
-    fit: Fit,
+    fit: Framing,
     /// Index = label (0 = non-cat, 1 = cat).
     photos: [Vec<Entry>; 2],
 }
@@ -65,7 +65,7 @@ pub fn check_test_fraction(test_fraction: f64) -> Result<()> {
 
 impl PhotoSet {
     /// An empty set whose photos will be fitted to 64x64 with `fit`.
-    pub fn new(fit: Fit) -> Self {
+    pub fn new(fit: Framing) -> Self {
         PhotoSet {
             fit,
             photos: Default::default(),
@@ -187,11 +187,11 @@ mod tests {
         let photos: Vec<(u8, String, Vec<u8>)> = (0..10u8)
             .map(|i| (i % 2, format!("p{i}.png"), png([i * 20, 0, 255 - i * 20])))
             .collect();
-        let mut a = PhotoSet::new(Fit::Crop);
+        let mut a = PhotoSet::new(Framing::Crop);
         for (l, n, b) in &photos {
             a.add(*l, n.clone(), b).unwrap();
         }
-        let mut b = PhotoSet::new(Fit::Crop);
+        let mut b = PhotoSet::new(Framing::Crop);
         for (l, n, bytes) in photos.iter().rev() {
             b.add(*l, n.clone(), bytes).unwrap();
         }
@@ -208,7 +208,7 @@ mod tests {
 
     #[test]
     fn bad_photos_are_counted_but_add_no_image() {
-        let mut s = PhotoSet::new(Fit::Crop);
+        let mut s = PhotoSet::new(Framing::Crop);
         s.add(1, "cat.png".into(), &png([200, 100, 0])).unwrap();
         s.add(0, "dog.png".into(), &png([0, 100, 200])).unwrap();
         let err = s.add(1, "notes.txt".into(), b"not a photo").unwrap_err();

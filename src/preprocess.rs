@@ -14,10 +14,10 @@
 //! 3. **Decode** once, in the file's own colour type (8 or 16 bits, grey or colour, with or
 //!    without alpha): at full size, except large JPEGs, which are decoded at 1/2, 1/4 or 1/8
 //!    size by a scaled IDCT (`jpeg-decoder`; the largest reduction that leaves the part of the
-//!    image kept by the [`Fit`] at least 256 pixels a side, the size step 4 boxes down to
+//!    image kept by the [`Framing`] at least 256 pixels a side, the size step 4 boxes down to
 //!    anyway). A 12-megapixel photo is thus decoded at 500 x 375. `jpeg-decoder` is the only
 //!    JPEG decoder (the tests compare it with a second one, zune-jpeg).
-//! 4. **Fit** ([`Fit`]): the centred square (Crop, the default) or the whole image (Squash) is
+//! 4. **Framing** ([`Framing`]): the centred square (Crop, the default) or the whole image (Squash) is
 //!    resampled to 64 x 64: first an integer box average brings it to between 256 and 511 pixels
 //!    a side (a no-op for smaller images), then a Catmull-Rom filter widened to the scale factor
 //!    gives 64 x 64. Pixels are converted to RGB on the fly; alpha is composited over **white**.
@@ -78,7 +78,7 @@ const DECODED: &str = "JPEG, PNG, GIF, WebP or BMP";
 #[derive(
     Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,
 )]
-pub enum Fit {
+pub enum Framing {
     /// Keep the largest centred square (`min(width, height)` a side), then resize it to 64 x 64.
     /// Nothing is distorted; the edges of the longer side are cut off. The default.
     #[default]
@@ -138,7 +138,7 @@ impl std::fmt::Debug for Photo {
 /// Never panics on bad bytes: this module only indexes with checked accessors, and the image-rs
 /// decoders are exercised in the tests on every truncation and on random corruptions of small
 /// files of each format.
-pub fn preprocess(bytes: &[u8], fit: Fit) -> Result<Photo> {
+pub fn preprocess(bytes: &[u8], fit: Framing) -> Result<Photo> {
     if bytes.is_empty() {
         return Err(Error::EmptyImage);
     }
@@ -174,7 +174,7 @@ pub fn preprocess(bytes: &[u8], fit: Fit) -> Result<Photo> {
     let cost = decode_cost(bytes, format, decoder.color_type().bytes_per_pixel());
     let budget = check_size(width, height, &cost)?;
     let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
-    let window = fit_window(width, height, fit);
+    let window = frame_window(width, height, fit);
     // Whatever the decoded image does not use is left for the decoder's other buffers.
     decoder
         .set_limits(decoder_limits(MAX_DECODE_BYTES.saturating_sub(budget)))
@@ -660,7 +660,7 @@ fn jpeg_scale(window: &Window) -> u32 {
 /// on every target. (Natively, without rayon, it still hands each component's rows of
 /// coefficients to a thread of its own; on wasm32 it decodes on the calling thread. Same result;
 /// natively the rows queued for those threads are extra memory, a few MB in practice.)
-fn preprocess_jpeg(bytes: &[u8], fit: Fit) -> Result<Photo> {
+fn preprocess_jpeg(bytes: &[u8], fit: Framing) -> Result<Photo> {
     use jpeg_decoder::{CodingProcess, Decoder, PixelFormat};
 
     let mut decoder = Decoder::new(Cursor::new(bytes));
@@ -682,7 +682,7 @@ fn preprocess_jpeg(bytes: &[u8], fit: Fit) -> Result<Photo> {
         .exif_data()
         .and_then(Orientation::from_exif_chunk)
         .unwrap_or(Orientation::NoTransforms);
-    let window = fit_window(width, height, fit);
+    let window = frame_window(width, height, fit);
 
     let mut scale = match info.coding_process {
         CodingProcess::Lossless => 1,
@@ -871,13 +871,13 @@ impl Window {
     }
 }
 
-fn fit_window(w: u32, h: u32, fit: Fit) -> Window {
+fn frame_window(w: u32, h: u32, fit: Framing) -> Window {
     let (x0, y0, cw, ch) = match fit {
-        Fit::Crop => {
+        Framing::Crop => {
             let s = w.min(h);
             (f64::from(w - s) / 2.0, f64::from(h - s) / 2.0, s, s)
         }
-        Fit::Squash => (0.0, 0.0, w, h),
+        Framing::Squash => (0.0, 0.0, w, h),
     };
     Window {
         x0,

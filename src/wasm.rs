@@ -11,7 +11,7 @@ use crate::dataset::{Dataset, Split};
 use crate::features::{FeatureParamsBuilder, FeatureTrainer};
 use crate::modelfile::AnyModel;
 use crate::network::{HyperparamsBuilder, Trainer};
-use crate::preprocess::{Fit, PIXELS, SIDE};
+use crate::preprocess::{Framing, PIXELS, SIDE};
 
 fn to_js<T: Serialize + ?Sized>(value: &T) -> Result<JsValue, JsError> {
     // Maps (not JS objects) would surprise the page: serialise structs as plain objects.
@@ -25,10 +25,10 @@ fn err(e: crate::Error) -> JsError {
     JsError::new(&e.to_string())
 }
 
-fn parse_fit(fit: &str) -> Result<Fit, JsError> {
+fn parse_fit(fit: &str) -> Result<Framing, JsError> {
     match fit {
-        "" | "crop" => Ok(Fit::Crop),
-        "squash" => Ok(Fit::Squash),
+        "" | "crop" => Ok(Framing::Crop),
+        "squash" => Ok(Framing::Squash),
         other => Err(JsError::new(&format!(
             "unknown fit `{other}` (expected crop or squash)"
         ))),

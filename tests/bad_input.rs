@@ -5,7 +5,7 @@ use std::io::Cursor;
 
 use image::codecs::gif::GifEncoder;
 use image::{Frame, Rgba, RgbaImage};
-use purrceptron::preprocess::{preprocess, Fit, MAX_PIXELS, MAX_SIDE};
+use purrceptron::preprocess::{preprocess, Framing, MAX_PIXELS, MAX_SIDE};
 use purrceptron::Error;
 
 #[test]
@@ -16,7 +16,7 @@ fn animated_gif_gives_its_first_frame() {
     GifEncoder::new(Cursor::new(&mut bytes))
         .encode_frames([Frame::new(red), Frame::new(blue.clone()), Frame::new(blue)])
         .unwrap();
-    for fit in [Fit::Crop, Fit::Squash] {
+    for fit in [Framing::Crop, Framing::Squash] {
         let p = preprocess(&bytes, fit).unwrap();
         assert_eq!((p.width, p.height, p.format), (40, 30, "gif"));
         // GIF palettes are exact: the first frame's red, unchanged by resampling.
@@ -50,7 +50,7 @@ fn png_header_of_2_pow_31_squared_is_too_large_by_name() {
     png.extend_from_slice(&13u32.to_be_bytes());
     png.extend_from_slice(&chunk);
     png.extend_from_slice(&crc32(&chunk).to_be_bytes());
-    match preprocess(&png, Fit::Crop) {
+    match preprocess(&png, Framing::Crop) {
         Err(Error::ImageTooLarge {
             width,
             height,

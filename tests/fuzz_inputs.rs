@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use purrceptron::classifier::PixelModel;
 use purrceptron::dataset::Dataset;
 use purrceptron::modelfile::AnyModel;
-use purrceptron::preprocess::{preprocess, Fit, PIXELS};
+use purrceptron::preprocess::{preprocess, Framing, PIXELS};
 
 fn files(kind: &str, target: &str) -> Vec<(PathBuf, Vec<u8>)> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -60,9 +60,9 @@ fn model_file(data: &[u8]) -> bool {
 
 fn photo(data: &[u8]) -> bool {
     let fit = if data.len() % 2 == 1 {
-        Fit::Squash
+        Framing::Squash
     } else {
-        Fit::Crop
+        Framing::Crop
     };
     match preprocess(data, fit) {
         Ok(p) => {

@@ -9,8 +9,8 @@ use std::sync::atomic::{AtomicIsize, AtomicUsize};
 use image::codecs::jpeg::JpegEncoder;
 use image::{DynamicImage, ImageFormat, Rgb, RgbImage, Rgba, RgbaImage};
 use purrceptron::preprocess::{
-    max_pixels_for, preprocess, to_png, Fit, Photo, MAX_DECODE_BYTES, MAX_PIXELS, MAX_SIDE, PIXELS,
-    SIDE,
+    max_pixels_for, preprocess, to_png, Framing, Photo, MAX_DECODE_BYTES, MAX_PIXELS, MAX_SIDE,
+    PIXELS, SIDE,
 };
 use purrceptron::Error;
 
@@ -342,7 +342,7 @@ fn every_format_gives_64x64_rgb_with_expected_colours() {
     ];
     for (format, name) in lossless {
         let bytes = encode(&dynamic, format);
-        let photo = preprocess(&bytes, Fit::Crop).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let photo = preprocess(&bytes, Framing::Crop).unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(photo.format, name);
         assert_eq!((photo.width, photo.height), (128, 96), "{name}");
         assert_eq!(photo.pixels.len(), PIXELS);
@@ -351,7 +351,7 @@ fn every_format_gives_64x64_rgb_with_expected_colours() {
         assert_cols(&photo, 0..=29, RED, 0);
         assert_cols(&photo, 34..=63, BLUE, 0);
     }
-    let photo = preprocess(&jpeg(&image, 90), Fit::Crop).unwrap();
+    let photo = preprocess(&jpeg(&image, 90), Framing::Crop).unwrap();
     assert_eq!(photo.format, "jpeg");
     assert_eq!((photo.width, photo.height), (128, 96));
     assert_cols(&photo, 0..=26, RED, 12);
@@ -370,15 +370,15 @@ fn crop_and_squash_differ_on_a_wide_image() {
     });
     let bytes = encode(&DynamicImage::ImageRgb8(image), ImageFormat::Png);
     // Crop keeps the centre 64 x 64: all red, and exactly the source pixels (scale 1).
-    let crop = preprocess(&bytes, Fit::Crop).unwrap();
+    let crop = preprocess(&bytes, Framing::Crop).unwrap();
     assert_cols(&crop, 0..=63, RED, 0);
     // Squash halves the width: green columns 0..16, red 16..48, blue 48..64 (blends at edges).
-    let squash = preprocess(&bytes, Fit::Squash).unwrap();
+    let squash = preprocess(&bytes, Framing::Squash).unwrap();
     assert_cols(&squash, 0..=13, GREEN, 0);
     assert_cols(&squash, 18..=45, RED, 0);
     assert_cols(&squash, 50..=63, BLUE, 0);
     assert_ne!(crop.pixels, squash.pixels);
-    assert_eq!(Fit::default(), Fit::Crop);
+    assert_eq!(Framing::default(), Framing::Crop);
 }
 
 #[test]
@@ -392,9 +392,9 @@ fn crop_of_a_tall_image_keeps_the_vertical_centre() {
         })
     });
     let bytes = encode(&DynamicImage::ImageRgb8(image), ImageFormat::Png);
-    let crop = preprocess(&bytes, Fit::Crop).unwrap();
+    let crop = preprocess(&bytes, Framing::Crop).unwrap();
     assert_rows(&crop, 0..=63, RED, 0);
-    let squash = preprocess(&bytes, Fit::Squash).unwrap();
+    let squash = preprocess(&bytes, Framing::Squash).unwrap();
     assert_rows(&squash, 0..=18, GREEN, 0);
     assert_rows(&squash, 24..=39, RED, 0);
     assert_rows(&squash, 45..=63, BLUE, 0);
@@ -405,7 +405,7 @@ fn colour_types_grey_16bit_alpha() {
     let (w, h) = (90, 70);
     // Grey.
     let grey = DynamicImage::ImageLuma8(image::GrayImage::from_pixel(w, h, image::Luma([77])));
-    let p = preprocess(&encode(&grey, ImageFormat::Png), Fit::Crop).unwrap();
+    let p = preprocess(&encode(&grey, ImageFormat::Png), Framing::Crop).unwrap();
     assert!(
         p.pixels.iter().all(|&v| v == 77),
         "grey 77 -> RGB (77, 77, 77)"
@@ -416,7 +416,7 @@ fn colour_types_grey_16bit_alpha() {
         h,
         Rgb([65535u16, 32768, 0]),
     ));
-    let p = preprocess(&encode(&rgb16, ImageFormat::Png), Fit::Crop).unwrap();
+    let p = preprocess(&encode(&rgb16, ImageFormat::Png), Framing::Crop).unwrap();
     assert!(p.pixels.chunks(3).all(|c| c == [255, 128, 0]));
     // 16-bit grey.
     let grey16 = DynamicImage::ImageLuma16(image::ImageBuffer::from_pixel(
@@ -424,7 +424,7 @@ fn colour_types_grey_16bit_alpha() {
         h,
         image::Luma([257u16 * 200]),
     ));
-    let p = preprocess(&encode(&grey16, ImageFormat::Png), Fit::Squash).unwrap();
+    let p = preprocess(&encode(&grey16, ImageFormat::Png), Framing::Squash).unwrap();
     assert!(p.pixels.iter().all(|&v| v == 200));
     // RGBA: alpha is composited over white. Left: transparent, right: half-transparent green.
     let rgba = RgbaImage::from_fn(128, 64, |x, _| {
@@ -436,7 +436,7 @@ fn colour_types_grey_16bit_alpha() {
     });
     let p = preprocess(
         &encode(&DynamicImage::ImageRgba8(rgba), ImageFormat::Png),
-        Fit::Squash,
+        Framing::Squash,
     )
     .unwrap();
     assert_cols(&p, 0..=29, WHITE, 0);
@@ -448,28 +448,28 @@ fn colour_types_grey_16bit_alpha() {
         h,
         image::LumaA([0u8, 255]),
     ));
-    let p = preprocess(&encode(&la, ImageFormat::Png), Fit::Crop).unwrap();
+    let p = preprocess(&encode(&la, ImageFormat::Png), Framing::Crop).unwrap();
     assert!(p.pixels.iter().all(|&v| v == 0), "opaque black grey+alpha");
     let la16 = DynamicImage::ImageLumaA16(image::ImageBuffer::from_pixel(
         w,
         h,
         image::LumaA([0u16, 0]),
     ));
-    let p = preprocess(&encode(&la16, ImageFormat::Png), Fit::Crop).unwrap();
+    let p = preprocess(&encode(&la16, ImageFormat::Png), Framing::Crop).unwrap();
     assert!(p.pixels.iter().all(|&v| v == 255), "transparent -> white");
     let rgba16 = DynamicImage::ImageRgba16(image::ImageBuffer::from_pixel(
         w,
         h,
         Rgba([65535u16, 0, 0, 65535]),
     ));
-    let p = preprocess(&encode(&rgba16, ImageFormat::Png), Fit::Crop).unwrap();
+    let p = preprocess(&encode(&rgba16, ImageFormat::Png), Framing::Crop).unwrap();
     assert!(p.pixels.chunks(3).all(|c| c == RED));
     // Grey JPEG (decoded as L8).
     let mut grey_jpeg = Vec::new();
     JpegEncoder::new_with_quality(&mut grey_jpeg, 95)
         .encode_image(&image::GrayImage::from_pixel(w, h, image::Luma([150])))
         .unwrap();
-    let p = preprocess(&grey_jpeg, Fit::Crop).unwrap();
+    let p = preprocess(&grey_jpeg, Framing::Crop).unwrap();
     assert!(p.pixels.iter().all(|&v| v.abs_diff(150) <= 2));
 }
 
@@ -533,14 +533,14 @@ fn exif_orientation_is_applied() {
         })
     });
     let plain = jpeg(&stored, 95);
-    let p = preprocess(&plain, Fit::Squash).unwrap();
+    let p = preprocess(&plain, Framing::Squash).unwrap();
     assert_eq!((p.width, p.height), (96, 64));
     assert!(close(px(&p, 10, 50), RED, 12) && close(px(&p, 50, 10), BLUE, 12));
 
     // 6 = rotate 90 degrees clockwise to display: the stored top (red) becomes the right
     // side, the stored bottom (blue) the left side, the stored top-left (green) the top-right.
     for big_endian in [true, false] {
-        let p = preprocess(&with_exif(&plain, 6, big_endian), Fit::Squash).unwrap();
+        let p = preprocess(&with_exif(&plain, 6, big_endian), Framing::Squash).unwrap();
         assert_eq!(
             (p.width, p.height),
             (64, 96),
@@ -551,24 +551,24 @@ fn exif_orientation_is_applied() {
         assert!(close(px(&p, 60, 60), RED, 12), "{:?}", px(&p, 60, 60));
     }
     // 3 = rotate 180: blue on top, green at the bottom right.
-    let p = preprocess(&with_exif(&plain, 3, true), Fit::Squash).unwrap();
+    let p = preprocess(&with_exif(&plain, 3, true), Framing::Squash).unwrap();
     assert_eq!((p.width, p.height), (96, 64));
     assert_rows(&p, 0..=27, BLUE, 12);
     assert!(close(px(&p, 60, 60), GREEN, 16) && close(px(&p, 60, 5), RED, 12));
     // 8 = rotate 270 clockwise: red on the left, green at the bottom left.
-    let p = preprocess(&with_exif(&plain, 8, true), Fit::Crop).unwrap();
+    let p = preprocess(&with_exif(&plain, 8, true), Framing::Crop).unwrap();
     assert_eq!((p.width, p.height), (64, 96));
     assert_cols(&p, 36..=63, BLUE, 12);
     assert!(close(px(&p, 5, 5), RED, 12));
     // Crop of the stored 96 x 64 keeps x in 16..80: green is x < 32 -> the first quarter.
     assert!(close(px(&p, 60, 5), GREEN, 16), "{:?}", px(&p, 60, 5));
     // 2 = mirror horizontally: green top right.
-    let p = preprocess(&with_exif(&plain, 2, false), Fit::Squash).unwrap();
+    let p = preprocess(&with_exif(&plain, 2, false), Framing::Squash).unwrap();
     assert_eq!((p.width, p.height), (96, 64));
     assert!(close(px(&p, 5, 60), GREEN, 16) && close(px(&p, 5, 5), RED, 12));
     // An unknown orientation value is ignored.
-    let p = preprocess(&with_exif(&plain, 42, true), Fit::Squash).unwrap();
-    assert_eq!(p, preprocess(&plain, Fit::Squash).unwrap());
+    let p = preprocess(&with_exif(&plain, 42, true), Framing::Squash).unwrap();
+    assert_eq!(p, preprocess(&plain, Framing::Squash).unwrap());
 }
 
 // ---- hostile and broken input ----------------------------------------------------------------
@@ -595,10 +595,13 @@ fn small_files() -> Vec<(&'static str, Vec<u8>)> {
 #[test]
 fn every_truncation_is_an_error_or_a_photo_never_a_panic() {
     for (name, bytes) in small_files() {
-        assert!(preprocess(&bytes, Fit::Crop).is_ok(), "{name} whole file");
+        assert!(
+            preprocess(&bytes, Framing::Crop).is_ok(),
+            "{name} whole file"
+        );
         let mut errors = 0;
         for len in 0..bytes.len() {
-            match preprocess(&bytes[..len], Fit::Crop) {
+            match preprocess(&bytes[..len], Framing::Crop) {
                 Ok(p) => assert_eq!(p.pixels.len(), PIXELS, "{name} cut at {len}"),
                 Err(e) => {
                     errors += 1;
@@ -610,7 +613,7 @@ fn every_truncation_is_an_error_or_a_photo_never_a_panic() {
             }
             if len < 16 {
                 assert!(
-                    preprocess(&bytes[..len], Fit::Crop).is_err(),
+                    preprocess(&bytes[..len], Framing::Crop).is_err(),
                     "{name} cut at {len} must fail"
                 );
             }
@@ -640,7 +643,7 @@ fn corrupted_bytes_never_panic() {
                     _ => bad[at] = 0xFF,
                 }
             }
-            if let Ok(p) = preprocess(&bad, Fit::Crop) {
+            if let Ok(p) = preprocess(&bad, Framing::Crop) {
                 assert_eq!(p.pixels.len(), PIXELS, "{name} round {round}");
             }
         }
@@ -649,17 +652,23 @@ fn corrupted_bytes_never_panic() {
 
 #[test]
 fn empty_text_and_garbage_are_named() {
-    assert!(matches!(preprocess(&[], Fit::Crop), Err(Error::EmptyImage)));
-    let text = unsupported(preprocess(b"hello, this is not a cat\n", Fit::Crop));
+    assert!(matches!(
+        preprocess(&[], Framing::Crop),
+        Err(Error::EmptyImage)
+    ));
+    let text = unsupported(preprocess(b"hello, this is not a cat\n", Framing::Crop));
     assert!(text.contains("not an image"), "{text}");
     assert!(text.contains("text"), "{text}");
-    let garbage = unsupported(preprocess(&[0x13, 0x37, 0x00, 0xFE, 0x01, 0x02], Fit::Crop));
+    let garbage = unsupported(preprocess(
+        &[0x13, 0x37, 0x00, 0xFE, 0x01, 0x02],
+        Framing::Crop,
+    ));
     assert!(garbage.contains("not an image"), "{garbage}");
-    let one = unsupported(preprocess(&[0xFF], Fit::Crop));
+    let one = unsupported(preprocess(&[0xFF], Framing::Crop));
     assert!(one.contains("not an image"), "{one}");
     // Zero bytes of some length are not empty, just not an image.
     assert!(matches!(
-        preprocess(&[0; 100], Fit::Crop),
+        preprocess(&[0; 100], Framing::Crop),
         Err(Error::UnsupportedImage(_))
     ));
 }
@@ -702,7 +711,7 @@ fn formats_this_build_cannot_decode_are_named() {
         (b"qoif\0\0\0\x01\0\0\0\x01\x03\0".to_vec(), "QOI"),
     ];
     for (bytes, name) in cases {
-        let message = unsupported(preprocess(&bytes, Fit::Crop));
+        let message = unsupported(preprocess(&bytes, Framing::Crop));
         assert!(message.contains(name), "{name}: {message}");
     }
 }
@@ -716,7 +725,7 @@ fn absurd_png_header_is_too_large() {
     let full = png_file(side, side, 8, 2, &zlib_zeros(10));
     let header_only = full[..8 + 25].to_vec();
     for bytes in [full, header_only] {
-        let ((w, h, _), peak) = peak_alloc(|| too_large(preprocess(&bytes, Fit::Crop)));
+        let ((w, h, _), peak) = peak_alloc(|| too_large(preprocess(&bytes, Framing::Crop)));
         assert_eq!((w, h), (u64::from(side), u64::from(side)));
         assert!(peak < MB, "allocated {peak} bytes");
     }
@@ -726,7 +735,7 @@ fn absurd_png_header_is_too_large() {
 fn generated_black_png_decodes() {
     // Validates the hand-rolled deflate used by the bomb tests (with and without a remainder).
     for (w, h) in [(300, 200), (257, 1), (1, 1)] {
-        let p = preprocess(&black_png(w, h), Fit::Crop).unwrap();
+        let p = preprocess(&black_png(w, h), Framing::Crop).unwrap();
         assert_eq!((p.width, p.height, p.format), (w, h, "png"));
         assert!(p.pixels.iter().all(|&v| v == 0));
     }
@@ -738,13 +747,13 @@ fn png_bomb_30000_squared_is_refused_without_decoding() {
     let bomb = black_png(30_000, 30_000);
     assert!(bomb.len() < 8 * MB);
     let start = std::time::Instant::now();
-    let ((w, h, max_pixels), peak) = peak_alloc(|| too_large(preprocess(&bomb, Fit::Crop)));
+    let ((w, h, max_pixels), peak) = peak_alloc(|| too_large(preprocess(&bomb, Framing::Crop)));
     assert_eq!((w, h, max_pixels), (30_000, 30_000, MAX_PIXELS));
     assert!(peak < 2 * MB, "allocated {peak} bytes");
     assert!(start.elapsed().as_secs_f64() < 1.0);
     // Within the side limit but over the pixel limit: 12000 x 12000 = 144 MP.
     let bomb = black_png(12_000, 12_000);
-    let ((w, h, _), peak) = peak_alloc(|| too_large(preprocess(&bomb, Fit::Squash)));
+    let ((w, h, _), peak) = peak_alloc(|| too_large(preprocess(&bomb, Framing::Squash)));
     assert_eq!((w, h), (12_000, 12_000));
     assert!(peak < 2 * MB, "allocated {peak} bytes");
 }
@@ -753,7 +762,7 @@ fn png_bomb_30000_squared_is_refused_without_decoding() {
 fn bytes_per_pixel_count_against_the_memory_budget() {
     // 16-bit RGBA: 8 bytes a pixel. 6000 x 6000 = 36 MP x 8 = 288 MB > 256 MiB.
     let bytes = png_file(6000, 6000, 16, 6, &zlib_zeros(100));
-    let ((w, h, max_pixels), peak) = peak_alloc(|| too_large(preprocess(&bytes, Fit::Crop)));
+    let ((w, h, max_pixels), peak) = peak_alloc(|| too_large(preprocess(&bytes, Framing::Crop)));
     assert_eq!((w, h), (6000, 6000));
     assert_eq!(max_pixels, max_pixels_for(8));
     assert_eq!(max_pixels, MAX_DECODE_BYTES / 8);
@@ -761,7 +770,7 @@ fn bytes_per_pixel_count_against_the_memory_budget() {
     // The same size in 8-bit RGB (108 MB) passes the size check (and fails on the bad data).
     let bytes = png_file(6000, 6000, 8, 2, &zlib_zeros(100));
     assert!(matches!(
-        preprocess(&bytes, Fit::Crop),
+        preprocess(&bytes, Framing::Crop),
         Err(Error::ImageDecode(_))
     ));
     assert_eq!(max_pixels_for(3), MAX_PIXELS);
@@ -788,14 +797,14 @@ fn progressive_jpeg_coefficients_count_against_the_memory_budget() {
     // 6000 x 6000 = 36 MP, within MAX_PIXELS. Baseline: 108 MB of RGB8, accepted (zune-jpeg
     // then fills the missing scan data with grey, or fails).
     let fits = |r: &Result<Photo, Error>| !matches!(r, Err(Error::ImageTooLarge { .. }));
-    let baseline = preprocess(&jpeg_headers(0xC0, 0x11), Fit::Crop);
+    let baseline = preprocess(&jpeg_headers(0xC0, 0x11), Framing::Crop);
     assert!(fits(&baseline), "{baseline:?}");
     // Progressive 4:4:4: + 3 x 2 bytes of coefficients a pixel = 9 bytes a pixel: 324 MB.
-    let (w, h, max_pixels) = too_large(preprocess(&jpeg_headers(0xC2, 0x11), Fit::Crop));
+    let (w, h, max_pixels) = too_large(preprocess(&jpeg_headers(0xC2, 0x11), Framing::Crop));
     assert_eq!((w, h), (6000, 6000));
     assert_eq!(max_pixels, max_pixels_for(9));
     // Progressive 4:2:0: + (1 + 1/4 + 1/4) x 2 = 3 bytes a pixel: 216 MB, accepted.
-    let progressive_420 = preprocess(&jpeg_headers(0xC2, 0x22), Fit::Crop);
+    let progressive_420 = preprocess(&jpeg_headers(0xC2, 0x22), Framing::Crop);
     assert!(fits(&progressive_420), "{progressive_420:?}");
 }
 
@@ -866,14 +875,14 @@ fn absurd_headers_of_other_formats_are_too_large() {
     ];
     // TIFF is not decoded by this build (it is rare for photos, and its decoder would be a
     // tenth of the wasm module): refused by name, before its header is read.
-    let (message, peak) = peak_alloc(|| unsupported(preprocess(&tiff, Fit::Crop)));
+    let (message, peak) = peak_alloc(|| unsupported(preprocess(&tiff, Framing::Crop)));
     assert!(
         message.starts_with("TIFF images cannot be decoded"),
         "{message}"
     );
     assert!(peak < MB, "tiff: allocated {peak} bytes");
     for (name, bytes, dims) in cases {
-        let ((w, h, _), peak) = peak_alloc(|| too_large(preprocess(&bytes, Fit::Crop)));
+        let ((w, h, _), peak) = peak_alloc(|| too_large(preprocess(&bytes, Framing::Crop)));
         assert_eq!((w, h), dims, "{name}");
         assert!(peak < 2 * MB, "{name}: allocated {peak} bytes");
     }
@@ -909,7 +918,7 @@ fn decoding_memory_stays_near_the_decoded_image_size() {
         ("webp rgba", encode(&rgba, ImageFormat::WebP), 4 + 4),
     ];
     for (name, bytes, bytes_per_pixel) in files {
-        let (photo, peak) = peak_alloc(|| preprocess(&bytes, Fit::Crop).unwrap());
+        let (photo, peak) = peak_alloc(|| preprocess(&bytes, Framing::Crop).unwrap());
         assert_eq!((photo.width, photo.height), (w, h));
         // What `preprocess` accounts for (the decoded pixels, plus the decoder's own buffers
         // for WebP and TIFF), a copy of the input (JPEG), and < 8 MB more.
@@ -941,7 +950,7 @@ fn uniform_colour_stays_exactly_that_colour() {
     ] {
         let image = RgbImage::from_pixel(w, h, Rgb(colour));
         let bytes = encode(&DynamicImage::ImageRgb8(image), ImageFormat::Png);
-        for fit in [Fit::Crop, Fit::Squash] {
+        for fit in [Framing::Crop, Framing::Squash] {
             let p = preprocess(&bytes, fit).unwrap();
             assert!(p.pixels.chunks(3).all(|c| c == colour), "{w} x {h} {fit:?}");
         }
@@ -960,7 +969,7 @@ fn a_64x64_image_is_returned_unchanged() {
         Rgb(c)
     });
     let bytes = encode(&DynamicImage::ImageRgb8(image.clone()), ImageFormat::Png);
-    for fit in [Fit::Crop, Fit::Squash] {
+    for fit in [Framing::Crop, Framing::Squash] {
         assert_eq!(
             preprocess(&bytes, fit).unwrap().pixels,
             image.as_raw().clone()
@@ -976,13 +985,13 @@ fn a_64x64_image_is_returned_unchanged() {
     });
     let bytes = encode(&DynamicImage::ImageRgb8(wide), ImageFormat::Png);
     assert_eq!(
-        preprocess(&bytes, Fit::Crop).unwrap().pixels,
+        preprocess(&bytes, Framing::Crop).unwrap().pixels,
         image.as_raw().clone()
     );
     // And round-trips through to_png.
     let png = to_png(image.as_raw()).unwrap();
     assert_eq!(
-        preprocess(&png, Fit::Crop).unwrap().pixels,
+        preprocess(&png, Framing::Crop).unwrap().pixels,
         image.as_raw().clone()
     );
 }
@@ -1001,11 +1010,11 @@ fn linear_ramps_land_where_geometry_says() {
             ])
         });
         let bytes = encode(&DynamicImage::ImageRgb16(image), ImageFormat::Png);
-        for fit in [Fit::Crop, Fit::Squash] {
+        for fit in [Framing::Crop, Framing::Squash] {
             let p = preprocess(&bytes, fit).unwrap();
             let (cw, ch) = match fit {
-                Fit::Crop => (w.min(h), w.min(h)),
-                Fit::Squash => (w, h),
+                Framing::Crop => (w.min(h), w.min(h)),
+                Framing::Squash => (w, h),
             };
             let (x0, y0) = (f64::from(w - cw) / 2.0, f64::from(h - ch) / 2.0);
             for i in 4..60 {
@@ -1033,8 +1042,8 @@ fn preprocessing_is_deterministic() {
         ])
     });
     let bytes = jpeg(&image, 85);
-    let a = preprocess(&bytes, Fit::Crop).unwrap();
-    let b = preprocess(&bytes, Fit::Crop).unwrap();
+    let a = preprocess(&bytes, Framing::Crop).unwrap();
+    let b = preprocess(&bytes, Framing::Crop).unwrap();
     assert_eq!(a, b);
 }
 
@@ -1043,7 +1052,7 @@ fn to_png_checks_the_length() {
     assert!(matches!(to_png(&[0; 10]), Err(Error::Shape(_))));
     let png = to_png(&[200; PIXELS]).unwrap();
     assert_eq!(&png[1..4], b"PNG");
-    let p = preprocess(&png, Fit::Squash).unwrap();
+    let p = preprocess(&png, Framing::Squash).unwrap();
     assert_eq!((p.width, p.height), (64, 64));
     assert!(p.pixels.iter().all(|&v| v == 200));
 }
@@ -1088,7 +1097,7 @@ fn large_jpegs_decoded_at_reduced_scale_match_the_full_size_decode() {
         let full = image::load_from_memory(&bytes).unwrap();
         assert_eq!((full.width(), full.height()), (w, h));
         let full = encode(&DynamicImage::ImageRgb8(full.to_rgb8()), ImageFormat::Bmp);
-        for fit in [Fit::Crop, Fit::Squash] {
+        for fit in [Framing::Crop, Framing::Squash] {
             let (reduced, peak) = peak_alloc(|| preprocess(&bytes, fit).unwrap());
             assert_eq!(
                 (reduced.width, reduced.height, reduced.format),
@@ -1127,15 +1136,15 @@ fn large_jpegs_decoded_at_reduced_scale_match_the_full_size_decode() {
 #[test]
 fn large_jpeg_exif_orientation_is_applied() {
     let bytes = jpeg(&busy_picture(2400, 1800), 85);
-    let plain = preprocess(&bytes, Fit::Squash).unwrap();
+    let plain = preprocess(&bytes, Framing::Squash).unwrap();
     let upright = RgbImage::from_raw(64, 64, plain.pixels.clone()).unwrap();
     for big_endian in [true, false] {
         // 6: rotate 90 degrees clockwise to display.
-        let p = preprocess(&with_exif(&bytes, 6, big_endian), Fit::Squash).unwrap();
+        let p = preprocess(&with_exif(&bytes, 6, big_endian), Framing::Squash).unwrap();
         assert_eq!((p.width, p.height), (1800, 2400));
         assert_eq!(p.pixels, image::imageops::rotate90(&upright).into_raw());
         // 3: rotate 180 degrees.
-        let p = preprocess(&with_exif(&bytes, 3, big_endian), Fit::Squash).unwrap();
+        let p = preprocess(&with_exif(&bytes, 3, big_endian), Framing::Squash).unwrap();
         assert_eq!((p.width, p.height), (2400, 1800));
         assert_eq!(p.pixels, image::imageops::rotate180(&upright).into_raw());
     }
@@ -1233,7 +1242,7 @@ fn cmyk_ycck_and_grey_jpegs_give_the_colours_of_the_full_size_decode() {
             let bytes = uniform_jpeg(w, h, values, transform);
             let expected = image::load_from_memory(&bytes).unwrap().to_rgb8();
             let expected = expected.get_pixel(w as u32 / 2, h as u32 / 2).0;
-            for fit in [Fit::Crop, Fit::Squash] {
+            for fit in [Framing::Crop, Framing::Squash] {
                 let (p, peak) = peak_alloc(|| preprocess(&bytes, fit).unwrap());
                 assert_eq!((p.width, p.height), (u32::from(w), u32::from(h)));
                 if w == 4000 {
@@ -1273,13 +1282,13 @@ fn truncated_and_corrupted_large_jpegs_never_panic() {
         Rgb([(x / 3) as u8, (y / 2) as u8, ((x + 2 * y) / 8) as u8])
     });
     let bytes = jpeg(&image, 75);
-    let whole = preprocess(&bytes, Fit::Crop).unwrap();
+    let whole = preprocess(&bytes, Framing::Crop).unwrap();
     assert_eq!((whole.width, whole.height), (700, 520));
     // Every prefix through the headers, then every 7th.
     let cuts = (0..bytes.len()).filter(|&len| len < 1000 || len % 7 == 0);
     println!("{} bytes", bytes.len());
     for len in cuts {
-        if let Ok(p) = preprocess(&bytes[..len], Fit::Crop) {
+        if let Ok(p) = preprocess(&bytes[..len], Framing::Crop) {
             assert_eq!(p.pixels.len(), PIXELS, "cut at {len}");
         }
     }
@@ -1302,7 +1311,7 @@ fn truncated_and_corrupted_large_jpegs_never_panic() {
                 _ => bad[at] = 0xFF,
             }
         }
-        for fit in [Fit::Crop, Fit::Squash] {
+        for fit in [Framing::Crop, Framing::Squash] {
             if let Ok(p) = preprocess(&bad, fit) {
                 assert_eq!(p.pixels.len(), PIXELS, "round {round}");
             }
