@@ -1,38 +1,49 @@
 //! The browser adapter: each type wraps a core type, and each method only converts arguments,
 //! delegates and converts the result (structured values through serde-wasm-bindgen). Every
-//! export returns `Result<_, JsError>` so a failure reaches the worker as an exception with the
-//! core error's message.
+//! export returns `Result<_, JsValue>`: a failure reaches the worker as a JS `Error` whose
+//! `name` is the core error's kind and whose `message` is its text.
 
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
-use crate::classifier::{self, PixelModel};
-use crate::dataset::{Dataset, Split};
-use crate::features::{FeatureParamsBuilder, FeatureTrainer};
-use crate::modelfile::AnyModel;
-use crate::network::{HyperparamsBuilder, Trainer};
+use crate::data::{Dataset, PhotoSet, Split};
+use crate::model::{self, Evaluation, Model, ModelSpec, PixelModel, Training};
 use crate::preprocess::{Framing, PIXELS, SIDE};
+use crate::Error;
 
-fn to_js<T: Serialize + ?Sized>(value: &T) -> Result<JsValue, JsError> {
+/// A core error as a JS `Error` whose `name` is its kind (`photo`, `model`, `dataset`, ...:
+/// see [`crate::ErrorKind`]), so the page can tell a bad photo from a bad model file from a bug.
+fn err(e: Error) -> JsValue {
+    let js = js_sys::Error::new(&e.to_string());
+    js.set_name(e.kind().as_str());
+    js.into()
+}
+
+fn to_js<T: Serialize + ?Sized>(value: &T) -> Result<JsValue, JsValue> {
     // Maps (not JS objects) would surprise the page: serialise structs as plain objects.
     let s = serde_wasm_bindgen::Serializer::new().serialize_maps_as_objects(true);
     value
         .serialize(&s)
-        .map_err(|e| JsError::new(&e.to_string()))
+        .map_err(|e| err(Error::Shape(format!("cannot hand the result to the page: {e}"))))
 }
 
-fn err(e: crate::Error) -> JsError {
-    JsError::new(&e.to_string())
-}
-
-fn parse_fit(fit: &str) -> Result<Framing, JsError> {
-    match fit {
+fn parse_framing(framing: &str) -> Result<Framing, JsValue> {
+    match framing {
         "" | "crop" => Ok(Framing::Crop),
         "squash" => Ok(Framing::Squash),
-        other => Err(JsError::new(&format!(
-            "unknown fit `{other}` (expected crop or squash)"
-        ))),
+        other => Err(err(Error::InvalidParameter {
+            name: "fit",
+            value: other.to_string(),
+            expected: "crop or squash",
+        })),
     }
+}
+
+/// The page's model choices with every default (see [`crate::model::presets`]): the page
+/// fills its form from them instead of keeping copies of the defaults.
+#[wasm_bindgen]
+pub fn presets() -> Result<JsValue, JsValue> {
+    to_js(&model::presets().map_err(err)?)
 }
 
 /// 64x64x3 RGB -> 64x64x4 RGBA (opaque), the layout of a canvas `ImageData`.
@@ -72,7 +83,7 @@ impl From<&Split> for SplitSummary {
 struct DatasetSummary<'a> {
     train: SplitSummary,
     test: SplitSummary,
-    classes: &'a [String; 2],
+    classes: &'a [String],
     source: &'a str,
     sha256: String,
     side: usize,
@@ -89,14 +100,14 @@ impl From<Dataset> for WasmDataset {
 impl WasmDataset {
     /// Parses and validates a dataset blob (safetensors bytes).
     #[wasm_bindgen(constructor)]
-    pub fn new(bytes: &[u8]) -> Result<WasmDataset, JsError> {
+    pub fn new(bytes: &[u8]) -> Result<WasmDataset, JsValue> {
         Dataset::from_bytes(bytes)
             .map(WasmDataset::from)
             .map_err(err)
     }
 
     /// `{train: {n, cats, non_cats}, test: {...}, classes, source, sha256, side}`.
-    pub fn summary(&self) -> Result<JsValue, JsError> {
+    pub fn summary(&self) -> Result<JsValue, JsValue> {
         let d = &self.inner;
         to_js(&DatasetSummary {
             train: (&d.train).into(),
@@ -109,34 +120,37 @@ impl WasmDataset {
     }
 
     /// Image `index` of `split` (`train` or `test`) as 64x64 RGBA bytes for an `ImageData`.
-    pub fn image_rgba(&self, split: &str, index: usize) -> Result<Vec<u8>, JsError> {
+    pub fn image_rgba(&self, split: &str, index: usize) -> Result<Vec<u8>, JsValue> {
         let s = self.split(split)?;
         if index >= s.len() {
-            return Err(JsError::new(&format!(
-                "image {index} does not exist: the {split} split has {} images",
-                s.len()
-            )));
+            return Err(err(Error::InvalidParameter {
+                name: "index",
+                value: index.to_string(),
+                expected: "an image of the split (below its length)",
+            }));
         }
         Ok(rgba(s.image(index)))
     }
 
     /// Labels (0/1) of `split`.
-    pub fn labels(&self, split: &str) -> Result<Vec<u8>, JsError> {
+    pub fn labels(&self, split: &str) -> Result<Vec<u8>, JsValue> {
         Ok(self.split(split)?.labels.clone())
     }
 
     /// The blob's bytes (for exporting a dataset built in the page).
-    pub fn to_bytes(&self) -> Result<Vec<u8>, JsError> {
+    pub fn to_bytes(&self) -> Result<Vec<u8>, JsValue> {
         self.inner.to_bytes().map_err(err)
     }
 
-    fn split(&self, split: &str) -> Result<&Split, JsError> {
+    fn split(&self, split: &str) -> Result<&Split, JsValue> {
         match split {
             "train" => Ok(&self.inner.train),
             "test" => Ok(&self.inner.test),
-            other => Err(JsError::new(&format!(
-                "unknown split `{other}` (expected train or test)"
-            ))),
+            other => Err(err(Error::InvalidParameter {
+                name: "split",
+                value: other.to_string(),
+                expected: "train or test",
+            })),
         }
     }
 }
@@ -144,198 +158,76 @@ impl WasmDataset {
 /// Training in steps, so the worker can report progress and honour a cancel between steps.
 #[wasm_bindgen]
 pub struct WasmTrainer {
-    inner: Option<Trainer>,
-    /// Set instead of `inner` when `params.model` is `features`.
-    features: Option<FeatureTrainer>,
-}
-
-/// The `model` field of the training parameters; everything else is the model's own.
-#[derive(serde::Deserialize)]
-struct ModelChoice {
-    #[serde(default)]
-    model: Option<String>,
-}
-
-/// Training parameters of the learned-feature model. Unknown fields are refused: a learning
-/// rate or an iteration count given to this model would otherwise be silently ignored.
-#[derive(serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FeatureRequest {
-    #[allow(dead_code)]
-    model: String,
-    seed: Option<u32>,
-    filters: Option<usize>,
-    patches: Option<usize>,
-    kmeans_iterations: Option<usize>,
-}
-
-impl From<FeatureRequest> for FeatureParamsBuilder {
-    fn from(r: FeatureRequest) -> Self {
-        let d = FeatureParamsBuilder::default();
-        FeatureParamsBuilder {
-            seed: r.seed.unwrap_or(d.seed),
-            filters: r.filters.unwrap_or(d.filters),
-            patches: r.patches.unwrap_or(d.patches),
-            kmeans_iterations: r.kmeans_iterations.unwrap_or(d.kmeans_iterations),
-        }
-    }
-}
-
-#[derive(Serialize)]
-struct StepReport {
-    /// Iterations done.
-    done: usize,
-    iterations: usize,
-    /// Latest recorded cost and the iteration it belongs to.
-    cost: Option<f64>,
-    cost_iteration: Option<usize>,
-    finished: bool,
-    /// Learned-feature model only: the stage running (`patches`, `whitening`, `k-means`,
-    /// `encoding`, `fitting`, `done`) and the fraction of it done; `done`/`iterations` then
-    /// count work in millions of multiply-adds.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    stage: Option<&'static str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    stage_done: Option<f64>,
+    /// `None` once finished.
+    inner: Option<Training>,
 }
 
 #[wasm_bindgen]
 impl WasmTrainer {
-    /// `params`: `{hidden: number[], iterations, learning_rate, l2, seed, report_every}`;
-    /// or `{model: 'features', seed, filters, patches, kmeans_iterations}` for the
-    /// learned-feature model. Missing fields take the documented defaults. Values are checked.
+    /// `params`: a training request (see [`ModelSpec::from_request`]): `{model, ...}` with
+    /// `model` one of `network` (default), `lr`, `deep`, `features`, and that kind's own
+    /// parameters; missing ones take the defaults, others are refused.
     #[wasm_bindgen(constructor)]
-    pub fn new(dataset: &WasmDataset, params: JsValue) -> Result<WasmTrainer, JsError> {
-        let choice: ModelChoice = serde_wasm_bindgen::from_value(params.clone())
-            .map_err(|e| JsError::new(&format!("invalid training parameters: {e}")))?;
-        match choice.model.as_deref() {
-            None | Some("network") => {}
-            Some("features") => {
-                // Through a JSON value: serde-wasm-bindgen reads a struct's fields by name and
-                // never sees the unknown ones, which must be refused here.
-                let request: FeatureRequest =
-                    serde_wasm_bindgen::from_value::<serde_json::Value>(params)
-                        .map_err(|e| e.to_string())
-                        .and_then(|v| serde_json::from_value(v).map_err(|e| e.to_string()))
-                        .map_err(|e| JsError::new(&format!("invalid training parameters: {e}")))?;
-                let builder = FeatureParamsBuilder::from(request);
-                let train = &dataset.inner.train;
-                let trainer = FeatureTrainer::new(
-                    builder.build().map_err(err)?,
-                    &train.pixels,
-                    &train.labels,
-                )
-                .map_err(err)?;
-                return Ok(WasmTrainer {
-                    inner: None,
-                    features: Some(trainer),
-                });
-            }
-            Some(other) => {
-                return Err(JsError::new(&format!(
-                    "unknown model `{other}` (expected network or features)"
-                )))
-            }
-        }
-        let builder: HyperparamsBuilder = serde_wasm_bindgen::from_value(params)
-            .map_err(|e| JsError::new(&format!("invalid training parameters: {e}")))?;
-        let hyper = builder.build().map_err(err)?;
-        let train = &dataset.inner.train;
-        let trainer = Trainer::new(hyper, train.inputs(), &train.labels).map_err(err)?;
+    pub fn new(dataset: &WasmDataset, params: JsValue) -> Result<WasmTrainer, JsValue> {
+        // Through a JSON value, so that every key given is seen (and an unknown one refused).
+        let request: serde_json::Value = serde_wasm_bindgen::from_value(params).map_err(|e| {
+            err(Error::InvalidParameter {
+                name: "training parameters",
+                value: e.to_string(),
+                expected: "an object of the model's parameters",
+            })
+        })?;
+        let spec = ModelSpec::from_request(&request).map_err(err)?;
+        let training = spec.start(&dataset.inner.train).map_err(err)?;
         Ok(WasmTrainer {
-            inner: Some(trainer),
-            features: None,
+            inner: Some(training),
         })
     }
 
     /// Runs up to `n` iterations (learned-feature model: about `n` million multiply-adds);
     /// returns `{done, iterations, cost, cost_iteration, finished}` (plus `stage` and
     /// `stage_done` for the learned-feature model).
-    pub fn step(&mut self, n: usize) -> Result<JsValue, JsError> {
-        if let Some(t) = self.features.as_mut() {
-            t.step(n as f64).map_err(err)?;
-            let p = t.progress();
-            return to_js(&StepReport {
-                done: p.done.round() as usize,
-                iterations: p.total.round() as usize,
-                cost: None,
-                cost_iteration: None,
-                finished: t.is_done(),
-                stage: Some(p.stage.name()),
-                stage_done: Some(p.stage_done),
-            });
-        }
-        let t = self.trainer()?;
+    pub fn step(&mut self, n: usize) -> Result<JsValue, JsValue> {
+        let t = self.training()?;
         t.step(n).map_err(err)?;
-        let p = t.progress();
-        to_js(&StepReport {
-            done: t.iteration(),
-            iterations: t.hyperparams().iterations(),
-            cost: p.map(|p| p.cost),
-            cost_iteration: p.map(|p| p.iteration),
-            finished: t.is_done(),
-            stage: None,
-            stage_done: None,
-        })
+        to_js(&t.progress())
+    }
+
+    /// True when stopping before the end still gives a model (networks; not the
+    /// learned-feature model, whose stages must all run).
+    pub fn can_stop_early(&self) -> bool {
+        self.inner.as_ref().is_some_and(Training::can_stop_early)
     }
 
     /// Ends training where it stands, evaluates on both splits and returns the fitted model.
     /// `created` is an RFC 3339 date for the receipt. The trainer is spent afterwards.
-    pub fn finish(&mut self, dataset: &WasmDataset, created: String) -> Result<WasmModel, JsError> {
-        if let Some(t) = self.features.take() {
-            let trained = t.finish().map_err(err)?;
-            let (saved, evaluation) =
-                classifier::save_trained_features(trained, &dataset.inner, created).map_err(err)?;
-            // No learning rate to overshoot: its solver steps by 1/L, L bounding the curvature.
-            return Ok(WasmModel {
-                inner: AnyModel::Features(saved),
-                evaluation: Some(evaluation),
-                costs: Vec::new(),
-                warning: None,
-            });
-        }
-        let trainer = self
-            .inner
-            .take()
-            .ok_or_else(|| JsError::new("this training has already finished"))?;
-        let complete = trainer.is_done();
-        let trained = trainer.finish().map_err(err)?;
-        let costs = trained.report.costs.clone();
-        let (final_cost, lr) = (
-            trained.report.final_cost,
-            trained.hyperparams.learning_rate(),
-        );
-        let (inner, evaluation) =
-            classifier::save_trained_for(trained, &dataset.inner, dataset.sha256.clone(), created)
-                .map_err(err)?;
-        let majority = dataset.inner.train.majority_rate();
-        let warning = complete
-            .then(|| {
-                let accuracy = evaluation.train_accuracy;
-                crate::convergence::check(&costs, final_cost, lr, accuracy, majority)
-            })
-            .flatten()
-            .map(|w| w.to_string());
+    pub fn finish(&mut self, dataset: &WasmDataset, created: String) -> Result<WasmModel, JsValue> {
+        let training = self.inner.take().ok_or_else(finished)?;
+        let done = training
+            .finish(&dataset.inner, dataset.sha256.clone(), created)
+            .map_err(err)?;
         Ok(WasmModel {
-            inner: AnyModel::Network(inner),
-            evaluation: Some(evaluation),
-            costs,
-            warning,
+            inner: done.model,
+            evaluation: Some(done.evaluation),
+            costs: done.costs,
+            warning: done.warning.map(|w| w.to_string()),
         })
     }
 
-    fn trainer(&mut self) -> Result<&mut Trainer, JsError> {
-        self.inner
-            .as_mut()
-            .ok_or_else(|| JsError::new("this training has already finished"))
+    fn training(&mut self) -> Result<&mut Training, JsValue> {
+        self.inner.as_mut().ok_or_else(finished)
     }
+}
+
+fn finished() -> JsValue {
+    err(Error::State("this training has already finished"))
 }
 
 /// A fitted model (trained here or loaded from a file).
 #[wasm_bindgen]
 pub struct WasmModel {
-    inner: AnyModel,
-    evaluation: Option<classifier::Evaluation>,
+    inner: Model,
+    evaluation: Option<Evaluation>,
     costs: Vec<(usize, f64)>,
     /// What went wrong with the training, if anything (see `convergence::check`).
     warning: Option<String>,
@@ -352,9 +244,9 @@ struct ModelInfo<'a> {
     params: Option<&'a crate::features::FeatureParams>,
     #[serde(skip_serializing_if = "Option::is_none")]
     cross_validation: Option<&'a crate::features::CrossValidation>,
-    receipt: &'a crate::modelfile::Receipt,
+    receipt: &'a model::Receipt,
     dims: &'a [usize],
-    evaluation: Option<&'a classifier::Evaluation>,
+    evaluation: Option<&'a Evaluation>,
     costs: &'a [(usize, f64)],
     /// Set when the training went wrong without overflowing (see `convergence::check`).
     warning: Option<String>,
@@ -382,8 +274,8 @@ mod serde_bytes_as_array {
 #[wasm_bindgen]
 impl WasmModel {
     /// Parses and validates a model file.
-    pub fn from_bytes(bytes: &[u8]) -> Result<WasmModel, JsError> {
-        AnyModel::from_bytes(bytes)
+    pub fn from_bytes(bytes: &[u8]) -> Result<WasmModel, JsValue> {
+        Model::from_bytes(bytes)
             .map(|inner| WasmModel {
                 inner,
                 evaluation: None,
@@ -394,15 +286,15 @@ impl WasmModel {
     }
 
     /// The model file's bytes (the format the CLI reads and writes).
-    pub fn to_bytes(&self) -> Result<Vec<u8>, JsError> {
+    pub fn to_bytes(&self) -> Result<Vec<u8>, JsValue> {
         self.inner.to_bytes().map_err(err)
     }
 
     /// `{kind, hyperparams, params, cross_validation, receipt, dims, evaluation, costs, warning}`.
-    pub fn info(&self) -> Result<JsValue, JsError> {
+    pub fn info(&self) -> Result<JsValue, JsValue> {
         let (hyperparams, params, cross_validation, dims) = match &self.inner {
-            AnyModel::Network(m) => (Some(&m.hyperparams), None, None, m.network.dims()),
-            AnyModel::Features(m) => (
+            Model::Network(m) => (Some(&m.hyperparams), None, None, m.network.dims()),
+            Model::Features(m) => (
                 None,
                 Some(m.model.params()),
                 Some(&m.cross_validation),
@@ -423,12 +315,12 @@ impl WasmModel {
     }
 
     /// Accuracy on a dataset: `{train_accuracy, test_accuracy, test_majority_baseline, ...}`.
-    pub fn evaluate(&self, dataset: &WasmDataset) -> Result<JsValue, JsError> {
-        to_js(&classifier::evaluate(&self.inner, &dataset.inner).map_err(err)?)
+    pub fn evaluate(&self, dataset: &WasmDataset) -> Result<JsValue, JsValue> {
+        to_js(&model::evaluate(&self.inner, &dataset.inner).map_err(err)?)
     }
 
     /// Probabilities of "cat" for every image of a dataset split (for confusion matrices).
-    pub fn probabilities(&self, dataset: &WasmDataset, split: &str) -> Result<Vec<f64>, JsError> {
+    pub fn probabilities(&self, dataset: &WasmDataset, split: &str) -> Result<Vec<f64>, JsValue> {
         let s = dataset.split(split)?;
         let z = self.inner.logits_pixels(&s.pixels).map_err(err)?;
         Ok(z.iter().map(|&z| crate::logistic::sigmoid(z)).collect())
@@ -436,8 +328,8 @@ impl WasmModel {
 
     /// Decodes and classifies a photo (`fit`: `crop` or `squash`):
     /// `{probability, label, width, height, format, seen_rgba}`.
-    pub fn classify(&self, bytes: &[u8], fit: &str) -> Result<JsValue, JsError> {
-        let c = classifier::classify(&self.inner, bytes, parse_fit(fit)?).map_err(err)?;
+    pub fn classify(&self, bytes: &[u8], fit: &str) -> Result<JsValue, JsValue> {
+        let c = model::classify(&self.inner, bytes, parse_framing(fit)?).map_err(err)?;
         debug_assert_eq!(c.pixels.len(), PIXELS);
         to_js(&ClassifyResult {
             probability: c.probability,
@@ -453,23 +345,23 @@ impl WasmModel {
     /// (`(units, 64, 64, 4)` bytes; see [`crate::inspect::first_layer_rgba`] for the scaling).
     /// Networks only: a learned-feature model's first stage works on 6x6 patches, not on the
     /// 64x64 image.
-    pub fn first_layer_images(&self) -> Result<Vec<u8>, JsError> {
+    pub fn first_layer_images(&self) -> Result<Vec<u8>, JsValue> {
         match &self.inner {
-            AnyModel::Network(saved) => {
+            Model::Network(saved) => {
                 crate::inspect::first_layer_rgba(&saved.network).map_err(err)
             }
-            AnyModel::Features(_) => Err(JsError::new(
+            Model::Features(_) => Err(err(Error::State(
                 "weight images are drawn for logistic regression and networks only",
-            )),
+            ))),
         }
     }
 }
 
-/// Photos of the page's own dataset, gathered one at a time (see [`crate::photoset`]: the
+/// Photos of the page's own dataset, gathered one at a time (see [`crate::data::photoset`]: the
 /// same code as `purrceptron convert --images`, so the same photos give the same blob).
 #[wasm_bindgen]
 pub struct WasmPhotoSet {
-    inner: crate::photoset::PhotoSet,
+    inner: PhotoSet,
 }
 
 #[derive(Serialize)]
@@ -486,15 +378,15 @@ struct AddedPhoto<'a> {
 impl WasmPhotoSet {
     /// An empty set; `fit` is `crop` or `squash`.
     #[wasm_bindgen(constructor)]
-    pub fn new(fit: &str) -> Result<WasmPhotoSet, JsError> {
+    pub fn new(fit: &str) -> Result<WasmPhotoSet, JsValue> {
         Ok(WasmPhotoSet {
-            inner: crate::photoset::PhotoSet::new(parse_fit(fit)?),
+            inner: PhotoSet::new(parse_framing(fit)?),
         })
     }
 
     /// Adds a photo of class `label` (0 = non-cat, 1 = cat): `{width, height, format, rgba}`,
     /// or the decoding error (the photo is still counted, as the CLI counts it).
-    pub fn add(&mut self, label: u8, name: String, bytes: &[u8]) -> Result<JsValue, JsError> {
+    pub fn add(&mut self, label: u8, name: String, bytes: &[u8]) -> Result<JsValue, JsValue> {
         let p = self.inner.add(label, name, bytes).map_err(err)?;
         to_js(&AddedPhoto {
             width: p.width,
@@ -505,7 +397,7 @@ impl WasmPhotoSet {
     }
 
     /// `{cats, non_cats, cats_ok, non_cats_ok}`: photos given and photos decoded.
-    pub fn counts(&self) -> Result<JsValue, JsError> {
+    pub fn counts(&self) -> Result<JsValue, JsValue> {
         to_js(&self.inner.counts())
     }
 
@@ -515,7 +407,7 @@ impl WasmPhotoSet {
     }
 
     /// The seeded split (`test_fraction` in [0, 1)) as a dataset.
-    pub fn build(&self, test_fraction: f64, seed: u32) -> Result<WasmDataset, JsError> {
+    pub fn build(&self, test_fraction: f64, seed: u32) -> Result<WasmDataset, JsValue> {
         self.inner
             .build(test_fraction, seed)
             .map(WasmDataset::from)

@@ -21,7 +21,6 @@
 //! native build compute the same features.
 
 pub mod eig;
-pub mod file;
 pub mod kernel;
 pub mod logreg;
 

@@ -5,9 +5,9 @@ use std::path::Path;
 
 use hdf5::types::FixedAscii;
 
-use crate::dataset::{sha256_hex, Dataset, Split, CLASSES};
-use crate::preprocess::SIDE;
-use crate::{Error, Result};
+use purrceptron::data::{sha256_hex, Dataset, Split, CLASSES};
+use purrceptron::preprocess::SIDE;
+use purrceptron::{Error, Result};
 
 /// File names expected inside the source folder.
 pub const TRAIN_FILE: &str = "train_catvnoncat.h5";
@@ -32,7 +32,7 @@ pub fn convert_dir(dir: &Path) -> Result<Dataset> {
     Ok(Dataset {
         train,
         test,
-        classes: CLASSES.map(String::from),
+        classes: CLASSES.map(String::from).to_vec(),
         source: format!("catvnoncat HDF5 ({TRAIN_FILE}, {TEST_FILE})"),
         source_sha256: sha256_hex(sums.as_bytes()),
     })
@@ -69,14 +69,13 @@ fn read_split(path: &Path, prefix: &str) -> Result<Split> {
     let labels = y
         .read_raw::<i64>()
         .map_err(|e| fail(format!("cannot read `{y_name}` as integers ({e})")))?;
+    // Class indices as bytes; whether each names a class is checked by `Split::new`.
     let labels = labels
         .iter()
         .enumerate()
-        .map(|(i, &l)| match l {
-            0 | 1 => Ok(l as u8),
-            _ => Err(fail(format!(
-                "`{y_name}`[{i}] is {l}, labels must be 0 or 1"
-            ))),
+        .map(|(i, &l)| {
+            u8::try_from(l)
+                .map_err(|_| fail(format!("`{y_name}`[{i}] is {l}, not a class index")))
         })
         .collect::<Result<Vec<u8>>>()?;
     if let Ok(classes) = file.dataset("list_classes") {
@@ -90,5 +89,5 @@ fn read_split(path: &Path, prefix: &str) -> Result<Split> {
             )));
         }
     }
-    Split::new(pixels, labels).map_err(|e| fail(e.to_string()))
+    Split::new(pixels, labels, CLASSES.len()).map_err(|e| fail(format!("`{y_name}`: {e}")))
 }

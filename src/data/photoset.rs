@@ -4,7 +4,7 @@
 
 use sha2::{Digest, Sha256};
 
-use crate::dataset::{Dataset, Split, CLASSES};
+use super::{Dataset, Split, CLASSES};
 use crate::preprocess::{self, Framing, Photo};
 use crate::rng::Mt19937;
 use crate::{Error, Result};
@@ -41,13 +41,7 @@ pub struct PhotoCounts {
 }
 
 fn check_label(label: u8) -> Result<usize> {
-    if label > 1 {
-        return Err(Error::InvalidParameter {
-            name: "label",
-            value: label.to_string(),
-            expected: "0 (non-cat) or 1 (cat)",
-        });
-    }
+    crate::check::labels(&[label], 2)?;
     Ok(usize::from(label))
 }
 
@@ -159,15 +153,59 @@ impl PhotoSet {
         Ok(Dataset {
             train,
             test,
-            classes: CLASSES.map(String::from),
+            classes: CLASSES.map(String::from).to_vec(),
             source: format!(
                 "photos: {} cat, {} non-cat",
                 self.photos[1].len(),
                 self.photos[0].len()
             ),
-            source_sha256: crate::dataset::hex(&source.finalize()),
+            source_sha256: super::hex(&source.finalize()),
         })
     }
+}
+
+/// Builds a dataset from photos: every photo goes through [`crate::preprocess::preprocess`],
+/// then a seeded split puts `round(test_fraction * n)` photos of each class into the test
+/// split (see [`PhotoSet::build`], which the page uses too).
+///
+/// `cats` and `non_cats` yield `(name, bytes or read error)`, consumed one photo at a time
+/// so a large folder is never held in memory whole; the names order each class before the
+/// shuffle (so the order they come in does not matter) and appear in the skip list. Photos
+/// that cannot be read are skipped and returned beside the dataset with their error, so one
+/// bad file loses nothing else. `test_fraction` is in `[0, 1)`.
+pub fn from_photos<C, N>(
+    cats: C,
+    non_cats: N,
+    test_fraction: f64,
+    seed: u32,
+    framing: Framing,
+) -> Result<(Dataset, Vec<(String, Error)>)>
+where
+    C: IntoIterator<Item = (String, Result<Vec<u8>>)>,
+    N: IntoIterator<Item = (String, Result<Vec<u8>>)>,
+{
+    // Checked before any photo is read, so a typo does not cost a pass over a big folder.
+    check_test_fraction(test_fraction)?;
+    let mut set = PhotoSet::new(framing);
+    let mut skipped = Vec::new();
+    type Photos<'a> = Box<dyn Iterator<Item = (String, Result<Vec<u8>>)> + 'a>;
+    let photos: [(u8, Photos); 2] = [
+        (0, Box::new(non_cats.into_iter())),
+        (1, Box::new(cats.into_iter())),
+    ];
+    for (label, photos) in photos {
+        for (name, bytes) in photos {
+            let result = match bytes {
+                Ok(bytes) => set.add(label, name.clone(), &bytes).map(drop),
+                Err(e) => set.add_unreadable(label, name.clone()).and(Err(e)),
+            };
+            if let Err(e) = result {
+                skipped.push((name, e));
+            }
+        }
+    }
+    let dataset = set.build(test_fraction, seed)?;
+    Ok((dataset, skipped))
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::path::{Component, Path, PathBuf};
 use std::time::Duration;
 
-use crate::{Error, Result};
+use purrceptron::{Error, Result};
 
 /// The page's Content-Security-Policy: everything from its own origin, nothing from elsewhere.
 /// `wasm-unsafe-eval` lets it compile WebAssembly; `blob:`/`data:` images show local photos.

@@ -1,0 +1,179 @@
+//! `convert`, `eval`, `predict` and `serve`: each reads its files, calls the library once and
+//! prints what it got.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use serde_json::json;
+
+use purrceptron::data::Dataset;
+use purrceptron::model::{classify, evaluate};
+use purrceptron::preprocess::Framing;
+use purrceptron::{Error, Result};
+
+use super::output::print_eval;
+use super::{load_dataset, load_model, read, write};
+
+/// `convert`: a dataset file from the HDF5 files (`h5`) or from photo folders (`images`).
+pub fn convert(
+    h5: Option<PathBuf>,
+    images: Option<PathBuf>,
+    test_fraction: f64,
+    seed: u32,
+    framing: Framing,
+    output: &Path,
+    json: bool,
+) -> Result<ExitCode> {
+    let (dataset, skipped) = match (h5, images) {
+        (Some(dir), _) => (super::h5::convert_dir(&dir)?, Vec::new()),
+        (None, Some(dir)) => convert_images(&dir, test_fraction, seed, framing)?,
+        (None, None) => {
+            return Err(Error::InvalidParameter {
+                name: "convert",
+                value: "no source".into(),
+                expected: "--h5 DIR or --images DIR",
+            })
+        }
+    };
+    let bytes = dataset.to_bytes()?;
+    write(output, &bytes)?;
+    for (name, e) in &skipped {
+        eprintln!("skipped {name}: {e}");
+    }
+    if json {
+        let summary = json!({
+            "output": output.display().to_string(),
+            "bytes": bytes.len(),
+            "train": {"n": dataset.train.len(), "cats": dataset.train.count(1)},
+            "test": {"n": dataset.test.len(), "cats": dataset.test.count(1)},
+            "source_sha256": dataset.source_sha256,
+            "content_sha256": dataset.content_sha256(),
+            "skipped": skipped.iter().map(|(n, e)| json!({"file": n, "error": e.to_string()})).collect::<Vec<_>>(),
+        });
+        println!("{summary}");
+    } else {
+        println!(
+            "wrote {} ({} bytes): train {} images ({} cats), test {} images ({} cats)",
+            output.display(),
+            bytes.len(),
+            dataset.train.len(),
+            dataset.train.count(1),
+            dataset.test.len(),
+            dataset.test.count(1)
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `eval`: a saved model's accuracy on a dataset file.
+pub fn eval(model: &Path, data: &Path, json: bool) -> Result<ExitCode> {
+    let saved = load_model(model)?;
+    let dataset = load_dataset(data)?;
+    let eval = evaluate(&saved, &dataset)?;
+    if json {
+        println!(
+            "{}",
+            json!({"evaluation": eval, "receipt": saved.receipt()})
+        );
+    } else {
+        print_eval(&eval);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `predict`: one line per photo; exit code 2 when some could not be classified (the others
+/// still are).
+pub fn predict(model: &Path, photos: &[PathBuf], framing: Framing, json: bool) -> Result<ExitCode> {
+    let saved = load_model(model)?;
+    let mut failed = 0;
+    for path in photos {
+        let result = read(path).and_then(|bytes| classify(&saved, &bytes, framing));
+        let shown = path.display();
+        match (result, json) {
+            (Ok(c), false) => println!("{shown}\t{:.6}\t{}", c.probability, c.label),
+            (Ok(c), true) => println!(
+                "{}",
+                json!({"path": shown.to_string(), "probability": c.probability,
+                       "label": c.label, "width": c.width, "height": c.height,
+                       "format": c.format})
+            ),
+            (Err(e), false) => {
+                failed += 1;
+                println!("{shown}\terror: {e}");
+            }
+            (Err(e), true) => {
+                failed += 1;
+                println!(
+                    "{}",
+                    json!({"path": shown.to_string(), "error": e.to_string()})
+                );
+            }
+        }
+    }
+    let _ = std::io::stdout().flush();
+    Ok(if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        eprintln!(
+            "{failed} of {} photos could not be classified",
+            photos.len()
+        );
+        ExitCode::from(2)
+    })
+}
+
+/// `serve`: the web app's static files on 127.0.0.1.
+pub fn serve(port: u16, dir: &Path) -> Result<ExitCode> {
+    if !dir.join("index.html").is_file() {
+        return Err(Error::io(
+            dir,
+            std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                "no index.html here: run ./build.sh first, or pass --dir",
+            ),
+        ));
+    }
+    let (listener, addr) = super::serve::bind(port)?;
+    println!("Purrceptron is at http://{addr}/ (Ctrl-C stops it)");
+    let _ = std::io::stdout().flush();
+    super::serve::serve(listener, dir.to_path_buf())?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Photo folders `DIR/cat/` and `DIR/non-cat/` into a dataset, with the photos that were skipped.
+fn convert_images(
+    dir: &Path,
+    test_fraction: f64,
+    seed: u32,
+    framing: Framing,
+) -> Result<(Dataset, Vec<(String, Error)>)> {
+    let list = |name: &str| -> Result<Vec<PathBuf>> {
+        let sub = dir.join(name);
+        let mut paths: Vec<PathBuf> = std::fs::read_dir(&sub)
+            .map_err(|e| Error::Convert {
+                path: sub.display().to_string(),
+                reason: format!("expected a folder of {name} photos ({e})"),
+            })?
+            .filter_map(|entry| entry.ok().map(|e| e.path()))
+            .filter(|p| p.is_file())
+            .collect();
+        // Sorted, so the seeded split does not depend on the file system's order.
+        paths.sort();
+        Ok(paths)
+    };
+    // Photos are read lazily, one at a time, so a big folder never sits in memory whole.
+    let lazy = |paths: Vec<PathBuf>| {
+        paths
+            .into_iter()
+            .map(|p| (p.display().to_string(), read(&p)))
+    };
+    purrceptron::data::from_photos(
+        lazy(list("cat")?),
+        lazy(list("non-cat")?),
+        test_fraction,
+        seed,
+        framing,
+    )
+}
+

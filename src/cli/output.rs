@@ -1,0 +1,61 @@
+//! What the commands print that more than one of them prints.
+
+use std::io::Write;
+use std::time::Instant;
+
+use purrceptron::model::{Evaluation, TrainingProgress};
+
+/// `0.7` -> `70.0%`.
+pub fn pct(x: f64) -> String {
+    format!("{:.1}%", 100.0 * x)
+}
+
+/// The train and test accuracy lines of `train` and `eval`.
+pub fn print_eval(eval: &Evaluation) {
+    println!(
+        "train accuracy  {} ({} images)",
+        pct(eval.train_accuracy),
+        eval.n_train
+    );
+    match (eval.test_accuracy, eval.test_majority_baseline) {
+        (Some(acc), Some(base)) => println!(
+            "test accuracy   {} ({} images; always guessing the majority class scores {})",
+            pct(acc),
+            eval.n_test,
+            pct(base)
+        ),
+        _ => println!("test accuracy   - (no test split)"),
+    }
+}
+
+/// Redraws the progress line on stderr: a bar with the cost and the time left for a network,
+/// the stage and its share done for the learned-feature model.
+pub fn draw_progress(p: &TrainingProgress, start: Instant) {
+    if let Some(stage) = p.stage {
+        eprint!(
+            "\r{:<10} {:>5.1}% of the stage, {:>5.1}% overall ",
+            stage,
+            100.0 * p.stage_done.unwrap_or(0.0),
+            100.0 * p.done as f64 / (p.iterations as f64).max(1e-9)
+        );
+    } else {
+        const WIDTH: usize = 30;
+        let done = p.done.min(p.iterations) * WIDTH / p.iterations.max(1);
+        let elapsed = start.elapsed().as_secs_f64();
+        let left = if p.done > 0 {
+            elapsed * p.iterations.saturating_sub(p.done) as f64 / p.done as f64
+        } else {
+            0.0
+        };
+        eprint!(
+            "\r[{}{}] {:>7}/{} cost {:.6}  {:.1}s left ",
+            "#".repeat(done),
+            " ".repeat(WIDTH - done),
+            p.done,
+            p.iterations,
+            p.cost.unwrap_or(f64::NAN),
+            left
+        );
+    }
+    let _ = std::io::stderr().flush();
+}

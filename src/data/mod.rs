@@ -1,0 +1,13 @@
+//! Data, independent of any model: splits of 64x64 RGB images with their labels, the dataset
+//! file (a safetensors container, shared with model files), and photos gathered one at a time
+//! into a dataset.
+
+pub mod container;
+pub mod dataset;
+pub mod photoset;
+mod split;
+
+pub use container::{hex, sha256_hex};
+pub use dataset::{Dataset, CLASSES, FORMAT, VERSION};
+pub use photoset::{check_test_fraction, from_photos, PhotoCounts, PhotoSet};
+pub use split::{pixels_to_matrix, Split};

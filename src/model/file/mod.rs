@@ -1,0 +1,58 @@
+//! Model files: one safetensors container per fitted model, its `kind` naming the layout of its
+//! tensors (one module per kind), and a receipt of how it was made. Every kind shares the
+//! container, the `format` and `version` keys and the checks of [`Model::from_bytes`].
+
+mod features;
+mod network;
+
+pub use features::{SavedFeatures, KIND as FEATURES_KIND};
+pub use network::{SavedNetwork, KIND as NETWORK_KIND};
+
+use super::Model;
+use crate::data::container::Container;
+use crate::{Error, Result};
+
+/// Value of the `format` metadata key.
+pub const FORMAT: &str = "purrceptron-model";
+/// Value of the `version` metadata key.
+pub const VERSION: &str = "1";
+
+pub(super) fn invalid(msg: String) -> Error {
+    Error::InvalidModel(msg)
+}
+
+pub(super) fn json<T: serde::Serialize + ?Sized>(value: &T) -> Result<String> {
+    serde_json::to_string(value).map_err(|e| invalid(e.to_string()))
+}
+
+impl Model {
+    /// Reads and validates a model file of any kind: container, `format`, `version`, `kind`,
+    /// then the kind's own tensors and metadata. Any defect gives [`Error::InvalidModel`]
+    /// naming it (a dataset file is recognised and named as such); nothing here panics.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
+        let file = Container::parse(bytes, invalid)?;
+        match file.meta("format")? {
+            FORMAT => {}
+            crate::data::FORMAT => {
+                return Err(invalid(
+                    "this is a dataset file, not a model (load it as a dataset)".into(),
+                ))
+            }
+            other => return Err(invalid(format!("format is `{other}`, expected `{FORMAT}`"))),
+        }
+        file.check_version(VERSION)?;
+        match file.meta("kind")? {
+            NETWORK_KIND => SavedNetwork::read(&file).map(Model::Network),
+            FEATURES_KIND => SavedFeatures::read(&file).map(Model::Features),
+            kind => Err(invalid(format!("unknown model kind `{kind}`"))),
+        }
+    }
+
+    /// Serialises the model in its own kind's layout.
+    pub fn to_bytes(&self) -> Result<Vec<u8>> {
+        match self {
+            Model::Network(m) => m.to_bytes(),
+            Model::Features(m) => m.to_bytes(),
+        }
+    }
+}
