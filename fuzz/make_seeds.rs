@@ -13,10 +13,10 @@ use image::codecs::gif::GifEncoder;
 use image::codecs::jpeg::JpegEncoder;
 use image::{DynamicImage, Frame, ImageBuffer, ImageFormat, Rgba, RgbaImage};
 use ndarray::{Array1, Array2};
-use purrceptron::classifier::save_trained_features;
-use purrceptron::dataset::{Dataset, Split};
+use purrceptron::data::{Dataset, Split};
 use purrceptron::features::FeatureParams;
-use purrceptron::modelfile::{Receipt, SavedModel};
+use purrceptron::model::save_features;
+use purrceptron::model::{Receipt, SavedNetwork};
 use purrceptron::network::{Hyperparams, Network};
 use purrceptron::preprocess::PIXELS;
 
@@ -95,9 +95,9 @@ fn dataset(dir: &Path) -> Res<()> {
             .collect::<Vec<u8>>()
     };
     let d = Dataset {
-        train: Split::new([image(1), image(3)].concat(), vec![1, 0])?,
-        test: Split::new(image(7), vec![1])?,
-        classes: ["non-cat".into(), "cat".into()],
+        train: Split::new([image(1), image(3)].concat(), vec![1, 0], 2)?,
+        test: Split::new(image(7), vec![1], 2)?,
+        classes: vec!["non-cat".into(), "cat".into()],
         source: "fuzz seed".into(),
         source_sha256: String::new(),
     };
@@ -108,7 +108,7 @@ fn dataset(dir: &Path) -> Res<()> {
 fn model(dir: &Path) -> Res<()> {
     let w = Array2::from_shape_fn((1, PIXELS), |(_, j)| (j % 7) as f64 * 1e-4 - 3e-4);
     let network = Network::from_parts(vec![w], vec![Array1::from_elem(1, 0.25)])?;
-    let m = SavedModel {
+    let m = SavedNetwork {
         network,
         hyperparams: Hyperparams::builder().build()?,
         receipt: Receipt {
@@ -131,9 +131,9 @@ fn model(dir: &Path) -> Res<()> {
     let pixels: Vec<u8> = (0..12).flat_map(image).collect();
     let labels: Vec<u8> = (0..12).map(|k| (k % 2) as u8).collect();
     let d = Dataset {
-        train: Split::new(pixels.clone(), labels.clone())?,
-        test: Split::new(image(3), vec![1])?,
-        classes: ["non-cat".into(), "cat".into()],
+        train: Split::new(pixels.clone(), labels.clone(), 2)?,
+        test: Split::new(image(3), vec![1], 2)?,
+        classes: vec!["non-cat".into(), "cat".into()],
         source: "fuzz seed".into(),
         source_sha256: String::new(),
     };
@@ -143,7 +143,12 @@ fn model(dir: &Path) -> Res<()> {
         .kmeans_iterations(2)
         .build()?;
     let trained = params.fit(&pixels, &labels, |_| {})?;
-    let (saved, _) = save_trained_features(trained, &d, "2026-01-01T00:00:00Z".into())?;
+    let (saved, _) = save_features(
+        trained,
+        &d,
+        d.content_sha256(),
+        "2026-01-01T00:00:00Z".into(),
+    )?;
     write(dir, "features-model.bin", &saved.to_bytes()?)?;
     Ok(())
 }

@@ -22,9 +22,11 @@ fn err(e: Error) -> JsValue {
 fn to_js<T: Serialize + ?Sized>(value: &T) -> Result<JsValue, JsValue> {
     // Maps (not JS objects) would surprise the page: serialise structs as plain objects.
     let s = serde_wasm_bindgen::Serializer::new().serialize_maps_as_objects(true);
-    value
-        .serialize(&s)
-        .map_err(|e| err(Error::Shape(format!("cannot hand the result to the page: {e}"))))
+    value.serialize(&s).map_err(|e| {
+        err(Error::Shape(format!(
+            "cannot hand the result to the page: {e}"
+        )))
+    })
 }
 
 fn parse_framing(framing: &str) -> Result<Framing, JsValue> {
@@ -347,9 +349,7 @@ impl WasmModel {
     /// 64x64 image.
     pub fn first_layer_images(&self) -> Result<Vec<u8>, JsValue> {
         match &self.inner {
-            Model::Network(saved) => {
-                crate::inspect::first_layer_rgba(&saved.network).map_err(err)
-            }
+            Model::Network(saved) => crate::inspect::first_layer_rgba(&saved.network).map_err(err),
             Model::Features(_) => Err(err(Error::State(
                 "weight images are drawn for logistic regression and networks only",
             ))),

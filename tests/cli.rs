@@ -271,17 +271,17 @@ fn convert_images_builds_a_seeded_split_and_skips_bad_files() {
         .unwrap()
         .ends_with("broken.jpg"));
     let first = std::fs::read(&out).unwrap();
-    let d = purrceptron::dataset::Dataset::from_bytes(&first).unwrap();
+    let d = purrceptron::data::Dataset::from_bytes(&first).unwrap();
     assert_eq!(d.train.len() + d.test.len(), 10);
     // Same seed, same blob; another seed, another split.
     assert!(args("3").status.success());
     assert_eq!(std::fs::read(&out).unwrap(), first);
     assert_eq!(
-        purrceptron::dataset::Dataset::from_bytes(&std::fs::read(&out).unwrap()).unwrap(),
+        purrceptron::data::Dataset::from_bytes(&std::fs::read(&out).unwrap()).unwrap(),
         d
     );
     assert!(args("4").status.success());
-    let other = purrceptron::dataset::Dataset::from_bytes(&std::fs::read(&out).unwrap()).unwrap();
+    let other = purrceptron::data::Dataset::from_bytes(&std::fs::read(&out).unwrap()).unwrap();
     assert_ne!(other.test, d.test);
     // The blob trains like the built-in one.
     let model = dir.join("m.safetensors");

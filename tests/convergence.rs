@@ -55,9 +55,7 @@ fn huge_learning_rates_end_finite_or_diverged_and_each_says_so() {
             .report_every(10)
             .build()
             .unwrap()
-            .fit(d.train.inputs(), &d.train.labels, |_| {
-                ControlFlow::Continue(())
-            })
+            .fit(&d.train, &d.train.labels, |_| ControlFlow::Continue(()))
     };
     for hidden in [vec![], vec![7], vec![20, 7, 5]] {
         for lr in [10.0, 100.0] {

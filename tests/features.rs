@@ -6,10 +6,10 @@ mod common;
 use std::sync::OnceLock;
 use std::time::Instant;
 
-use purrceptron::classifier::PixelModel;
-use purrceptron::features::file::SavedFeatures;
 use purrceptron::features::{FeatureParams, FeatureTrained};
-use purrceptron::modelfile::AnyModel;
+use purrceptron::model::Model;
+use purrceptron::model::PixelModel;
+use purrceptron::model::SavedFeatures;
 use purrceptron::Error;
 
 fn test_accuracy(trained: &FeatureTrained) -> f64 {
@@ -34,9 +34,10 @@ fn small() -> &'static (FeatureTrained, SavedFeatures) {
         let trained = params
             .fit(&d.train.pixels, &d.train.labels, |_| {})
             .unwrap();
-        let (saved, _) = purrceptron::classifier::save_trained_features(
+        let (saved, _) = purrceptron::model::save_features(
             trained.clone(),
             d,
+            d.content_sha256(),
             "2026-11-29T00:00:00Z".into(),
         )
         .unwrap();
@@ -104,7 +105,7 @@ fn the_train_accuracy_reported_is_the_one_evaluation_recomputes() {
 fn model_file_round_trip() {
     let (_, saved) = small();
     let bytes = saved.to_bytes().unwrap();
-    let AnyModel::Features(loaded) = AnyModel::from_bytes(&bytes).unwrap() else {
+    let Model::Features(loaded) = Model::from_bytes(&bytes).unwrap() else {
         panic!("a features file loaded as another kind");
     };
     assert_eq!(&loaded, saved);
@@ -165,7 +166,7 @@ fn bad_feature_files_are_named_errors() {
         (with_tensor(saved, "dictionary", vec![], &[]), "6 tensors"),
     ];
     for (bytes, want) in cases {
-        match AnyModel::from_bytes(&bytes) {
+        match Model::from_bytes(&bytes) {
             Err(Error::InvalidModel(m)) => assert!(m.contains(want), "{m:?} lacks {want:?}"),
             other => panic!("expected an invalid-model error containing {want:?}, got {other:?}"),
         }
@@ -173,7 +174,7 @@ fn bad_feature_files_are_named_errors() {
     // Truncated bytes and a wrong kind.
     let bytes = saved.to_bytes().unwrap();
     assert!(matches!(
-        AnyModel::from_bytes(&bytes[..bytes.len() / 2]),
+        Model::from_bytes(&bytes[..bytes.len() / 2]),
         Err(Error::InvalidModel(_))
     ));
 }
@@ -185,14 +186,15 @@ fn network_files_still_load_through_any_model() {
         .iterations(50)
         .build()
         .unwrap()
-        .fit(d.train.inputs(), &d.train.labels, |_| {
+        .fit(&d.train, &d.train.labels, |_| {
             std::ops::ControlFlow::Continue(())
         })
         .unwrap();
-    let (saved, _) = purrceptron::classifier::save_trained(trained, d, String::new()).unwrap();
+    let (saved, _) =
+        purrceptron::model::save_network(trained, d, d.content_sha256(), String::new()).unwrap();
     let bytes = saved.to_bytes().unwrap();
-    match AnyModel::from_bytes(&bytes).unwrap() {
-        AnyModel::Network(m) => assert_eq!(m, saved),
-        AnyModel::Features(_) => panic!("a network file loaded as features"),
+    match Model::from_bytes(&bytes).unwrap() {
+        Model::Network(m) => assert_eq!(m, saved),
+        Model::Features(_) => panic!("a network file loaded as features"),
     }
 }

@@ -5,9 +5,9 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use purrceptron::classifier::PixelModel;
-use purrceptron::dataset::Dataset;
-use purrceptron::modelfile::AnyModel;
+use purrceptron::data::Dataset;
+use purrceptron::model::Model;
+use purrceptron::model::PixelModel;
 use purrceptron::preprocess::{preprocess, Framing, PIXELS};
 
 fn files(kind: &str, target: &str) -> Vec<(PathBuf, Vec<u8>)> {
@@ -43,10 +43,10 @@ fn dataset_blob(data: &[u8]) -> bool {
 }
 
 fn model_file(data: &[u8]) -> bool {
-    match AnyModel::from_bytes(data) {
+    match Model::from_bytes(data) {
         Ok(m) => {
             let again = m.to_bytes().unwrap();
-            assert_eq!(AnyModel::from_bytes(&again).unwrap(), m);
+            assert_eq!(Model::from_bytes(&again).unwrap(), m);
             let z = m.logits_pixels(&[128; PIXELS]).unwrap();
             assert!(!z[0].is_nan());
             true
@@ -120,7 +120,7 @@ fn a_features_model_whose_folded_encoder_overflows_is_refused() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("fuzz/regressions/model_file/features-encoder-overflow.bin");
     let bytes = std::fs::read(&path).unwrap();
-    match AnyModel::from_bytes(&bytes) {
+    match Model::from_bytes(&bytes) {
         Err(e) => assert!(e.to_string().contains("beyond the 1e6"), "{e}"),
         Ok(_) => panic!("{} loaded", path.display()),
     }

@@ -3,12 +3,20 @@
 use std::collections::HashMap;
 use std::ops::ControlFlow;
 
-use purrceptron::dataset::{Dataset, Split, CLASSES};
-use purrceptron::modelfile::SavedModel;
+use purrceptron::data::{Dataset, Split, CLASSES};
+use purrceptron::model::SavedNetwork;
 use purrceptron::network::Hyperparams;
 use purrceptron::preprocess::PIXELS;
-use purrceptron::{classifier, Error};
+use purrceptron::Error;
 use safetensors::Dtype;
+
+/// A network model file read back (any other kind fails the test).
+fn load(bytes: &[u8]) -> Result<SavedNetwork, Error> {
+    match purrceptron::model::Model::from_bytes(bytes)? {
+        purrceptron::model::Model::Network(m) => Ok(m),
+        other => panic!("expected a network, got a {} model", other.kind()),
+    }
+}
 
 /// A small synthetic dataset: bright images are cats.
 fn dataset() -> Dataset {
@@ -17,17 +25,22 @@ fn dataset() -> Dataset {
         train.pixels.extend(std::iter::repeat_n(i * 20, PIXELS));
         train.labels.push(u8::from(i >= 6));
     }
-    let test = Split::new([vec![10; PIXELS], vec![230; PIXELS]].concat(), vec![0, 1]).unwrap();
+    let test = Split::new(
+        [vec![10; PIXELS], vec![230; PIXELS]].concat(),
+        vec![0, 1],
+        2,
+    )
+    .unwrap();
     Dataset {
         train,
         test,
-        classes: CLASSES.map(String::from),
+        classes: CLASSES.map(String::from).to_vec(),
         source: "synthetic".into(),
         source_sha256: String::new(),
     }
 }
 
-fn model(hidden: &[usize]) -> SavedModel {
+fn model(hidden: &[usize]) -> SavedNetwork {
     let d = dataset();
     let trained = Hyperparams::builder()
         .hidden(hidden.to_vec())
@@ -35,20 +48,23 @@ fn model(hidden: &[usize]) -> SavedModel {
         .learning_rate(0.01)
         .build()
         .unwrap()
-        .fit(d.train.inputs(), &d.train.labels, |_| {
-            ControlFlow::Continue(())
-        })
+        .fit(&d.train, &d.train.labels, |_| ControlFlow::Continue(()))
         .unwrap();
-    classifier::save_trained(trained, &d, "2026-11-29T00:00:00Z".into())
-        .unwrap()
-        .0
+    purrceptron::model::save_network(
+        trained,
+        &d,
+        d.content_sha256(),
+        "2026-11-29T00:00:00Z".into(),
+    )
+    .unwrap()
+    .0
 }
 
 #[test]
 fn round_trip_gives_identical_predictions() {
     for hidden in [vec![], vec![4, 3]] {
         let m = model(&hidden);
-        let back = SavedModel::from_bytes(&m.to_bytes().unwrap()).unwrap();
+        let back = load(&m.to_bytes().unwrap()).unwrap();
         assert_eq!(back, m);
         let x = dataset().test.to_matrix();
         assert_eq!(
@@ -67,7 +83,7 @@ fn every_truncated_prefix_is_refused() {
     let header = 8 + u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
     let lens = (0..header + 64).chain((header..bytes.len()).step_by(97));
     for len in lens.filter(|&l| l < bytes.len()) {
-        match SavedModel::from_bytes(&bytes[..len]) {
+        match load(&bytes[..len]) {
             Err(Error::InvalidModel(_)) => {}
             other => panic!("prefix of {len} bytes: {other:?}"),
         }
@@ -75,7 +91,7 @@ fn every_truncated_prefix_is_refused() {
 }
 
 fn rewrite(
-    m: &SavedModel,
+    m: &SavedNetwork,
     edit: impl FnOnce(&mut Vec<(String, Dtype, Vec<usize>, Vec<u8>)>, &mut HashMap<String, String>),
 ) -> Vec<u8> {
     let bytes = m.to_bytes().unwrap();
@@ -101,7 +117,7 @@ fn rewrite(
 }
 
 fn refused(bytes: &[u8], needle: &str) {
-    match SavedModel::from_bytes(bytes) {
+    match load(bytes) {
         Err(Error::InvalidModel(msg)) => assert!(msg.contains(needle), "`{msg}` lacks `{needle}`"),
         other => panic!("expected InvalidModel containing `{needle}`, got {other:?}"),
     }
@@ -167,5 +183,5 @@ fn the_same_model_always_gives_the_same_bytes() {
     for _ in 0..8 {
         assert_eq!(m.to_bytes().unwrap(), first);
     }
-    assert_eq!(SavedModel::from_bytes(&first).unwrap(), m);
+    assert_eq!(load(&first).unwrap(), m);
 }

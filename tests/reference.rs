@@ -154,9 +154,7 @@ fn train_catvnoncat(
         .seed(seed)
         .build()
         .unwrap()
-        .fit(d.train.inputs(), &d.train.labels, |_| {
-            ControlFlow::Continue(())
-        })
+        .fit(&d.train, &d.train.labels, |_| ControlFlow::Continue(()))
         .unwrap();
     let net: &Network = &trained.network;
     let train = net
@@ -283,7 +281,7 @@ fn large_learning_rate_keeps_costs_finite() {
         .report_every(1)
         .build()
         .unwrap()
-        .fit(d.train.inputs(), &d.train.labels, |p| {
+        .fit(&d.train, &d.train.labels, |p| {
             assert!(p.cost.is_finite(), "cost at {} is {}", p.iteration, p.cost);
             ControlFlow::Continue(())
         })
@@ -313,9 +311,7 @@ fn solvers_agree_on_catvnoncat() {
                 .solver(solver)
                 .build()
                 .unwrap()
-                .fit(d.train.inputs(), &d.train.labels, |_| {
-                    ControlFlow::Continue(())
-                })
+                .fit(&d.train, &d.train.labels, |_| ControlFlow::Continue(()))
                 .unwrap()
         };
         let (a, b) = (run(Solver::Gram), run(Solver::Direct));

@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use purrceptron::dataset::Dataset;
+use purrceptron::data::Dataset;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(d) = Dataset::from_bytes(data) {

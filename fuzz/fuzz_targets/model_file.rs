@@ -3,15 +3,15 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use purrceptron::classifier::PixelModel;
-use purrceptron::modelfile::AnyModel;
+use purrceptron::model::PixelModel;
+use purrceptron::model::Model;
 use purrceptron::preprocess::PIXELS;
 
 fuzz_target!(|data: &[u8]| {
     // Either kind (`network` or `features`), as the page and the CLI read them.
-    if let Ok(m) = AnyModel::from_bytes(data) {
+    if let Ok(m) = Model::from_bytes(data) {
         let again = m.to_bytes().expect("a loaded model serialises");
-        assert_eq!(AnyModel::from_bytes(&again).expect("and loads again"), m);
+        assert_eq!(Model::from_bytes(&again).expect("and loads again"), m);
         let z = m.logits_pixels(&[128; PIXELS]).expect("one image");
         assert_eq!(z.len(), 1);
         assert!(!z[0].is_nan(), "logit of a valid model is NaN");

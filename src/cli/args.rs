@@ -42,7 +42,7 @@ impl From<FramingArg> for Framing {
             FramingArg::Crop => Framing::Crop,
             FramingArg::Squash => Framing::Squash,
         }
-}
+    }
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -119,7 +119,6 @@ pub enum Command {
         json: bool,
     },
 }
-
 
 /// The flags of `train`; the model's defaults and what it refuses live in the library
 /// (`ModelSpec::from_request`), not here.

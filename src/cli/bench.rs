@@ -26,7 +26,12 @@ fn timed<T>(runs: usize, mut f: impl FnMut() -> Result<T>) -> Result<([f64; 3], 
         .ok_or(Error::State("no run was timed"))
 }
 
-pub fn bench(dataset: &Dataset, runs: usize, slow_runs: usize, deep_slow_iters: usize) -> Result<()> {
+pub fn bench(
+    dataset: &Dataset,
+    runs: usize,
+    slow_runs: usize,
+    deep_slow_iters: usize,
+) -> Result<()> {
     let train = |hidden: &[usize], iters: usize, lr: f64, solver: Solver| {
         let hyper = Hyperparams::builder()
             .hidden(hidden.to_vec())
@@ -34,9 +39,11 @@ pub fn bench(dataset: &Dataset, runs: usize, slow_runs: usize, deep_slow_iters: 
             .learning_rate(lr)
             .solver(solver)
             .build()?;
-        hyper.fit(Inputs::pixels(dataset.train.pixels.clone(), PIXELS)?, &dataset.train.labels, |_| {
-            ControlFlow::Continue(())
-        })
+        hyper.fit(
+            Inputs::pixels(dataset.train.pixels.clone(), PIXELS)?,
+            &dataset.train.labels,
+            |_| ControlFlow::Continue(()),
+        )
     };
     let row = |name: &str, t: [f64; 3], scale: f64| {
         println!(
@@ -110,9 +117,7 @@ pub fn bench(dataset: &Dataset, runs: usize, slow_runs: usize, deep_slow_iters: 
         .encode_image(&img)
         .map_err(|e| Error::ImageEncode(e.to_string()))?;
     let (_, model) = timed(1, || train(&[], 2000, 0.005, Solver::Gram))?;
-    let (t, _) = timed(runs, || {
-        classify(&model.network, &jpeg, Framing::Crop)
-    })?;
+    let (t, _) = timed(runs, || classify(&model.network, &jpeg, Framing::Crop))?;
     row(
         &format!("classify 12 MP JPEG ({:.1} MB)", jpeg.len() as f64 / 1e6),
         t,

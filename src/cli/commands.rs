@@ -176,4 +176,3 @@ fn convert_images(
         framing,
     )
 }
-

@@ -74,8 +74,7 @@ fn read_split(path: &Path, prefix: &str) -> Result<Split> {
         .iter()
         .enumerate()
         .map(|(i, &l)| {
-            u8::try_from(l)
-                .map_err(|_| fail(format!("`{y_name}`[{i}] is {l}, not a class index")))
+            u8::try_from(l).map_err(|_| fail(format!("`{y_name}`[{i}] is {l}, not a class index")))
         })
         .collect::<Result<Vec<u8>>>()?;
     if let Ok(classes) = file.dataset("list_classes") {

@@ -23,9 +23,8 @@ pub struct Container<'a> {
 impl<'a> Container<'a> {
     /// Parses `bytes`; any defect of the container is `bad("not a readable safetensors file ...")`.
     pub fn parse(bytes: &'a [u8], bad: Bad) -> Result<Self> {
-        let unreadable = |e: safetensors::SafeTensorError| {
-            bad(format!("not a readable safetensors file ({e})"))
-        };
+        let unreadable =
+            |e: safetensors::SafeTensorError| bad(format!("not a readable safetensors file ({e})"));
         let tensors = SafeTensors::deserialize(bytes).map_err(unreadable)?;
         let (_, meta) = SafeTensors::read_metadata(bytes).map_err(unreadable)?;
         let metadata = meta.metadata().clone().unwrap_or_default();

@@ -64,7 +64,11 @@ impl Dataset {
         let mut tensors = Vec::new();
         for (name, split) in [("train", &self.train), ("test", &self.test)] {
             let n = split.len();
-            tensors.push((format!("{name}_x"), vec![n, SIDE, SIDE, 3], &split.pixels[..]));
+            tensors.push((
+                format!("{name}_x"),
+                vec![n, SIDE, SIDE, 3],
+                &split.pixels[..],
+            ));
             tensors.push((format!("{name}_y"), vec![n], &split.labels[..]));
         }
         let classes = serde_json::to_string(&self.classes).map_err(|e| invalid(e.to_string()))?;
@@ -145,7 +149,10 @@ impl Dataset {
             train,
             test,
             source: file.meta_opt("source").unwrap_or_default().to_string(),
-            source_sha256: file.meta_opt("source_sha256").unwrap_or_default().to_string(),
+            source_sha256: file
+                .meta_opt("source_sha256")
+                .unwrap_or_default()
+                .to_string(),
             classes,
         })
     }

@@ -14,7 +14,7 @@ pub use evaluate::{classify, evaluate, Classification, Evaluation};
 pub use file::{SavedFeatures, SavedNetwork};
 pub use receipt::{rfc3339_utc, Receipt};
 pub use spec::{presets, ModelSpec, Preset};
-pub use train::{Finished, Training, TrainingProgress};
+pub use train::{save_features, save_network, Finished, Training, TrainingProgress};
 
 use crate::Result;
 

@@ -130,14 +130,21 @@ impl ModelSpec {
                     return Err(Error::InvalidParameter {
                         name: "hidden",
                         value: format!("{:?}", builder.hidden),
-                        expected: "no hidden layers for logistic regression (choose a deep network)",
+                        expected:
+                            "no hidden layers for logistic regression (choose a deep network)",
                     });
                 }
                 builder.build().map(ModelSpec::Network)
             }
             "features" => {
-                refuse_unknown(&given, &FEATURE_KEYS, "the learned-feature model", FEATURE_WHY)?;
-                let builder: FeatureParamsBuilder = overlay(&FeatureParamsBuilder::default(), given)?;
+                refuse_unknown(
+                    &given,
+                    &FEATURE_KEYS,
+                    "the learned-feature model",
+                    FEATURE_WHY,
+                )?;
+                let builder: FeatureParamsBuilder =
+                    overlay(&FeatureParamsBuilder::default(), given)?;
                 builder.build().map(ModelSpec::Features)
             }
             other => Err(unknown_model(format!("\"{other}\""))),
@@ -251,14 +258,26 @@ mod tests {
         let e = ModelSpec::from_request(&json!({"filters": 8}));
         assert!(matches!(e, Err(Error::UnusedParameter { .. })), "{e:?}");
         let e = ModelSpec::from_request(&json!({"model": "lr", "hidden": [3]}));
-        assert!(matches!(e, Err(Error::InvalidParameter { name: "hidden", .. })), "{e:?}");
+        assert!(
+            matches!(e, Err(Error::InvalidParameter { name: "hidden", .. })),
+            "{e:?}"
+        );
         let e = ModelSpec::from_request(&json!({"model": "svm"}));
-        assert!(matches!(e, Err(Error::InvalidParameter { name: "model", .. })), "{e:?}");
+        assert!(
+            matches!(e, Err(Error::InvalidParameter { name: "model", .. })),
+            "{e:?}"
+        );
         let e = ModelSpec::from_request(&json!({"iterations": "many"}));
         assert!(matches!(e, Err(Error::InvalidParameter { .. })), "{e:?}");
         let e = ModelSpec::from_request(&json!({"learning_rate": -1.0}));
         assert!(
-            matches!(e, Err(Error::InvalidParameter { name: "learning_rate", .. })),
+            matches!(
+                e,
+                Err(Error::InvalidParameter {
+                    name: "learning_rate",
+                    ..
+                })
+            ),
             "{e:?}"
         );
         assert!(ModelSpec::from_request(&json!([1, 2])).is_err());

@@ -5,11 +5,13 @@
 
 use serde::Serialize;
 
-use super::{evaluate, Evaluation, Model, ModelSpec, PixelModel, Receipt, SavedFeatures, SavedNetwork};
+use super::{
+    evaluate, Evaluation, Model, ModelSpec, PixelModel, Receipt, SavedFeatures, SavedNetwork,
+};
 use crate::convergence::{self, Warning};
 use crate::data::{Dataset, Split};
-use crate::features::FeatureTrainer;
-use crate::network::{Inputs, Trainer};
+use crate::features::{FeatureTrained, FeatureTrainer};
+use crate::network::{Inputs, Trained, Trainer};
 use crate::preprocess::PIXELS;
 use crate::Result;
 
@@ -71,7 +73,7 @@ impl ModelSpec {
     pub fn start(&self, train: &Split) -> Result<Training> {
         let inner = match self {
             ModelSpec::Network(hyper) => {
-                let inputs = Inputs::pixels(train.pixels.clone(), PIXELS)?;
+                let inputs = Inputs::from(train);
                 Inner::Network(Box::new(Trainer::new(
                     hyper.clone(),
                     inputs,
@@ -186,79 +188,117 @@ impl Training {
             Inner::Network(trainer) => {
                 let complete = trainer.is_done();
                 let trained = trainer.finish()?;
-                let evaluation = evaluate(&trained.network, dataset)?;
-                let report = trained.report;
-                let receipt = Receipt {
-                    dataset_sha256,
-                    final_cost: report.final_cost,
-                    train_accuracy: evaluation.train_accuracy,
-                    test_accuracy: evaluation.test_accuracy,
-                    iterations_run: report.iterations_run,
-                    created,
-                };
+                let costs = trained.report.costs.clone();
+                let (saved, evaluation) = save_network(trained, dataset, dataset_sha256, created)?;
                 // A run stopped early is not judged: it may simply not have got far.
                 let warning = complete
                     .then(|| {
                         convergence::check(
-                            &report.costs,
-                            report.final_cost,
-                            trained.hyperparams.learning_rate(),
+                            &costs,
+                            saved.receipt.final_cost,
+                            saved.hyperparams.learning_rate(),
                             evaluation.train_accuracy,
                             dataset.train.majority_rate(),
                         )
                     })
                     .flatten();
                 Ok(Finished {
-                    model: Model::Network(SavedNetwork {
-                        network: trained.network,
-                        hyperparams: trained.hyperparams,
-                        receipt,
-                    }),
+                    model: Model::Network(saved),
                     evaluation,
-                    costs: report.costs,
+                    costs,
                     warning,
                     kmeans_objective: Vec::new(),
                 })
             }
             Inner::Features(trainer) => {
                 let trained = trainer.finish()?;
-                let test = &dataset.test;
-                // The train accuracy comes from the features computed in training: the same
-                // numbers an evaluation would compute again.
-                let test_accuracy = if test.is_empty() {
-                    None
-                } else {
-                    Some(trained.model.accuracy_pixels(&test.pixels, &test.labels)?)
-                };
-                let evaluation = Evaluation {
-                    train_accuracy: trained.report.train_accuracy,
-                    test_accuracy,
-                    test_majority_baseline: (!test.is_empty()).then(|| test.majority_rate()),
-                    n_train: dataset.train.len(),
-                    n_test: test.len(),
-                };
-                let receipt = Receipt {
-                    dataset_sha256,
-                    final_cost: trained.report.final_cost,
-                    train_accuracy: evaluation.train_accuracy,
-                    test_accuracy: evaluation.test_accuracy,
-                    iterations_run: trained.report.final_iterations,
-                    created,
-                };
+                let kmeans_objective = trained.report.kmeans_objective.clone();
+                let (saved, evaluation) = save_features(trained, dataset, dataset_sha256, created)?;
                 // No learning rate to overshoot: its solver steps by 1/L, L bounding the
                 // curvature.
                 Ok(Finished {
-                    model: Model::Features(SavedFeatures {
-                        model: trained.model,
-                        cross_validation: trained.report.cross_validation,
-                        receipt,
-                    }),
+                    model: Model::Features(saved),
                     evaluation,
                     costs: Vec::new(),
                     warning: None,
-                    kmeans_objective: trained.report.kmeans_objective,
+                    kmeans_objective,
                 })
             }
+        }
+    }
+}
+
+/// A trained network as it is saved (receipt written: `dataset_sha256` is
+/// [`Dataset::content_sha256`] of `dataset`, `created` an RFC 3339 date), with its evaluation
+/// on both splits.
+pub fn save_network(
+    trained: Trained,
+    dataset: &Dataset,
+    dataset_sha256: String,
+    created: String,
+) -> Result<(SavedNetwork, Evaluation)> {
+    let evaluation = evaluate(&trained.network, dataset)?;
+    let receipt = Receipt {
+        dataset_sha256,
+        final_cost: trained.report.final_cost,
+        train_accuracy: evaluation.train_accuracy,
+        test_accuracy: evaluation.test_accuracy,
+        iterations_run: trained.report.iterations_run,
+        created,
+    };
+    let saved = SavedNetwork {
+        network: trained.network,
+        hyperparams: trained.hyperparams,
+        receipt,
+    };
+    Ok((saved, evaluation))
+}
+
+/// A trained learned-feature model as it is saved (see [`save_network`]), with its evaluation.
+/// The train accuracy comes from the features computed in training: the same numbers an
+/// evaluation would compute again.
+pub fn save_features(
+    trained: FeatureTrained,
+    dataset: &Dataset,
+    dataset_sha256: String,
+    created: String,
+) -> Result<(SavedFeatures, Evaluation)> {
+    let test = &dataset.test;
+    let test_accuracy = if test.is_empty() {
+        None
+    } else {
+        Some(trained.model.accuracy_pixels(&test.pixels, &test.labels)?)
+    };
+    let evaluation = Evaluation {
+        train_accuracy: trained.report.train_accuracy,
+        test_accuracy,
+        test_majority_baseline: (!test.is_empty()).then(|| test.majority_rate()),
+        n_train: dataset.train.len(),
+        n_test: test.len(),
+    };
+    let receipt = Receipt {
+        dataset_sha256,
+        final_cost: trained.report.final_cost,
+        train_accuracy: evaluation.train_accuracy,
+        test_accuracy: evaluation.test_accuracy,
+        iterations_run: trained.report.final_iterations,
+        created,
+    };
+    let saved = SavedFeatures {
+        model: trained.model,
+        cross_validation: trained.report.cross_validation,
+        receipt,
+    };
+    Ok((saved, evaluation))
+}
+
+/// A split's images as a network's training inputs, kept as bytes (the network widens them
+/// itself, once).
+impl From<&Split> for Inputs {
+    fn from(split: &Split) -> Inputs {
+        Inputs::Pixels {
+            bytes: split.pixels.clone(),
+            n_x: PIXELS,
         }
     }
 }

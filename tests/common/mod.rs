@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
-use purrceptron::dataset::Dataset;
+use purrceptron::data::Dataset;
 
 /// Folder of the catvnoncat HDF5 files: `$PURRCEPTRON_DATA`, else `../shared/datasets/catvnoncat`.
 /// Missing data fails the test (it is never skipped silently).
@@ -23,11 +23,27 @@ pub fn data_dir() -> PathBuf {
     dir
 }
 
-/// The real dataset, converted once per test binary.
+/// The real dataset, converted once per test binary by the CLI (HDF5 conversion lives in the
+/// binary, not in the library).
 pub fn catvnoncat() -> &'static Dataset {
     static DATA: OnceLock<Dataset> = OnceLock::new();
     DATA.get_or_init(|| {
-        purrceptron::h5::convert_dir(&data_dir()).expect("the catvnoncat HDF5 files convert")
+        let out = std::env::temp_dir().join(format!(
+            "purrceptron-catvnoncat-{}.safetensors",
+            std::process::id()
+        ));
+        let status = std::process::Command::new(env!("CARGO_BIN_EXE_purrceptron"))
+            .args(["convert", "--h5"])
+            .arg(data_dir())
+            .arg("-o")
+            .arg(&out)
+            .stdout(std::process::Stdio::null())
+            .status()
+            .expect("the CLI runs");
+        assert!(status.success(), "purrceptron convert --h5 failed");
+        let bytes = std::fs::read(&out).expect("the converted dataset is readable");
+        let _ = std::fs::remove_file(&out);
+        Dataset::from_bytes(&bytes).expect("the converted dataset loads")
     })
 }
 
