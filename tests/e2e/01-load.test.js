@@ -42,6 +42,8 @@ test('the page becomes ready and shows the dataset', { timeout: 60_000 }, async 
   assert.equal(await page.inputValue('[data-testid=lr]'), '0.005');
   assert.equal(await page.inputValue('[data-testid=seed]'), '1');
   assert.equal(await page.isHidden('[data-testid=error]'), true);
+  // The tests' hooks exist only in test mode (index.html?test, see www/protocol.js).
+  assert.equal(await page.evaluate(() => typeof window.__purrceptron), 'undefined');
 });
 
 test('the page is served with its CSP and nosniff', async () => {
