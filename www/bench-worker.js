@@ -9,24 +9,19 @@
 //              timed (without model bytes, a logistic regression is trained first, untimed).
 //   'makejpeg' {width, height, quality}: a photo-like JPEG drawn on an OffscreenCanvas (no wasm).
 
+import { loadWasm, whole } from './wasm-load.js';
+import { messageOf as message } from './helpers.js';
+
 const MB = 1024 * 1024;
 let wasm = null;
 let memory = null;
 let dataset = null;
 
-const message = (e) => (e instanceof Error ? e.message : String(e));
 const memMB = () => memory.buffer.byteLength / MB;
 
 async function load() {
   const t0 = performance.now();
-  wasm = await import('./pkg/purrceptron.js');
-  // The `--target web` init resolves with the instance's exports, `memory` among them.
-  const exports = await wasm.default();
-  memory = exports.memory;
-  if (!(memory instanceof WebAssembly.Memory)) throw new Error('the wasm exports have no memory');
-  const response = await fetch('./data/catvnoncat.safetensors');
-  if (!response.ok) throw new Error(`cannot load ./data/catvnoncat.safetensors: HTTP ${response.status}`);
-  dataset = new wasm.WasmDataset(new Uint8Array(await response.arrayBuffer()));
+  ({ wasm, memory, dataset } = await loadWasm());
   return performance.now() - t0;
 }
 
@@ -69,7 +64,7 @@ function train(job) {
   };
   const transfer = [];
   if (job.wantModel) {
-    result.modelBytes = model.to_bytes().buffer;
+    result.modelBytes = whole(model.to_bytes()).buffer;
     transfer.push(result.modelBytes);
   }
   return [result, transfer];

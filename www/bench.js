@@ -7,6 +7,8 @@
 //
 // When finished: <body data-done="1">, and #results holds the results as JSON.
 
+import { $ } from './helpers.js';
+
 const params = new URLSearchParams(location.search);
 const intParam = (name, fallback) => {
   const v = Number.parseInt(params.get(name) ?? '', 10);
@@ -21,7 +23,6 @@ const LR = { hidden: [], iterations: 2000, learning_rate: 0.005 };
 const DEEP = { hidden: [20, 7, 5], iterations: DEEP_ITERS, learning_rate: 0.0075, seed: 1 };
 const JPEG = { kind: 'makejpeg', width: 4000, height: 3000, quality: 0.9 };
 
-const $ = (id) => document.getElementById(id);
 const status = (text) => {
   $('status').textContent = text;
   console.log(`bench: ${text}`);

@@ -1,31 +1,17 @@
 // "What the model learnt": accuracy beside the majority baseline, a confusion matrix whose cells
 // show their test images, the gallery of mislabeled test images, the first layer's weights as
-// images, and earlier runs' cost curves overlaid on the current one.
+// images. (Earlier runs' cost curves are chart.js's.)
 //
 // The numbers come from the worker's 'inspect' reply; this module only draws them.
 
-const $ = (id) => document.getElementById(id);
-const finite = (x) => typeof x === 'number' && Number.isFinite(x);
-const percent = (x) => (finite(x) ? `${(100 * x).toFixed(1)}%` : '—');
-const plural = (n, one, many) => `${n} ${n === 1 ? one : many}`;
+import { $, percent, plural, rgbaCanvas } from './helpers.js';
+import { REQUEST } from './protocol.js';
 
 /** Class names by label: 0 is non-cat, 1 is cat (the dataset's order). */
 const CLASS = ['non-cat', 'cat'];
 
-/** A canvas showing `size` RGBA bytes of `bytes` from `offset` as a side x side image. */
-function imageCanvas(bytes, offset, side, label) {
-  const canvas = document.createElement('canvas');
-  canvas.width = side;
-  canvas.height = side;
-  canvas.setAttribute('role', 'img');
-  canvas.setAttribute('aria-label', label);
-  const pixels = new Uint8ClampedArray(bytes.buffer, bytes.byteOffset + offset, side * side * 4);
-  canvas.getContext('2d').putImageData(new ImageData(pixels, side, side), 0, 0);
-  return canvas;
-}
-
 /**
- * Wires the inspection panel. `app`: {call, showError, announce}. Returns {show(title), hide()}: `show`
+ * Wires the inspection panel. `app`: {call, status}. Returns {show(title), hide()}: `show`
  * asks the worker to inspect its current model and draws the result.
  */
 export function initInspect(app) {
@@ -59,8 +45,8 @@ export function initInspect(app) {
     li.dataset.probability = String(p);
     const figure = document.createElement('figure');
     const actual = CLASS[labels[index]];
-    figure.append(imageCanvas(images, index * side * side * 4, side,
-      `test image ${index}: a ${actual}, P(cat) ${p.toFixed(2)}`));
+    figure.append(rgbaCanvas(images, side, `test image ${index}: a ${actual}, P(cat) ${p.toFixed(2)}`,
+      index * side * side * 4));
     const caption = document.createElement('figcaption');
     caption.textContent = `#${index} · P(cat) ${p.toFixed(3)}` + (actualNote ? ` · really ${actual}` : '');
     figure.append(caption);
@@ -80,7 +66,7 @@ export function initInspect(app) {
     el.cell.hidden = false;
     el.cell.dataset.actual = String(actual);
     el.cell.dataset.predicted = String(predicted);
-    app.announce(el.cellTitle.textContent);
+    app.status.announce(el.cellTitle.textContent);
   }
 
   function drawConfusion() {
@@ -142,7 +128,7 @@ export function initInspect(app) {
       const li = document.createElement('li');
       li.dataset.testid = 'weight-image';
       li.dataset.unit = String(u);
-      li.append(imageCanvas(bytes, u * size, side, `weights of first-layer unit ${u + 1} of ${units}`));
+      li.append(rgbaCanvas(bytes, side, `weights of first-layer unit ${u + 1} of ${units}`, u * size));
       items.push(li);
     }
     el.weights.replaceChildren(...items);
@@ -158,9 +144,9 @@ export function initInspect(app) {
     const mine = ++generation;
     let r;
     try {
-      r = await app.call('inspect').reply;
+      r = await app.call(REQUEST.INSPECT).reply;
     } catch (e) {
-      app.showError(`Cannot inspect the model: ${e.message}`);
+      app.status.report(e, `Cannot inspect the model: ${e.message}`);
       return;
     }
     if (mine !== generation) return; // a newer model was chosen meanwhile
@@ -193,85 +179,3 @@ export function initInspect(app) {
     },
   };
 }
-
-// ---- earlier runs on the cost curve -------------------------------------------------------------
-
-const RUN_COLOURS = ['#3b6fb6', '#2a8f6a', '#8a5bbf', '#b08a1a'];
-
-/**
- * The last few saved runs' cost curves, drawn under the current one. main.js's drawCurve asks
- * for `extent()` to size its axes and calls `draw()` with its scales.
- */
-export const overlay = {
-  runs: [], // [{name, points: [[iteration, cost]], iterations, colour}]
-  enabled: true,
-  redraw: () => {},
-
-  /** `runs`: [{name, costs, iterations}], newest first. */
-  set(runs) {
-    this.runs = runs.map((r, i) => ({
-      name: r.name,
-      points: r.costs.filter(([, c]) => finite(c)),
-      iterations: Math.max(1, r.iterations),
-      colour: RUN_COLOURS[i % RUN_COLOURS.length],
-    }));
-    this.legend();
-    this.redraw();
-  },
-
-  visible() {
-    return this.enabled ? this.runs : [];
-  },
-
-  /** {iterations, cost}: the largest of the visible runs. */
-  extent() {
-    let iterations = 0;
-    let cost = 0;
-    for (const r of this.visible()) {
-      iterations = Math.max(iterations, r.iterations);
-      for (const [, c] of r.points) cost = Math.max(cost, c);
-    }
-    return { iterations, cost };
-  },
-
-  draw(ctx, x, y) {
-    ctx.save();
-    ctx.lineWidth = 1.5;
-    ctx.setLineDash([5, 3]);
-    for (const r of this.visible()) {
-      ctx.strokeStyle = r.colour;
-      ctx.beginPath();
-      r.points.forEach(([it, c], i) => (i === 0 ? ctx.moveTo(x(it), y(c)) : ctx.lineTo(x(it), y(c))));
-      ctx.stroke();
-    }
-    ctx.restore();
-  },
-
-  legend() {
-    const list = $('curve-legend');
-    const toggle = $('compare');
-    if (!list || !toggle) return;
-    toggle.closest('.compare').hidden = this.runs.length === 0;
-    const items = this.visible().map((r) => {
-      const li = document.createElement('li');
-      li.dataset.testid = 'curve-run';
-      const swatch = document.createElement('span');
-      swatch.className = 'swatch dashed';
-      swatch.style.borderColor = r.colour;
-      const last = r.points[r.points.length - 1];
-      li.append(swatch, `${r.name}${last ? ` (cost ${last[1].toFixed(4)})` : ''}`);
-      return li;
-    });
-    list.replaceChildren(...items);
-    list.hidden = items.length === 0;
-  },
-
-  wire() {
-    const toggle = $('compare');
-    toggle?.addEventListener('change', () => {
-      this.enabled = toggle.checked;
-      this.legend();
-      this.redraw();
-    });
-  },
-};

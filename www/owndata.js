@@ -2,17 +2,11 @@
 // photo is sent to the worker on its own, preprocessed there by the Rust code the CLI uses, and
 // shown as the 64x64 image the model will see. Nothing is uploaded: files are read from disk.
 
-const $ = (id) => document.getElementById(id);
+import { $, plural, formatCount, describeSplits, rgbaCanvas, downloadBytes } from './helpers.js';
+import { REQUEST, KindError } from './protocol.js';
 
 // Enough thumbnails to check a folder at a glance; the counts cover every photo.
 const GRID_LIMIT = 120;
-
-const plural = (n, one, many) => `${n} ${n === 1 ? one : many}`;
-
-function describeSplit(name, s) {
-  return `${name}: ${plural(s.n, 'image', 'images')}, ${plural(s.cats, 'cat', 'cats')} / ` +
-    `${plural(s.non_cats, 'non-cat', 'non-cats')}`;
-}
 
 /** Every file under a dropped directory entry, with its path inside the drop. */
 async function filesOf(entry) {
@@ -33,10 +27,12 @@ async function filesOf(entry) {
 }
 
 /**
- * Wires the panel. `call(type, payload, transfer)` talks to the worker; `onDataset(summary)`
- * tells the page which dataset training now uses.
+ * Wires the panel. `call(type, payload, transfer)` talks to the worker; `status` is status.js's;
+ * `onDataset(summary)` tells the page which dataset training now uses.
  */
-export function initOwnData({ call, announce, showError, clearError, onDataset }) {
+export function initOwnData({ call, status, onDataset }) {
+  const { announce, clearError } = status;
+  const report = (e, text) => status.report(e, text);
   const el = {
     form: $('own-form'),
     fraction: $('own-test-fraction'),
@@ -83,13 +79,7 @@ export function initOwnData({ call, announce, showError, clearError, onDataset }
     const li = document.createElement('li');
     li.title = r.name;
     if (r.ok) {
-      const canvas = document.createElement('canvas');
-      canvas.width = 64;
-      canvas.height = 64;
-      canvas.setAttribute('role', 'img');
-      canvas.setAttribute('aria-label', r.name);
-      canvas.getContext('2d').putImageData(new ImageData(new Uint8ClampedArray(r.rgba.buffer), 64, 64), 0, 0);
-      li.append(canvas);
+      li.append(rgbaCanvas(r.rgba, 64, r.name));
     } else {
       li.className = 'own-bad';
       li.textContent = `${r.name}: ${r.error}`;
@@ -103,11 +93,11 @@ export function initOwnData({ call, announce, showError, clearError, onDataset }
       const { label, file, name } = queue.shift();
       try {
         const bytes = await file.arrayBuffer();
-        const r = await call('dataset-add', { label: Number(label), name, bytes }, [bytes]).reply;
+        const r = await call(REQUEST.DATASET_ADD, { label: Number(label), name, bytes }, [bytes]).reply;
         counts = r.counts;
         thumbnail(label, r);
       } catch (e) {
-        showError(`${name}: ${e.message}`);
+        report(e, `${name}: ${e.message}`);
       }
       refresh();
     }
@@ -158,7 +148,7 @@ export function initOwnData({ call, announce, showError, clearError, onDataset }
         const items = [];
         for (const [i, entry] of entries.entries()) {
           if (entry.isFile) items.push({ file: files[i], name: files[i].name });
-          else items.push(...(await filesOf(entry).catch((e) => { showError(`${entry.name}: ${e.message}`); return []; })));
+          else items.push(...(await filesOf(entry).catch((e) => { report(e, `${entry.name}: ${e.message}`); return []; })));
         }
         add(label, items);
       } else {
@@ -171,18 +161,18 @@ export function initOwnData({ call, announce, showError, clearError, onDataset }
     const fraction = el.fraction.value.trim();
     const seed = el.seed.value.trim();
     if (fraction === '' || !Number.isFinite(Number(fraction))) {
-      throw new Error('Test fraction: enter a number, for example 0.2.');
+      throw new KindError('parameter', 'Test fraction: enter a number, for example 0.2.');
     }
     // The seed is a 32-bit unsigned integer in Rust; anything else would be silently wrapped.
     if (!/^\d+$/.test(seed) || Number(seed) > 0xffffffff) {
-      throw new Error('Split seed: enter a whole number from 0 to 4294967295, for example 1.');
+      throw new KindError('parameter', 'Split seed: enter a whole number from 0 to 4294967295, for example 1.');
     }
     return { test_fraction: Number(fraction), seed: Number(seed) };
   }
 
   function showOwn(summary, what) {
     hasOwn = true;
-    el.summary.textContent = `${what}: ${describeSplit('train', summary.train)}; ${describeSplit('test', summary.test)}.`;
+    el.summary.textContent = `${what}: ${describeSplits(summary)}.`;
     el.summary.dataset.sha256 = summary.sha256;
     el.summary.dataset.train = String(summary.train.n);
     el.summary.dataset.test = String(summary.test.n);
@@ -191,8 +181,7 @@ export function initOwnData({ call, announce, showError, clearError, onDataset }
     el.summary.append(' Content sha256: ', code);
     for (const r of el.radios) r.checked = r.value === 'own';
     onDataset(summary, 'own');
-    announce(`${what}. Training now uses it: ${describeSplit('train', summary.train)}; ` +
-      `${describeSplit('test', summary.test)}.`);
+    announce(`${what}. Training now uses it: ${describeSplits(summary)}.`);
   }
 
   async function run(work) {
@@ -202,7 +191,7 @@ export function initOwnData({ call, announce, showError, clearError, onDataset }
     try {
       await work();
     } catch (e) {
-      showError(e.message);
+      report(e);
     } finally {
       busy = false;
       refresh();
@@ -216,12 +205,12 @@ export function initOwnData({ call, announce, showError, clearError, onDataset }
     try {
       split = readSplit();
     } catch (e) {
-      showError(e.message);
+      report(e);
       return;
     }
     run(async () => {
       await pumping;
-      const r = await call('dataset-build', split).reply;
+      const r = await call(REQUEST.DATASET_BUILD, split).reply;
       showOwn(r.summary, 'Your dataset is built');
     });
   });
@@ -229,7 +218,7 @@ export function initOwnData({ call, announce, showError, clearError, onDataset }
   el.clear.addEventListener('click', () => run(async () => {
     queue.length = 0;
     await pumping;
-    const r = await call('dataset-clear').reply;
+    const r = await call(REQUEST.DATASET_CLEAR).reply;
     counts = r.counts ?? { cats: 0, non_cats: 0, cats_ok: 0, non_cats_ok: 0 };
     for (const z of Object.values(zones)) z.grid.replaceChildren();
     announce('Your photos are cleared. A dataset already built stays until you build or load another.');
@@ -239,7 +228,7 @@ export function initOwnData({ call, announce, showError, clearError, onDataset }
     radio.addEventListener('change', () => run(async () => {
       if (!radio.checked) return;
       try {
-        const r = await call('dataset-use', { which: radio.value }).reply;
+        const r = await call(REQUEST.DATASET_USE, { which: radio.value }).reply;
         onDataset(r.summary, r.which);
         announce(`Training now uses ${r.which === 'own' ? 'your own dataset' : 'the classic set'}.`);
       } catch (e) {
@@ -251,17 +240,9 @@ export function initOwnData({ call, announce, showError, clearError, onDataset }
   }
 
   el.exportButton.addEventListener('click', () => run(async () => {
-    const r = await call('dataset-export').reply;
-    const url = URL.createObjectURL(new Blob([r.bytes], { type: 'application/octet-stream' }));
-    const a = document.createElement('a');
-    a.href = url;
-    a.download = 'my-dataset.safetensors';
-    document.body.append(a);
-    a.click();
-    a.remove();
-    // The download has started from the object URL by now; free it after this task.
-    setTimeout(() => URL.revokeObjectURL(url), 1000);
-    announce(`Dataset file exported (${r.bytes.byteLength.toLocaleString('en-US')} bytes).`);
+    const r = await call(REQUEST.DATASET_EXPORT).reply;
+    downloadBytes(r.bytes, 'my-dataset.safetensors', 1000);
+    announce(`Dataset file exported (${formatCount(r.bytes.byteLength)} bytes).`);
   }));
 
   el.load.addEventListener('change', () => {
@@ -270,7 +251,7 @@ export function initOwnData({ call, announce, showError, clearError, onDataset }
     if (!file) return;
     run(async () => {
       const bytes = await file.arrayBuffer();
-      const r = await call('dataset-load', { bytes }, [bytes]).reply;
+      const r = await call(REQUEST.DATASET_LOAD, { bytes }, [bytes]).reply;
       showOwn(r.summary, `Loaded ${file.name}`);
     });
   });

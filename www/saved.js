@@ -11,9 +11,8 @@ const STORE = 'models';
 /** Earlier runs drawn under the current cost curve. */
 const OVERLAY_RUNS = 3;
 
-const $ = (id) => document.getElementById(id);
-const finite = (x) => typeof x === 'number' && Number.isFinite(x);
-const percent = (x) => (finite(x) ? `${(100 * x).toFixed(1)}%` : '—');
+import { $, finite, percent, formatCount, downloadBytes } from './helpers.js';
+import { REQUEST, KindError } from './protocol.js';
 
 // ---- IndexedDB, promisified ---------------------------------------------------------------------
 
@@ -70,7 +69,7 @@ function receiptText(info) {
   const r = info?.receipt ?? {};
   const parts = [kindName(info)];
   const hyper = [];
-  if (finite(r.iterations_run)) hyper.push(`${r.iterations_run.toLocaleString('en-US')} it`);
+  if (finite(r.iterations_run)) hyper.push(`${formatCount(r.iterations_run)} it`);
   if (finite(h.learning_rate)) hyper.push(`lr ${h.learning_rate}`);
   if (finite(h.l2) && h.l2 > 0) hyper.push(`L2 ${h.l2}`);
   if (finite(h.seed)) hyper.push(`seed ${h.seed}`);
@@ -96,8 +95,7 @@ function fileName(name) {
 // ---- the panel ----------------------------------------------------------------------------------
 
 /**
- * Wires the saved-models panel. `app`: {call, showError, clearError, announce, isTraining,
- * onChosen(record)}. `onChosen` runs whenever the worker's current model becomes a saved one
+ * Wires the saved-models panel. `app`: {call, status, isTraining, onChosen(record)}. `onChosen` runs whenever the worker's current model becomes a saved one
  * (chosen, loaded from a file, restored on reload); `record` is {id, name, info, ...}.
  * Returns {start(), trained(name)}.
  */
@@ -111,6 +109,8 @@ export function initSaved(app) {
   let currentId = null;
   let curveId = null; // the saved run whose curve is the current one on the chart
   let onRuns = () => {};
+  const { status } = app;
+  const report = (e) => status.report(e);
 
   function render() {
     el.empty.hidden = records.length > 0;
@@ -154,7 +154,7 @@ export function initSaved(app) {
       b.dataset.action = action;
       b.textContent = text;
       b.setAttribute('aria-label', `${label} ${record.name}`);
-      b.addEventListener('click', () => act(action, record.id, li).catch((e) => app.showError(e.message)));
+      b.addEventListener('click', () => act(action, record.id, li).catch(report));
       actions.append(b);
       return b;
     };
@@ -174,7 +174,7 @@ export function initSaved(app) {
   async function act(action, id, li) {
     const record = records.find((r) => r.id === id);
     if (!record) return;
-    app.clearError();
+    status.clearError();
     if (action === 'use') {
       await use(record);
     } else if (action === 'rename') {
@@ -184,23 +184,23 @@ export function initSaved(app) {
     } else if (action === 'delete') {
       await db.delete(id);
       if (curveId === id) curveId = null;
-      app.announce(`Deleted ${record.name}.`);
+      status.announce(`Deleted ${record.name}.`);
       await reload();
     }
   }
 
   async function use(record, { restoring = false } = {}) {
-    if (app.isTraining()) throw new Error('A training is running: wait for it to finish (or cancel it) before choosing another model.');
+    if (app.isTraining()) throw new KindError('state', 'A training is running: wait for it to finish (or cancel it) before choosing another model.');
     const full = await db.get(record.id);
     if (!full) throw new Error(`${record.name} is no longer saved.`);
     // The stored buffer is transferred to the worker, so send a copy and keep the original.
     const bytes = full.bytes.slice(0);
-    const { info } = await app.call('load-model', { bytes }, [bytes]).reply;
+    const { info } = await app.call(REQUEST.LOAD_MODEL, { bytes }, [bytes]).reply;
     currentId = record.id;
     await db.put({ ...full, used: Date.now() });
     await reload();
     app.onChosen({ ...record, info }, { restoring });
-    if (!restoring) app.announce(`Now classifying with ${record.name}.`);
+    if (!restoring) status.announce(`Now classifying with ${record.name}.`);
   }
 
   function rename(record, li) {
@@ -219,15 +219,15 @@ export function initSaved(app) {
       if (save && value && value !== record.name) {
         const full = await db.get(record.id);
         if (full) await db.put({ ...full, name: value });
-        app.announce(`Renamed to ${value}.`);
+        status.announce(`Renamed to ${value}.`);
       }
       await reload();
     };
     input.addEventListener('keydown', (event) => {
-      if (event.key === 'Enter') finish(true).catch((e) => app.showError(e.message));
-      if (event.key === 'Escape') finish(false).catch((e) => app.showError(e.message));
+      if (event.key === 'Enter') finish(true).catch(report);
+      if (event.key === 'Escape') finish(false).catch(report);
     });
-    input.addEventListener('blur', () => finish(true).catch((e) => app.showError(e.message)));
+    input.addEventListener('blur', () => finish(true).catch(report));
     name.replaceWith(input);
     input.focus();
     input.select();
@@ -236,20 +236,12 @@ export function initSaved(app) {
   async function download(record) {
     const full = await db.get(record.id);
     if (!full) throw new Error(`${record.name} is no longer saved.`);
-    const url = URL.createObjectURL(new Blob([full.bytes], { type: 'application/octet-stream' }));
-    const a = document.createElement('a');
-    a.href = url;
-    a.download = fileName(record.name);
-    document.body.append(a);
-    a.click();
-    a.remove();
-    // The download has its own reference by now; the URL only needs to outlive the click.
-    setTimeout(() => URL.revokeObjectURL(url), 10_000);
+    downloadBytes(full.bytes, fileName(record.name), 10_000);
   }
 
   /** Stores the worker's current model (its file bytes and `info`) and marks it current. */
   async function keepCurrent(name, info) {
-    const { bytes } = await app.call('export-model').reply;
+    const { bytes } = await app.call(REQUEST.EXPORT_MODEL).reply;
     const now = Date.now();
     const id = await db.add({ name, info, bytes, saved: new Date(now).toISOString(), used: now });
     currentId = id;
@@ -258,16 +250,16 @@ export function initSaved(app) {
 
   async function loadFile(file) {
     if (app.isTraining()) {
-      app.showError('A training is running: wait for it to finish (or cancel it) before loading a model file.');
+      status.showError('A training is running: wait for it to finish (or cancel it) before loading a model file.');
       return;
     }
-    app.clearError();
+    status.clearError();
     let info;
     try {
       const bytes = await file.arrayBuffer();
-      ({ info } = await app.call('load-model', { bytes }, [bytes]).reply);
+      ({ info } = await app.call(REQUEST.LOAD_MODEL, { bytes }, [bytes]).reply);
     } catch (e) {
-      app.showError(`Cannot load ${file.name || 'this file'}: ${e.message}. Choose a model file ` +
+      status.report(e, `Cannot load ${file.name || 'this file'}: ${e.message}. Choose a model file ` +
         '(.safetensors) downloaded from this page or written by `purrceptron train`.');
       return;
     }
@@ -275,11 +267,11 @@ export function initSaved(app) {
     try {
       await keepCurrent(name, info);
     } catch (e) {
-      app.showError(`The model is loaded but could not be saved in this browser: ${e.message}`);
+      status.report(e, `The model is loaded but could not be saved in this browser: ${e.message}`);
     }
     await reload();
     app.onChosen({ id: currentId, name, info }, { restoring: false });
-    app.announce(`Loaded ${name}.`);
+    status.announce(`Loaded ${name}.`);
   }
 
   el.file.addEventListener('change', () => {
@@ -296,7 +288,7 @@ export function initSaved(app) {
       try {
         await reload();
       } catch (e) {
-        app.showError(`Saved models are unavailable in this browser: ${e.message}`);
+        status.report(e, `Saved models are unavailable in this browser: ${e.message}`);
         return;
       }
       if (records.length === 0) return;
@@ -305,7 +297,7 @@ export function initSaved(app) {
         await use(last, { restoring: true });
       } catch (e) {
         // The list stays usable: another saved model can still be chosen.
-        app.showError(`Cannot use the saved model ${last.name}: ${e.message}`);
+        status.report(e, `Cannot use the saved model ${last.name}: ${e.message}`);
       }
     },
 
@@ -314,7 +306,7 @@ export function initSaved(app) {
       try {
         curveId = await keepCurrent(defaultName(info), info);
       } catch (e) {
-        app.showError(`The model is trained but could not be saved in this browser: ${e.message}`);
+        status.report(e, `The model is trained but could not be saved in this browser: ${e.message}`);
       }
       await reload();
       return records.find((r) => r.id === currentId);

@@ -5,7 +5,7 @@
 // build is never hidden behind an old cache) and refreshes the cached copy; offline, the cached
 // copy answers. Only same-origin GETs are touched.
 
-const CACHE = 'purrceptron-v1';
+const CACHE = 'purrceptron-v2';
 
 // What the page and its worker load. Files the page loads that are not listed here are
 // cached too, from the list the page sends once it is controlled (see offline.js).
@@ -16,12 +16,22 @@ const ASSETS = [
   './owndata.css',
   './keep.css',
   './main.js',
+  './helpers.js',
+  './protocol.js',
+  './status.js',
+  './client.js',
+  './supervisor.js',
+  './dataset.js',
+  './training.js',
+  './chart.js',
+  './cards.js',
+  './input.js',
   './owndata.js',
   './saved.js',
   './inspect.js',
   './offline.js',
-  './supervisor.js',
   './worker.js',
+  './wasm-load.js',
   './owndata-worker.js',
   './pkg/purrceptron.js',
   './data/catvnoncat.safetensors',

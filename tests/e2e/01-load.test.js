@@ -42,6 +42,32 @@ test('the page becomes ready and shows the dataset', { timeout: 60_000 }, async 
   assert.equal(await page.inputValue('[data-testid=lr]'), '0.005');
   assert.equal(await page.inputValue('[data-testid=seed]'), '1');
   assert.equal(await page.isHidden('[data-testid=error]'), true);
+  // The tests' hooks exist only in test mode (index.html?test, see www/protocol.js).
+  assert.equal(await page.evaluate(() => typeof window.__purrceptron), 'undefined');
+});
+
+test('outside test mode the worker refuses the tests\' requests', { timeout: 30_000 }, async () => {
+  // A worker of its own, started as the page starts it outside test mode (www/protocol.js).
+  const replies = await app.page.evaluate(() => new Promise((resolve) => {
+    const worker = new Worker('./worker.js', { type: 'module' });
+    const seen = [];
+    worker.onmessage = ({ data }) => {
+      seen.push({ type: data.type, id: data.id, kind: data.kind, message: data.message });
+      if (data.type === 'ready') {
+        worker.postMessage({ type: 'crash', id: 1 });
+        worker.postMessage({ type: 'memory', id: 2 });
+      }
+      if (seen.length === 3) {
+        worker.terminate();
+        resolve(seen);
+      }
+    };
+  }));
+  assert.deepEqual(replies, [
+    { type: 'ready', id: undefined, kind: undefined, message: undefined },
+    { type: 'error', id: 1, kind: 'internal', message: 'unknown request type "crash"' },
+    { type: 'error', id: 2, kind: 'internal', message: 'unknown request type "memory"' },
+  ]);
 });
 
 test('the page is served with its CSP and nosniff', async () => {

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import {
   openApp, train, waitForStatus, chooseFiles, waitForCards, photoFromTestImage, runCli, DATA, noErrors,
+  cliPredictions, assertSameAsCli,
 } from './helpers.js';
 
 let app;
@@ -94,7 +95,9 @@ test('a trained model is kept with its receipt, survives a reload, is renamed, c
     await chooseFiles(page, [{ name: 'photo.png', mimeType: 'image/png', buffer: photoFromTestImage(4) }]);
     const [card] = await waitForCards(page, 1);
     assert.equal(card.error, undefined);
-    assert.ok(card.probability >= 0 && card.probability <= 1);
+    // "first cat model" is logistic regression with the defaults, as the CLI trains it by default.
+    const cli = await cliPredictions([], [{ name: 'photo.png', buffer: photoFromTestImage(4) }]);
+    assertSameAsCli(card, cli['photo.png']);
     assert.equal(noErrors(app), null);
   });
 

@@ -3,7 +3,9 @@
 // and classifies.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { openApp, waitForStatus, train, chooseFiles, waitForCards, photoFromTestImage, noErrors } from './helpers.js';
+import {
+  openApp, waitForStatus, train, chooseFiles, waitForCards, photoFromTestImage, noErrors, cliPredictions, assertSameAsCli,
+} from './helpers.js';
 
 let app;
 before(async () => { app = await openApp(); });
@@ -48,7 +50,8 @@ test('offline after a first visit: reload, train, classify', { timeout: 120_000 
   await chooseFiles(page, [{ name: 'offline.png', mimeType: 'image/png', buffer: photoFromTestImage(1) }]);
   const [card] = await waitForCards(page, 1);
   assert.equal(card.error, undefined);
-  assert.ok(card.probability >= 0 && card.probability <= 1, card.probabilityText);
+  const cli = await cliPredictions([], [{ name: 'offline.png', buffer: photoFromTestImage(1) }]);
+  assertSameAsCli(card, cli['offline.png']);
   assert.match(await page.textContent('#announcer'), /offline\.png: (cat|not a cat)/);
   assert.equal(noErrors(app), null);
 });

@@ -20,7 +20,8 @@ import {
 let app;
 let dir;
 before(async () => {
-  app = await openApp();
+  // Test mode, for window.__purrceptron (www/protocol.js).
+  app = await openApp({ test: true });
   dir = await mkdtemp(path.join(tmpdir(), 'purrceptron-bad-'));
 });
 after(async () => {

@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { openApp, train, testImage, noErrors } from './helpers.js';
 
 let app;
-before(async () => { app = await openApp(); });
+// Test mode: the worker answers 'memory' (www/protocol.js).
+before(async () => { app = await openApp({ test: true }); });
 after(async () => { await app?.close(); });
 
 const MB = 1024 * 1024;

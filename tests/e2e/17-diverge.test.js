@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import {
   openApp, startTraining, train, waitForStatus, chooseFiles, waitForCards, photoFromTestImage, runCli, DATA,
-  noErrors,
+  noErrors, cliPredictions, assertSameAsCli,
 } from './helpers.js';
 
 let app;
@@ -72,7 +72,8 @@ test('learning rates 10 and 100 on every model: a clear message, no NaN', { time
   assert.equal(await page.isVisible('[data-testid=train-note]'), false);
   await chooseFiles(page, [{ name: 'after.png', mimeType: 'image/png', buffer: photoFromTestImage(1) }]);
   const [card] = await waitForCards(page, 1);
-  assert.ok(card.probability >= 0 && card.probability <= 1);
+  const cli = await cliPredictions([], [{ name: 'after.png', buffer: photoFromTestImage(1) }]);
+  assertSameAsCli(card, cli['after.png']);
   assert.equal(noErrors(app), null);
 });
 

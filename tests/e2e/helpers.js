@@ -3,7 +3,7 @@
 // and test photos made from scratch (a small PNG encoder over pixels of the test split).
 
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -58,9 +58,12 @@ export function startServer() {
 
 /**
  * Starts the server and a fresh Chromium profile, opens the page and waits for `ready`.
+ * `test: true` opens it in test mode (index.html?test, see www/protocol.js): only then does the
+ * page define `window.__purrceptron` ({worker(), call(type, payload)}) and the worker answer
+ * the `crash` and `memory` requests.
  * Returns {page, context, server, url, requests, errors, readyMs, response, close}.
  */
-export async function openApp({ width = 1280, height = 900 } = {}) {
+export async function openApp({ width = 1280, height = 900, test = false } = {}) {
   const server = await startServer();
   const profile = await mkdtemp(path.join(tmpdir(), 'purrceptron-e2e-'));
   let context;
@@ -90,7 +93,7 @@ export async function openApp({ width = 1280, height = 900 } = {}) {
   page.on('crash', () => errors.push('page crashed'));
 
   const t0 = Date.now();
-  const response = await page.goto(server.url, { waitUntil: 'domcontentloaded' });
+  const response = await page.goto(test ? `${server.url}?test` : server.url, { waitUntil: 'domcontentloaded' });
   await waitForStatus(page, 'ready', 30_000);
   const readyMs = Date.now() - t0;
 
@@ -301,6 +304,39 @@ export function runCli(args) {
     child.on('error', reject);
     child.on('exit', (code) => resolve({ code, stdout, stderr }));
   });
+}
+
+/**
+ * What the native CLI says about photos under a model it trains itself: `trainArgs` are the
+ * options of `purrceptron train` (the dataset is given), `photos` [{name, buffer}]. Resolves
+ * with {name: {probability, label}}, for comparing the page's cards with (as 05-parity does).
+ */
+export async function cliPredictions(trainArgs, photos) {
+  const dir = await mkdtemp(path.join(tmpdir(), 'purrceptron-cli-'));
+  try {
+    const model = path.join(dir, 'model.safetensors');
+    const trained = await runCli(['train', '--data', DATA, ...trainArgs, '-o', model]);
+    if (trained.code !== 0) throw new Error(`purrceptron train failed: ${trained.stderr}`);
+    const paths = [];
+    for (const p of photos) {
+      paths.push(path.join(dir, p.name));
+      await writeFile(paths.at(-1), p.buffer);
+    }
+    const predicted = await runCli(['predict', model, ...paths, '--json']);
+    if (predicted.code !== 0) throw new Error(`purrceptron predict failed: ${predicted.stderr}`);
+    return Object.fromEntries(predicted.stdout.trim().split('\n').map((l) => JSON.parse(l))
+      .map((r) => [path.basename(r.path), { probability: r.probability, label: r.label }]));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** Asserts that a card shows the CLI's probability (to 1e-5, as 05-parity) and label. */
+export function assertSameAsCli(card, cli) {
+  if (!cli) throw new Error(`the CLI said nothing about ${card.name}`);
+  if (!(Math.abs(card.probability - cli.probability) <= 1e-5) || card.label !== cli.label) {
+    throw new Error(`${card.name}: page ${card.probabilityText} (${card.label}), CLI ${cli.probability} (${cli.label})`);
+  }
 }
 
 /** No console errors or page errors so far; says which otherwise. */

@@ -1,0 +1,214 @@
+// Photos to classify: a card per photo (the photo, the 64x64 image the model sees, the verdict
+// or why the file could not be read), the queue that sends them to the worker one at a time,
+// the "Classifying n of N" progress and the Clear button.
+
+import { $, plural, formatCount, paint } from './helpers.js';
+import { REQUEST } from './protocol.js';
+
+// Cards are made a few at a time, one task each, so that a drop of hundreds of photos never
+// blocks the page for long.
+const CARDS_PER_TASK = 20;
+
+function placeholder(text) {
+  const div = document.createElement('div');
+  div.className = 'thumb placeholder';
+  div.textContent = text;
+  return div;
+}
+
+function figure(content, caption) {
+  const f = document.createElement('figure');
+  const c = document.createElement('figcaption');
+  c.textContent = caption;
+  f.append(content, c);
+  return f;
+}
+
+function paragraph(className, text) {
+  const p = document.createElement('p');
+  p.className = className;
+  p.textContent = text;
+  return p;
+}
+
+function makeCard(file, url) {
+  const li = document.createElement('li');
+  li.className = 'card pending';
+  li.dataset.testid = 'result';
+  li.dataset.state = 'pending';
+
+  const images = document.createElement('div');
+  images.className = 'card-images';
+  const thumb = document.createElement('img');
+  thumb.src = url;
+  thumb.alt = `Your photo ${file.name}`;
+  thumb.decoding = 'async';
+  // Hundreds of dropped photos must not all be decoded for thumbnails at once.
+  thumb.loading = 'lazy';
+  thumb.className = 'thumb';
+  // A file the browser cannot show (garbage, HEIC...) gets a plain tile instead of a broken icon.
+  thumb.addEventListener('error', () => thumb.replaceWith(placeholder('no preview')), { once: true });
+
+  const canvas = document.createElement('canvas');
+  canvas.width = 64;
+  canvas.height = 64;
+  canvas.className = 'seen';
+  canvas.setAttribute('role', 'img');
+  canvas.setAttribute('aria-label', 'The 64 by 64 image the model sees');
+  images.append(figure(thumb, 'your photo'), figure(canvas, 'what the model sees'));
+
+  const body = document.createElement('div');
+  body.className = 'card-body';
+  const name = paragraph('card-name', file.name || 'pasted image');
+  name.title = file.name;
+  body.append(name, paragraph('verdict', 'Waiting…'), paragraph('card-detail', ''));
+  li.append(images, body);
+  return li;
+}
+
+/**
+ * Wires the photo cards. `app`: {call, status, hasModel(), isTraining()}. Returns {add(files)}.
+ */
+export function createCards({ call, status, hasModel, isTraining }) {
+  const el = {
+    cards: $('cards'),
+    bar: $('results-bar'),
+    count: $('results-count'),
+    clear: $('clear'),
+    progress: $('classify-progress'),
+  };
+  const queue = []; // [{file, card}] not sent yet
+  let pumping = false;
+  const objectUrls = new Set();
+  // Photos of the drops not yet finished: `adding` drops still making their cards; `generation`
+  // counts the clears, so that a drop being added when the results are cleared stops.
+  const batch = { total: 0, done: 0, adding: 0, generation: 0 };
+
+  const nameOf = (card) => card.querySelector('.card-name').textContent;
+
+  function fill(card, r) {
+    card.classList.remove('pending');
+    card.classList.add(r.label === 'cat' ? 'is-cat' : 'is-other');
+    card.dataset.state = 'done';
+    card.dataset.probability = String(r.probability);
+    card.dataset.label = r.label;
+    paint(card.querySelector('canvas.seen'), r.seen_rgba);
+    card.querySelector('.verdict').textContent = r.label === 'cat' ? 'Cat' : 'Not a cat';
+    const p = document.createElement('span');
+    p.className = 'probability';
+    p.textContent = `P(cat) = ${r.probability.toFixed(3)}`;
+    const meter = document.createElement('meter');
+    meter.min = 0;
+    meter.max = 1;
+    meter.value = r.probability;
+    meter.setAttribute('aria-label', 'Probability of cat');
+    const size = document.createElement('span');
+    size.className = 'size';
+    size.textContent = `${r.format.toUpperCase()}, ${r.width} × ${r.height}`;
+    card.querySelector('.card-detail').replaceChildren(p, meter, size);
+    status.announce(`${nameOf(card)}: ${r.label === 'cat' ? 'cat' : 'not a cat'}, ` +
+      `probability of cat ${r.probability.toFixed(2)}.`);
+  }
+
+  function fail(card, text) {
+    card.classList.remove('pending');
+    card.classList.add('is-error');
+    card.dataset.state = 'error';
+    card.dataset.error = text;
+    // The model saw nothing: drop the empty canvas and say why instead.
+    card.querySelector('canvas.seen')?.closest('figure')?.remove();
+    card.querySelector('.verdict').textContent = 'Could not read this file';
+    card.querySelector('.card-detail').textContent = text;
+    status.announce(`${nameOf(card)}: could not be read — ${text}`);
+  }
+
+  function updateCount() {
+    el.bar.hidden = el.cards.childElementCount === 0;
+    el.count.textContent = plural(el.cards.childElementCount, 'photo', 'photos');
+  }
+
+  // "Classifying 12 of 300…" as each photo is sent; "Classified 300 photos." at the end.
+  function progress(finished = false) {
+    if (!finished) {
+      batch.done++;
+      el.progress.textContent = `Classifying ${formatCount(batch.done)} of ${formatCount(batch.total)}…`;
+    } else if (batch.adding === 0) {
+      if (batch.total > 0) el.progress.textContent = `Classified ${plural(batch.total, 'photo', 'photos')}.`;
+      batch.total = 0;
+      batch.done = 0;
+    }
+  }
+
+  // One photo at a time: a drop of hundreds of photos reads and sends one file's bytes at a time,
+  // so memory stays small and the worker can interleave them with training steps.
+  async function pump() {
+    pumping = true;
+    try {
+      while (queue.length) {
+        const { file, card } = queue.shift();
+        progress();
+        if (!card.isConnected) continue;
+        try {
+          const bytes = await file.arrayBuffer();
+          fill(card, await call(REQUEST.CLASSIFY, { bytes, name: file.name }, [bytes]).reply);
+        } catch (e) {
+          fail(card, e.message);
+          // The card says what went wrong with its photo; anything else is said where it belongs
+          // too, unless the crash of the worker that lost it has already been reported.
+          if (!e.crash) status.report(e);
+        }
+      }
+    } finally {
+      pumping = false;
+      progress(true);
+    }
+  }
+
+  function add(fileList) {
+    const files = Array.from(fileList ?? []);
+    if (files.length === 0) return;
+    if (!hasModel()) {
+      status.showError(isTraining()
+        ? 'Train a model first: the first model is still training. Add your photos again when it has finished.'
+        : 'Train a model first: the classifier has not learnt anything yet. Press Train (logistic regression ' +
+          'takes a second or two), then add your photos again.');
+      return;
+    }
+    status.clearError();
+    batch.total += files.length;
+    // The newest batch goes on top, in the order it was given.
+    const anchor = el.cards.firstChild;
+    const generation = batch.generation;
+    batch.adding++;
+    const addChunk = (start) => {
+      if (generation !== batch.generation) return; // cleared meanwhile
+      const fragment = document.createDocumentFragment();
+      for (const file of files.slice(start, start + CARDS_PER_TASK)) {
+        const url = URL.createObjectURL(file);
+        objectUrls.add(url);
+        const card = makeCard(file, url);
+        fragment.append(card);
+        queue.push({ file, card });
+      }
+      el.cards.insertBefore(fragment, anchor?.isConnected ? anchor : null);
+      updateCount();
+      if (start + CARDS_PER_TASK < files.length) setTimeout(() => addChunk(start + CARDS_PER_TASK));
+      else batch.adding--;
+      if (!pumping) pump();
+    };
+    addChunk(0);
+  }
+
+  el.clear.addEventListener('click', () => {
+    queue.length = 0;
+    Object.assign(batch, { total: 0, done: 0, adding: 0, generation: batch.generation + 1 });
+    el.progress.textContent = '';
+    for (const url of objectUrls) URL.revokeObjectURL(url);
+    objectUrls.clear();
+    el.cards.replaceChildren();
+    updateCount();
+    status.announce('Results cleared.');
+  });
+
+  return { add };
+}

@@ -1,0 +1,414 @@
+// The protocol between the page and its worker (worker.js, owndata-worker.js), by postMessage.
+//
+// - A request is {type, id, ...}; `id` is a positive integer the page never reuses (the page's
+//   client counts them from 1; the watchdog's pings take theirs from a counter of their own).
+// - Every reply to a request carries that request's id. A training also sends `progress`
+//   messages with its id before its reply.
+// - Start-up is not a request: the worker sends `ready` (no id) once the module and the dataset
+//   are loaded, or `startup-error` (no id) if they cannot be.
+// - A failed request is answered with `error` {id, kind, message}. `id` is null only for a
+//   failure no request owns (an exception outside any request). `fatal` (no id) says the
+//   module trapped and the worker is closing; the page then starts a new one.
+// - Byte buffers are transferred, never copied.
+//
+// Errors cross the boundary as {kind, message}; `kind` is one of ERROR_KINDS and says where the
+// page shows the message (see status.js). A wasm export throws a JS Error whose `name` is its
+// kind; the worker's own errors are thrown the same way (KindError).
+//
+// Test mode: the page opened with `?test` in its URL (index.html?test) starts its worker as
+// worker.js?test. Only then does the page define `window.__purrceptron` and the worker answer
+// `crash` and `memory`; otherwise they are unknown requests. A query string changes nothing for
+// the service worker (sw.js), which matches its cache ignoring the search part.
+//
+// The typedefs below are the one description of the messages (a Rust test compares them with
+// the Rust side's serde types): one per request and one per reply, `type` first.
+
+// ---- requests -----------------------------------------------------------------------------------
+
+export const REQUEST = Object.freeze({
+  TRAIN: 'train',
+  CANCEL: 'cancel',
+  CLASSIFY: 'classify',
+  LOAD_MODEL: 'load-model',
+  EXPORT_MODEL: 'export-model',
+  INSPECT: 'inspect',
+  DATASET_ADD: 'dataset-add',
+  DATASET_CLEAR: 'dataset-clear',
+  DATASET_BUILD: 'dataset-build',
+  DATASET_USE: 'dataset-use',
+  DATASET_EXPORT: 'dataset-export',
+  DATASET_LOAD: 'dataset-load',
+  PING: 'ping',
+  MEMORY: 'memory',
+  CRASH: 'crash',
+});
+
+// Trains a model on the current dataset; `params` are the trainer's (WasmTrainer::new).
+/**
+ * @typedef {Object} TrainRequest
+ * @property {'train'} type
+ * @property {number} id
+ * @property {Object} params
+ */
+
+// Stops the running training at its next step (harmless when none runs).
+/**
+ * @typedef {Object} CancelRequest
+ * @property {'cancel'} type
+ * @property {number} id
+ */
+
+// Classifies a photo file's bytes with the current model.
+/**
+ * @typedef {Object} ClassifyRequest
+ * @property {'classify'} type
+ * @property {number} id
+ * @property {ArrayBuffer} bytes
+ * @property {string} name
+ */
+
+// Makes a model file's bytes the current model.
+/**
+ * @typedef {Object} LoadModelRequest
+ * @property {'load-model'} type
+ * @property {number} id
+ * @property {ArrayBuffer} bytes
+ */
+
+// Asks for the current model's file bytes.
+/**
+ * @typedef {Object} ExportModelRequest
+ * @property {'export-model'} type
+ * @property {number} id
+ */
+
+// Asks how the current model does on the test split.
+/**
+ * @typedef {Object} InspectRequest
+ * @property {'inspect'} type
+ * @property {number} id
+ */
+
+// One photo for the own dataset; `label` is 0 (not a cat) or 1 (cat).
+/**
+ * @typedef {Object} DatasetAddRequest
+ * @property {'dataset-add'} type
+ * @property {number} id
+ * @property {number} label
+ * @property {string} name
+ * @property {ArrayBuffer} bytes
+ */
+
+// Forgets the photos added so far.
+/**
+ * @typedef {Object} DatasetClearRequest
+ * @property {'dataset-clear'} type
+ * @property {number} id
+ */
+
+// Splits the photos added into a dataset (seeded), which training then uses.
+/**
+ * @typedef {Object} DatasetBuildRequest
+ * @property {'dataset-build'} type
+ * @property {number} id
+ * @property {number} test_fraction
+ * @property {number} seed
+ */
+
+// Chooses the dataset training uses: `which` is 'builtin' or 'own'.
+/**
+ * @typedef {Object} DatasetUseRequest
+ * @property {'dataset-use'} type
+ * @property {number} id
+ * @property {string} which
+ */
+
+// Asks for the own dataset's file bytes.
+/**
+ * @typedef {Object} DatasetExportRequest
+ * @property {'dataset-export'} type
+ * @property {number} id
+ */
+
+// Makes a dataset file's bytes the own dataset, which training then uses.
+/**
+ * @typedef {Object} DatasetLoadRequest
+ * @property {'dataset-load'} type
+ * @property {number} id
+ * @property {ArrayBuffer} bytes
+ */
+
+// The watchdog's question: answered at once, even during start-up.
+/**
+ * @typedef {Object} PingRequest
+ * @property {'ping'} type
+ * @property {number} id
+ */
+
+// Test mode only: the size of the WebAssembly memory.
+/**
+ * @typedef {Object} MemoryRequest
+ * @property {'memory'} type
+ * @property {number} id
+ */
+
+// Test mode only: the worker throws an exception nobody catches, as a bug would.
+/**
+ * @typedef {Object} CrashRequest
+ * @property {'crash'} type
+ * @property {number} id
+ */
+
+/**
+ * @typedef {TrainRequest|CancelRequest|ClassifyRequest|LoadModelRequest|ExportModelRequest|InspectRequest|DatasetAddRequest|DatasetClearRequest|DatasetBuildRequest|DatasetUseRequest|DatasetExportRequest|DatasetLoadRequest|PingRequest|MemoryRequest|CrashRequest} Request
+ */
+
+// ---- replies ------------------------------------------------------------------------------------
+
+export const REPLY = Object.freeze({
+  READY: 'ready',
+  STARTUP_ERROR: 'startup-error',
+  PROGRESS: 'progress',
+  TRAINED: 'trained',
+  CANCELLING: 'cancelling',
+  CLASSIFIED: 'classified',
+  MODEL_LOADED: 'model-loaded',
+  MODEL_BYTES: 'model-bytes',
+  INSPECTION: 'inspection',
+  DATASET_ADDED: 'dataset-added',
+  DATASET_CLEARED: 'dataset-cleared',
+  DATASET_BUILT: 'dataset-built',
+  DATASET_USING: 'dataset-using',
+  DATASET_EXPORTED: 'dataset-exported',
+  DATASET_LOADED: 'dataset-loaded',
+  PONG: 'pong',
+  MEMORY: 'memory',
+  ERROR: 'error',
+  FATAL: 'fatal',
+});
+
+// Start-up finished: the built-in dataset's summary and its first images (64x64 RGBA).
+/**
+ * @typedef {Object} ReadyReply
+ * @property {'ready'} type
+ * @property {Object} summary
+ * @property {Array} samples
+ */
+
+// Start-up failed (no pkg/, no dataset...): no request will succeed.
+/**
+ * @typedef {Object} StartupErrorReply
+ * @property {'startup-error'} type
+ * @property {string} kind
+ * @property {string} message
+ */
+
+// A training's progress: `done` of `iterations` (for the learned-feature model, units of
+// work, with `stage` and `stage_done` in [0, 1]); `cost` at `cost_iteration` when recorded.
+/**
+ * @typedef {Object} ProgressReply
+ * @property {'progress'} type
+ * @property {number} id
+ * @property {number} done
+ * @property {number} iterations
+ * @property {number|null} cost
+ * @property {number|null} cost_iteration
+ * @property {string|null} stage
+ * @property {number|null} stage_done
+ * @property {number} elapsed
+ */
+
+// A training ended: finished or `stopped` early. `discarded`: stopped before the learned-feature
+// model was complete, so nothing was kept and `info` is null.
+/**
+ * @typedef {Object} TrainedReply
+ * @property {'trained'} type
+ * @property {number} id
+ * @property {boolean} stopped
+ * @property {boolean} [discarded]
+ * @property {number} done
+ * @property {number} iterations
+ * @property {Object|null} info
+ * @property {number} seconds
+ */
+
+// A cancel was received; `running`: a training was running.
+/**
+ * @typedef {Object} CancellingReply
+ * @property {'cancelling'} type
+ * @property {number} id
+ * @property {boolean} running
+ */
+
+// A photo classified: P(cat), the label, the file's size and format, and the 64x64 RGBA image
+// the model saw.
+/**
+ * @typedef {Object} ClassifiedReply
+ * @property {'classified'} type
+ * @property {number} id
+ * @property {string} name
+ * @property {number} probability
+ * @property {string} label
+ * @property {number} width
+ * @property {number} height
+ * @property {string} format
+ * @property {Uint8Array} seen_rgba
+ */
+
+// The model file is now the current model; `info` describes it.
+/**
+ * @typedef {Object} ModelLoadedReply
+ * @property {'model-loaded'} type
+ * @property {number} id
+ * @property {Object} info
+ */
+
+// The current model's file bytes.
+/**
+ * @typedef {Object} ModelBytesReply
+ * @property {'model-bytes'} type
+ * @property {number} id
+ * @property {ArrayBuffer} bytes
+ */
+
+// The current model on the test split: each image's P(cat), the labels, the images (side x side
+// RGBA each, one after the other) and, for networks on pixels, the first layer's weights as
+// images of the same size (else null).
+/**
+ * @typedef {Object} InspectionReply
+ * @property {'inspection'} type
+ * @property {number} id
+ * @property {Object} evaluation
+ * @property {Float64Array} probabilities
+ * @property {Uint8Array} labels
+ * @property {Uint8Array} images
+ * @property {number} side
+ * @property {ArrayBuffer|null} weights
+ */
+
+// A photo for the own dataset was read (`ok`, with its 64x64 RGBA image) or could not be
+// (`error`, counted as the CLI counts it); `counts` covers every photo added.
+/**
+ * @typedef {Object} DatasetAddedReply
+ * @property {'dataset-added'} type
+ * @property {number} id
+ * @property {string} name
+ * @property {number} label
+ * @property {boolean} ok
+ * @property {number} [width]
+ * @property {number} [height]
+ * @property {string} [format]
+ * @property {Uint8Array} [rgba]
+ * @property {string} [error]
+ * @property {Object} counts
+ */
+
+// The photos are forgotten; `counts` is null when none was ever added.
+/**
+ * @typedef {Object} DatasetClearedReply
+ * @property {'dataset-cleared'} type
+ * @property {number} id
+ * @property {Object|null} counts
+ */
+
+// The own dataset is built and in use.
+/**
+ * @typedef {Object} DatasetBuiltReply
+ * @property {'dataset-built'} type
+ * @property {number} id
+ * @property {Object} summary
+ * @property {Array} samples
+ */
+
+// Training now uses `which` ('builtin' or 'own').
+/**
+ * @typedef {Object} DatasetUsingReply
+ * @property {'dataset-using'} type
+ * @property {number} id
+ * @property {string} which
+ * @property {Object} summary
+ */
+
+// The own dataset's file bytes.
+/**
+ * @typedef {Object} DatasetExportedReply
+ * @property {'dataset-exported'} type
+ * @property {number} id
+ * @property {Uint8Array} bytes
+ */
+
+// The dataset file is loaded as the own dataset and in use.
+/**
+ * @typedef {Object} DatasetLoadedReply
+ * @property {'dataset-loaded'} type
+ * @property {number} id
+ * @property {Object} summary
+ * @property {Array} samples
+ */
+
+// The answer to a ping.
+/**
+ * @typedef {Object} PongReply
+ * @property {'pong'} type
+ * @property {number} id
+ */
+
+// Test mode only: the WebAssembly memory's size in bytes (its peak: it never shrinks).
+/**
+ * @typedef {Object} MemoryReply
+ * @property {'memory'} type
+ * @property {number} id
+ * @property {number} wasm_bytes
+ */
+
+// A request failed; `id` is null for a failure no request owns.
+/**
+ * @typedef {Object} ErrorReply
+ * @property {'error'} type
+ * @property {number|null} id
+ * @property {string} kind
+ * @property {string} message
+ */
+
+// The module trapped (a Rust panic, out of memory): the worker is closing.
+/**
+ * @typedef {Object} FatalReply
+ * @property {'fatal'} type
+ * @property {string} kind
+ * @property {string} message
+ */
+
+/**
+ * @typedef {ReadyReply|StartupErrorReply|ProgressReply|TrainedReply|CancellingReply|ClassifiedReply|ModelLoadedReply|ModelBytesReply|InspectionReply|DatasetAddedReply|DatasetClearedReply|DatasetBuiltReply|DatasetUsingReply|DatasetExportedReply|DatasetLoadedReply|PongReply|MemoryReply|ErrorReply|FatalReply} Reply
+ */
+
+// ---- errors and test mode -------------------------------------------------------------------
+
+/**
+ * Where an error belongs: `parameter` (a value the user typed), `training` (a training that
+ * failed, e.g. diverged), `dataset`, `model` (a model file), `photo`, `io` (a file or the
+ * network), `state` (not possible now, e.g. no model yet) and `internal` (a bug).
+ */
+export const ERROR_KINDS = Object.freeze(['parameter', 'training', 'dataset', 'model', 'photo', 'io', 'state', 'internal']);
+
+/** An error of a known kind: thrown by the worker's own code as the wasm exports throw theirs. */
+export class KindError extends Error {
+  constructor(kind, message) {
+    super(message);
+    this.name = kind;
+    this.kind = kind;
+  }
+}
+
+/**
+ * {kind, message} of anything thrown: the kind is the error's name when it is one of
+ * ERROR_KINDS, else `internal` (a trap, a TypeError, a wasm error from before kinds).
+ */
+export function errorOf(e) {
+  const message = e instanceof Error ? e.message : String(e);
+  if (e instanceof WebAssembly.RuntimeError) return { kind: 'internal', message };
+  return { kind: ERROR_KINDS.includes(e?.name) ? e.name : 'internal', message };
+}
+
+/** Test mode: `?test` in the URL of this page or of this worker's script (see above). */
+export const TEST_MODE = new URLSearchParams(self.location.search).has('test');

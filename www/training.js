@@ -1,0 +1,246 @@
+// The training panel: the model and its settings, Train and Cancel, the progress bar and text,
+// and the results of the last training. It also knows whether the worker holds a model yet.
+
+import { $, finite, percent, formatCount, formatSeconds } from './helpers.js';
+import { REQUEST, KindError } from './protocol.js';
+
+// Defaults of the classic exercise each model comes from; `hidden: null` reads the text field.
+const MODELS = {
+  lr: { hidden: [], iterations: 2000, learningRate: 0.005 },
+  '2layer': { hidden: [7], iterations: 2500, learningRate: 0.0075 },
+  '4layer': { hidden: [20, 7, 5], iterations: 2500, learningRate: 0.0075 },
+  custom: { hidden: null, iterations: 2500, learningRate: 0.0075 },
+  // No iterations or learning rate: its stages run to the end and the penalty is picked by
+  // cross-validation.
+  features: { features: true },
+};
+
+// Stages of the learned-feature model, in order, as the worker names them.
+const FEATURE_STAGES = ['patches', 'whitening', 'k-means', 'encoding', 'fitting'];
+
+/**
+ * Wires the panel. `app`: {call, status, chart, onStarted(), onTrained(info)}: `onStarted`
+ * runs as a training starts, `onTrained` when it has left a new model in the worker.
+ * Returns {ready, setSummary, useModel, onProgress, hasModel, isTraining, isFeatures}.
+ */
+export function createTraining({ call, status, chart, onStarted, onTrained }) {
+  const el = {
+    form: $('train-form'),
+    model: $('model'),
+    hiddenField: $('hidden-field'),
+    hidden: $('hidden'),
+    iters: $('iters'),
+    lr: $('lr'),
+    seed: $('seed'),
+    train: $('train'),
+    cancel: $('cancel'),
+    progress: $('progress'),
+    progressText: $('progress-text'),
+    results: $('results'),
+    trainAccuracy: $('train-accuracy'),
+    testAccuracy: $('test-accuracy'),
+    baseline: $('baseline'),
+    finalCost: $('final-cost'),
+    trainTime: $('train-time'),
+    note: $('train-note'),
+  };
+  const inputs = [el.model, el.hidden, el.iters, el.lr, el.seed, el.train];
+  let summary = null; // of the dataset training uses
+  let hasModel = false;
+  let training = false;
+  let trainId = null;
+
+  function onModelChange() {
+    const m = MODELS[el.model.value];
+    if (!m.features) {
+      el.iters.value = m.iterations;
+      el.lr.value = m.learningRate;
+    }
+    for (const input of [el.iters, el.lr]) input.closest('.field').hidden = Boolean(m.features);
+    el.hiddenField.hidden = el.model.value !== 'custom';
+    chart.schedule();
+    for (const li of document.querySelectorAll('.models li[data-model]')) {
+      li.classList.toggle('current', li.dataset.model === el.model.value);
+    }
+  }
+
+  // Only what Rust cannot be asked about is checked here: a field the browser could not parse
+  // as a number arrives as '' and would reach Rust as NaN, with a confusing message. Ranges
+  // (a negative learning rate, 0 iterations...) are Rust's to judge, in its own words.
+  function readParams() {
+    const number = (input, what, example) => {
+      const v = input.value.trim();
+      if (v === '' || !Number.isFinite(Number(v))) {
+        throw new KindError('parameter', `${what}: enter a number, for example ${example}.`);
+      }
+      return Number(v);
+    };
+    if (MODELS[el.model.value].features) return { model: 'features', seed: number(el.seed, 'Seed', '1') };
+    let hidden = MODELS[el.model.value].hidden;
+    if (hidden === null) {
+      const parts = el.hidden.value.split(/[\s,]+/).filter(Boolean);
+      hidden = parts.map(Number);
+      if (hidden.some((n) => !Number.isInteger(n))) {
+        throw new KindError('parameter', 'Hidden layer sizes: use whole numbers separated by commas, for example 20,7,5 ' +
+          '(leave it empty for logistic regression).');
+      }
+    }
+    const iterations = number(el.iters, 'Iterations', '2000');
+    const learningRate = number(el.lr, 'Learning rate', '0.005');
+    const seed = number(el.seed, 'Seed', '1');
+    // Record a few hundred costs at most: enough for a smooth curve, little to send.
+    const reportEvery = Number.isInteger(iterations) && iterations > 0 ? Math.max(1, Math.ceil(iterations / 400)) : 1;
+    return { hidden, iterations, learning_rate: learningRate, seed, report_every: reportEvery };
+  }
+
+  function setRunning(running) {
+    training = running;
+    for (const input of inputs) input.disabled = running;
+    el.cancel.disabled = !running;
+  }
+
+  async function start() {
+    if (training) return;
+    status.clearError();
+    let params;
+    try {
+      params = readParams();
+    } catch (e) {
+      status.report(e);
+      return;
+    }
+    setRunning(true);
+    status.set('training');
+    el.results.hidden = true;
+    el.note.hidden = true;
+    el.progress.value = 0;
+    el.progress.removeAttribute('aria-valuetext');
+    el.progressText.textContent = 'Starting…';
+    chart.reset(Number.isInteger(params.iterations) ? params.iterations : 1);
+    onStarted();
+    const { id, reply } = call(REQUEST.TRAIN, { params });
+    trainId = id;
+    try {
+      const result = await reply;
+      showTrained(result);
+      if (result.discarded) {
+        status.set('cancelled', 'Training stopped; the learned-feature model was not finished, so nothing was kept.');
+        return;
+      }
+      hasModel = true;
+      status.set(result.stopped ? 'cancelled' : 'trained');
+      onTrained(result.info);
+    } catch (e) {
+      status.report(e, `Training failed: ${e.message}`);
+      el.progressText.textContent = 'Training failed.';
+      status.set('error');
+    } finally {
+      trainId = null;
+      setRunning(false);
+    }
+  }
+
+  function onProgress(p) {
+    if (p.id !== trainId) return;
+    if (p.stage) {
+      onStageProgress(p);
+      return;
+    }
+    el.progress.value = p.iterations > 0 ? p.done / p.iterations : 0;
+    const left = p.done > 0 ? p.elapsed * (p.iterations - p.done) / p.done : null;
+    el.progressText.textContent = `${formatCount(p.done)} / ${formatCount(p.iterations)} iterations` +
+      (left !== null && p.done < p.iterations ? ` · about ${formatSeconds(left)} left` : '') +
+      (finite(p.cost) ? ` · cost ${p.cost.toFixed(4)}` : '');
+    el.progress.setAttribute('aria-valuetext', `${formatCount(p.done)} of ${formatCount(p.iterations)} iterations`);
+    chart.add(p.cost_iteration, p.cost);
+  }
+
+  // The learned-feature model reports stages, not iterations: `done`/`iterations` count work.
+  function onStageProgress(p) {
+    el.progress.value = p.iterations > 0 ? Math.min(1, p.done / p.iterations) : 0;
+    const index = FEATURE_STAGES.indexOf(p.stage);
+    const pct = Math.round(100 * (p.stage_done ?? 0));
+    const text = index < 0 ? 'Finishing…'
+      : `Stage ${index + 1} of ${FEATURE_STAGES.length}: ${p.stage} ${pct}%`;
+    el.progressText.textContent = text;
+    el.progress.setAttribute('aria-valuetext', text);
+  }
+
+  function showTrained(r) {
+    if (r.discarded) {
+      el.progressText.textContent = `Stopped after ${formatSeconds(r.seconds)}. The learned-feature model needs ` +
+        'every stage, so nothing was kept' + (hasModel ? ': photos are classified with the previous model.' : '.');
+      return;
+    }
+    const ev = r.info.evaluation ?? {};
+    const receipt = r.info.receipt ?? {};
+    el.trainAccuracy.textContent = percent(ev.train_accuracy);
+    el.testAccuracy.textContent = percent(ev.test_accuracy);
+    const t = summary?.test;
+    const majority = t && t.non_cats > t.cats ? 'non-cat' : 'cat';
+    el.baseline.textContent = finite(ev.test_majority_baseline)
+      ? `(always “${majority}”: ${percent(ev.test_majority_baseline)})` : '';
+    el.finalCost.textContent = finite(receipt.final_cost) ? receipt.final_cost.toFixed(6) : '—';
+    el.trainTime.textContent = formatSeconds(r.seconds);
+    el.results.hidden = false;
+    el.progress.value = r.iterations > 0 ? r.done / r.iterations : 0;
+    el.progressText.textContent = r.stopped
+      ? `Stopped at iteration ${formatCount(r.done)} of ${formatCount(r.iterations)}.`
+      : r.info.kind === 'features'
+        ? `Done: learned features in ${formatSeconds(r.seconds)} (penalty C = ${r.info.cross_validation?.c} ` +
+          'picked by cross-validation on the training set).'
+        : `Done: ${formatCount(r.done)} iterations in ${formatSeconds(r.seconds)}.`;
+    if (r.info.warning) {
+      // Capitalised for a sentence of its own; the cost curve above shows the rise.
+      el.note.textContent = r.info.warning[0].toUpperCase() + r.info.warning.slice(1) + '.';
+      el.note.hidden = false;
+    } else if (r.stopped) {
+      el.note.textContent = `Stopped at iteration ${formatCount(r.done)}. The partial model is kept: ` +
+        'the accuracies above are its own, and photos are classified with it.';
+      el.note.hidden = false;
+    }
+    // The full cost record replaces the live curve, which only saw the costs at progress time.
+    if (Array.isArray(r.info.costs) && r.info.costs.length) {
+      // A stopped run is drawn over the iterations it ran, not the ones it would have.
+      chart.replace(r.info.costs, r.stopped ? Math.max(1, r.done) : r.iterations);
+    }
+    status.announce(`Training ${r.stopped ? 'stopped' : 'finished'}: train accuracy ${percent(ev.train_accuracy)}, ` +
+      `test accuracy ${percent(ev.test_accuracy)}.`);
+  }
+
+  el.model.addEventListener('change', onModelChange);
+  el.form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    start();
+  });
+  el.cancel.addEventListener('click', () => {
+    if (!training) return;
+    el.cancel.disabled = true;
+    el.progressText.textContent = 'Stopping…';
+    call(REQUEST.CANCEL).reply.catch((e) => status.report(e));
+  });
+  onModelChange();
+
+  return {
+    /** The worker is ready (again): the controls work unless a training runs. */
+    ready() {
+      for (const input of inputs) input.disabled = training;
+      // A restarted worker keeps the model the page already had (see client.js).
+      if (!training) status.set(hasModel ? 'trained' : 'ready');
+    },
+    /** The summary of the dataset training uses now. */
+    setSummary(s) {
+      summary = s;
+    },
+    /** A saved model is in use: the results above describe the last training, not it. */
+    useModel() {
+      hasModel = true;
+      el.results.hidden = true;
+      el.note.hidden = true;
+    },
+    onProgress,
+    hasModel: () => hasModel,
+    isTraining: () => training,
+    isFeatures: () => Boolean(MODELS[el.model.value]?.features),
+  };
+}
