@@ -30,6 +30,7 @@ pub mod logistic;
 pub mod model;
 pub mod network;
 pub mod preprocess;
+pub mod protocol;
 pub mod rng;
 
 #[cfg(target_arch = "wasm32")]

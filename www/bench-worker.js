@@ -26,7 +26,6 @@ async function load() {
 }
 
 function train(job) {
-  const iterations = job.params.iterations;
   const memBeforeMB = memMB();
   const t0 = performance.now();
   const trainer = new wasm.WasmTrainer(dataset, job.params);
@@ -44,13 +43,14 @@ function train(job) {
       stage = report.stage;
     } while (!report.finished);
   } else {
-    report = trainer.step(iterations);
+    // The iterations the core planned (its defaults fill what the job leaves out).
+    report = trainer.step(trainer.step(0).iterations);
   }
   const t2 = performance.now();
   const model = trainer.finish(dataset, '');
   const t3 = performance.now();
   const memAfterMB = memMB();
-  if (!report.finished) throw new Error(`training stopped after ${report.done} of ${iterations} iterations`);
+  if (!report.finished) throw new Error(`training stopped after ${report.done} of ${report.iterations} iterations`);
   const info = model.info();
   const result = {
     ms: t3 - t0,
@@ -75,8 +75,8 @@ function classify(job) {
   if (job.modelBytes) {
     model = wasm.WasmModel.from_bytes(new Uint8Array(job.modelBytes));
   } else {
-    const trainer = new wasm.WasmTrainer(dataset, { hidden: [], iterations: 2000, learning_rate: 0.005, solver: 'gram' });
-    trainer.step(2000);
+    const trainer = new wasm.WasmTrainer(dataset, { model: 'lr' });
+    trainer.step(trainer.step(0).iterations);
     model = trainer.finish(dataset, '');
   }
   const bytes = new Uint8Array(job.jpeg);

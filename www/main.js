@@ -30,6 +30,7 @@ const client = createClient({
   onReady(msg) {
     showDataset(msg);
     training.setSummary(msg.summary);
+    training.setPresets(msg.presets);
     training.ready();
     chart.draw();
     saved.start((runs) => chart.setRuns(runs));

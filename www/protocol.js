@@ -193,6 +193,18 @@ export const REPLY = Object.freeze({
  * @property {'ready'} type
  * @property {Object} summary
  * @property {Array} samples
+ * @property {Array<Preset>} presets
+ */
+
+// A model choice with every default filled in, from the Rust core (model::presets): `spec` is
+// {model: 'network', hidden, iterations, learning_rate, l2, seed, report_every, solver} or
+// {model: 'features', filters, patches, kmeans_iterations, seed}.
+/**
+ * @typedef {Object} Preset
+ * @property {string} id
+ * @property {string} name
+ * @property {Object} spec
+ * @property {boolean} custom_layers
  */
 
 // Start-up failed (no pkg/, no dataset...): no request will succeed.

@@ -4,16 +4,11 @@
 import { $, finite, percent, formatCount, formatSeconds } from './helpers.js';
 import { REQUEST, KindError } from './protocol.js';
 
-// Defaults of the classic exercise each model comes from; `hidden: null` reads the text field.
-const MODELS = {
-  lr: { hidden: [], iterations: 2000, learningRate: 0.005 },
-  '2layer': { hidden: [7], iterations: 2500, learningRate: 0.0075 },
-  '4layer': { hidden: [20, 7, 5], iterations: 2500, learningRate: 0.0075 },
-  custom: { hidden: null, iterations: 2500, learningRate: 0.0075 },
-  // No iterations or learning rate: its stages run to the end and the penalty is picked by
-  // cross-validation.
-  features: { features: true },
-};
+// The model choices, by option value, as the Rust core defines them (see protocol.js, Preset):
+// the defaults are the core's, never copied here. Filled when the worker is ready.
+/** @type {Map<string, import('./protocol.js').Preset>} */
+const presets = new Map();
+const isFeatures = (id) => presets.get(id)?.spec.model === 'features';
 
 // Stages of the learned-feature model, in order, as the worker names them.
 const FEATURE_STAGES = ['patches', 'whitening', 'k-means', 'encoding', 'fitting'];
@@ -51,12 +46,17 @@ export function createTraining({ call, status, chart, onStarted, onTrained }) {
   let trainId = null;
 
   function onModelChange() {
-    const m = MODELS[el.model.value];
-    if (!m.features) {
-      el.iters.value = m.iterations;
-      el.lr.value = m.learningRate;
+    const preset = presets.get(el.model.value);
+    const features = isFeatures(el.model.value);
+    // No iterations or learning rate for the learned-feature model: its stages run to the end
+    // and its penalty is picked by cross-validation.
+    if (preset && !features) {
+      el.iters.value = preset.spec.iterations;
+      el.lr.value = preset.spec.learning_rate;
+      if (preset.custom_layers && el.hidden.value.trim() === '') el.hidden.value = preset.spec.hidden.join(',');
     }
-    for (const input of [el.iters, el.lr]) input.closest('.field').hidden = Boolean(m.features);
+    if (preset && el.seed.value.trim() === '') el.seed.value = preset.spec.seed;
+    for (const input of [el.iters, el.lr]) input.closest('.field').hidden = features;
     el.hiddenField.hidden = el.model.value !== 'custom';
     chart.schedule();
     for (const li of document.querySelectorAll('.models li[data-model]')) {
@@ -75,9 +75,11 @@ export function createTraining({ call, status, chart, onStarted, onTrained }) {
       }
       return Number(v);
     };
-    if (MODELS[el.model.value].features) return { model: 'features', seed: number(el.seed, 'Seed', '1') };
-    let hidden = MODELS[el.model.value].hidden;
-    if (hidden === null) {
+    const preset = presets.get(el.model.value);
+    if (!preset) throw new KindError('state', 'The classifier is still starting: try again in a moment.');
+    if (isFeatures(el.model.value)) return { model: 'features', seed: number(el.seed, 'Seed', '1') };
+    let hidden = preset.spec.hidden;
+    if (preset.custom_layers) {
       const parts = el.hidden.value.split(/[\s,]+/).filter(Boolean);
       hidden = parts.map(Number);
       if (hidden.some((n) => !Number.isInteger(n))) {
@@ -228,6 +230,12 @@ export function createTraining({ call, status, chart, onStarted, onTrained }) {
       // A restarted worker keeps the model the page already had (see client.js).
       if (!training) status.set(hasModel ? 'trained' : 'ready');
     },
+    /** The model choices and their defaults, from the worker's `ready` (kept across restarts). */
+    setPresets(list) {
+      if (presets.size > 0 || !Array.isArray(list)) return;
+      for (const p of list) presets.set(p.id, p);
+      onModelChange();
+    },
     /** The summary of the dataset training uses now. */
     setSummary(s) {
       summary = s;
@@ -241,6 +249,6 @@ export function createTraining({ call, status, chart, onStarted, onTrained }) {
     onProgress,
     hasModel: () => hasModel,
     isTraining: () => training,
-    isFeatures: () => Boolean(MODELS[el.model.value]?.features),
+    isFeatures: () => isFeatures(el.model.value),
   };
 }

@@ -23,7 +23,9 @@ const ready = (async () => {
     ({ wasm, memory, dataset } = await loadWasm());
     const summary = dataset.summary();
     const samples = samplesOf(dataset);
-    self.postMessage({ type: REPLY.READY, summary, samples }, samples.map((s) => s.rgba.buffer));
+    // The models' defaults live in the Rust core; the page fills its form from these.
+    const presets = wasm.presets();
+    self.postMessage({ type: REPLY.READY, summary, samples, presets }, samples.map((s) => s.rgba.buffer));
     return true;
   } catch (e) {
     self.postMessage({ type: REPLY.STARTUP_ERROR, ...errorOf(e) });

@@ -1,0 +1,182 @@
+//! The protocol between the page and its worker, defined once: every request the page sends
+//! and every reply the worker posts, as serde types (`type` names the message, kebab-case).
+//! The page's side is `www/protocol.js`, whose `@typedef`s a test here compares with these
+//! types field by field, so neither side can change alone.
+//!
+//! Byte buffers (`bytes`, `seen_rgba`, ...) travel as transferred `ArrayBuffer`s or typed
+//! arrays; here they are [`Bytes`]. Structured values the core computes (`summary`, `info`,
+//! `evaluation`, `params`) are JSON objects whose Rust types are named on each field.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::model::Preset;
+
+/// A byte buffer (an `ArrayBuffer` or a typed array on the page).
+pub type Bytes = Vec<u8>;
+
+/// What the page asks of the worker. Every request carries an `id` (a positive integer the page
+/// never reuses) that its reply repeats.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "kebab-case")]
+pub enum Request {
+    /// Train a model on the current dataset; `params` is a training request
+    /// ([`crate::model::ModelSpec::from_request`]).
+    Train { id: u32, params: Value },
+    /// Stop the running training at its next step.
+    Cancel { id: u32 },
+    /// Classify a photo file's bytes with the current model.
+    Classify { id: u32, bytes: Bytes, name: String },
+    /// Make a model file the current model.
+    LoadModel { id: u32, bytes: Bytes },
+    /// The current model's file bytes.
+    ExportModel { id: u32 },
+    /// Everything the inspection panel shows of the current model.
+    Inspect { id: u32 },
+    /// Add a photo of class `label` to the own dataset.
+    DatasetAdd {
+        id: u32,
+        label: u8,
+        name: String,
+        bytes: Bytes,
+    },
+    /// Forget the own dataset's photos.
+    DatasetClear { id: u32 },
+    /// Split the own dataset's photos into a dataset.
+    DatasetBuild { id: u32, test_fraction: f64, seed: u32 },
+    /// Train on the built-in (`builtin`) or the own (`own`) dataset.
+    DatasetUse { id: u32, which: String },
+    /// The own dataset's file bytes.
+    DatasetExport { id: u32 },
+    /// Load a dataset file as the own dataset.
+    DatasetLoad { id: u32, bytes: Bytes },
+    /// The watchdog's question: answered at once, even during start-up.
+    Ping { id: u32 },
+    /// Test mode only: the size of the module's memory.
+    Memory { id: u32 },
+    /// Test mode only: an uncaught exception, as a bug would throw.
+    Crash { id: u32 },
+}
+
+/// What the worker posts. Replies to a request carry its `id`; `ready`, `startup-error` and
+/// `fatal` answer no request.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "type", rename_all = "kebab-case")]
+pub enum Reply {
+    /// Start-up is over: the dataset's summary, a few of its images, the model choices.
+    Ready {
+        /// [`DatasetSummary`] of the built-in dataset.
+        summary: Value,
+        samples: Vec<Value>,
+        presets: Vec<Preset>,
+    },
+    /// Start-up failed: no request will succeed.
+    StartupError { kind: String, message: String },
+    /// A training's progress ([`crate::model::TrainingProgress`] plus the seconds elapsed).
+    Progress {
+        id: u32,
+        done: usize,
+        iterations: usize,
+        cost: Option<f64>,
+        cost_iteration: Option<usize>,
+        stage: Option<String>,
+        stage_done: Option<f64>,
+        elapsed: f64,
+    },
+    /// A training ended (finished or stopped); `info` is the new model's, `null` when it was
+    /// discarded.
+    Trained {
+        id: u32,
+        stopped: bool,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        discarded: Option<bool>,
+        done: usize,
+        iterations: usize,
+        info: Option<Value>,
+        seconds: f64,
+    },
+    /// A cancel was received; `running` says whether a training was there to stop.
+    Cancelling { id: u32, running: bool },
+    /// A photo's verdict and the 64x64 image the model saw (RGBA).
+    Classified {
+        id: u32,
+        name: String,
+        probability: f64,
+        label: String,
+        width: u32,
+        height: u32,
+        format: String,
+        seen_rgba: Bytes,
+    },
+    /// A model file is the current model now; `info` describes it.
+    ModelLoaded { id: u32, info: Value },
+    /// The current model's file.
+    ModelBytes { id: u32, bytes: Bytes },
+    /// The inspection panel's data: the test split's probabilities, labels and images, and
+    /// the first layer's weights as images (networks only).
+    Inspection {
+        id: u32,
+        evaluation: Value,
+        probabilities: Vec<f64>,
+        labels: Bytes,
+        images: Bytes,
+        side: usize,
+        weights: Option<Bytes>,
+    },
+    /// A photo was added to the own dataset (decoded, or with its error).
+    DatasetAdded {
+        id: u32,
+        name: String,
+        label: u8,
+        ok: bool,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        width: Option<u32>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        height: Option<u32>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        format: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        rgba: Option<Bytes>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        error: Option<String>,
+        counts: Value,
+    },
+    /// The own dataset's photos are forgotten.
+    DatasetCleared { id: u32, counts: Option<Value> },
+    /// The own dataset is built.
+    DatasetBuilt {
+        id: u32,
+        summary: Value,
+        samples: Vec<Value>,
+    },
+    /// Training now uses `which` dataset.
+    DatasetUsing {
+        id: u32,
+        which: String,
+        summary: Value,
+    },
+    /// The own dataset's file.
+    DatasetExported { id: u32, bytes: Bytes },
+    /// A dataset file is loaded as the own dataset.
+    DatasetLoaded {
+        id: u32,
+        summary: Value,
+        samples: Vec<Value>,
+    },
+    /// The watchdog's answer.
+    Pong { id: u32 },
+    /// Test mode only: the module's memory in bytes.
+    Memory { id: u32, wasm_bytes: usize },
+    /// A request failed (`id` null: a failure no request owns). `kind` is an
+    /// [`crate::ErrorKind`] name.
+    Error {
+        id: Option<u32>,
+        kind: String,
+        message: String,
+    },
+    /// The module trapped: the worker is closing and the page starts a new one.
+    Fatal { kind: String, message: String },
+}
+
+#[cfg(test)]
+mod tests;
