@@ -1,6 +1,8 @@
 //! Shared by the integration tests: the real dataset and the numpy reference numbers.
 #![allow(dead_code)]
 
+pub mod images;
+
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
