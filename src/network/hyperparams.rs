@@ -233,3 +233,69 @@ impl Hyperparams {
         dims
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The texts are those the builder gave before its checks went through `check` (copied from
+    /// that code): the CLI and the page show them as they are.
+    #[test]
+    fn a_refusal_names_the_value_and_the_range() {
+        let b = Hyperparams::builder;
+        for (result, message) in [
+            (
+                b().hidden(vec![1; 9]).build(),
+                "hidden = [1, 1, 1, 1, 1, 1, 1, 1, 1]: at most 8 hidden layers",
+            ),
+            (
+                b().hidden(vec![20, 0, 5]).build(),
+                "hidden = [20, 0, 5]: every hidden layer needs 1 to 4096 units",
+            ),
+            (
+                b().hidden(vec![4097]).build(),
+                "hidden = [4097]: every hidden layer needs 1 to 4096 units",
+            ),
+            (
+                b().iterations(1_000_001).build(),
+                "iterations = 1000001: an integer from 1 to 1000000",
+            ),
+            (
+                b().learning_rate(10000.5).build(),
+                "learning_rate = 10000.5: a number in (0, 10000]",
+            ),
+            (
+                b().learning_rate(f64::INFINITY).build(),
+                "learning_rate = inf: a number in (0, 10000]",
+            ),
+            (b().l2(f64::NAN).build(), "l2 = NaN: a finite number >= 0"),
+            (
+                b().report_every(0).build(),
+                "report_every = 0: an integer >= 1",
+            ),
+        ] {
+            let got = result.err().map(|e| e.to_string());
+            assert_eq!(
+                got.as_deref(),
+                Some(format!("invalid hyper-parameter {message}").as_str())
+            );
+        }
+    }
+
+    #[test]
+    fn the_limits_themselves_are_accepted() {
+        let h = Hyperparams::builder()
+            .hidden(vec![MAX_UNITS; MAX_HIDDEN_LAYERS])
+            .iterations(MAX_ITERATIONS)
+            .learning_rate(1e4)
+            .l2(0.0)
+            .report_every(1)
+            .build();
+        assert!(h.is_ok(), "{h:?}");
+        assert!(Hyperparams::builder()
+            .hidden(vec![1])
+            .iterations(1)
+            .build()
+            .is_ok());
+    }
+}

@@ -291,3 +291,23 @@ impl Hyperparams {
         Ok(trained)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_label_other_than_0_or_1_is_refused_with_its_index() {
+        let hyper = Hyperparams::builder().iterations(1).build();
+        let x = Array2::<f64>::zeros((2, 4));
+        let result = hyper.and_then(|h| Trainer::new(h, x, &[0, 1, 1, 2]));
+        match result {
+            Err(Error::InvalidLabel {
+                index: 3,
+                label: 2,
+                classes: 2,
+            }) => {}
+            other => panic!("expected the label at index 3 refused, got {other:?}"),
+        }
+    }
+}
