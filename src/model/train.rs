@@ -12,7 +12,6 @@ use crate::convergence::{self, Warning};
 use crate::data::{Dataset, Split};
 use crate::features::{FeatureTrained, FeatureTrainer};
 use crate::network::{Inputs, Trained, Trainer};
-use crate::preprocess::PIXELS;
 use crate::Result;
 
 /// Work of one CLI step of the learned-feature model, in millions of multiply-adds (the page
@@ -292,13 +291,3 @@ pub fn save_features(
     Ok((saved, evaluation))
 }
 
-/// A split's images as a network's training inputs, kept as bytes (the network widens them
-/// itself, once).
-impl From<&Split> for Inputs {
-    fn from(split: &Split) -> Inputs {
-        Inputs::Pixels {
-            bytes: split.pixels.clone(),
-            n_x: PIXELS,
-        }
-    }
-}

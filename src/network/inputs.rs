@@ -151,3 +151,14 @@ fn row(a: &Array2<f64>, i: usize) -> &[f64] {
     let n = a.ncols();
     a.as_slice().map_or(&[][..], |s| &s[i * n..(i + 1) * n])
 }
+
+/// A split's images as a network's training inputs, kept as bytes (the network widens them
+/// itself, once).
+impl From<&crate::data::Split> for Inputs {
+    fn from(split: &crate::data::Split) -> Inputs {
+        Inputs::Pixels {
+            bytes: split.pixels.clone(),
+            n_x: crate::preprocess::PIXELS,
+        }
+    }
+}
