@@ -116,10 +116,11 @@ fn request(args: &TrainArgs) -> Value {
     Value::Object(r)
 }
 
-/// The request's names in an error, as the flags a person typed.
+/// A parameter the model does not take, named as the flag a person typed (a value out of range
+/// keeps the parameter's own name, as the page shows it too).
 fn flag_names(e: Error) -> Error {
-    let flag = |name: &str| -> &'static str {
-        match name {
+    let flag = |name: &str| -> Option<&'static str> {
+        Some(match name {
             "hidden" => "--layers",
             "iterations" => "--iters",
             "learning_rate" => "--lr",
@@ -129,25 +130,14 @@ fn flag_names(e: Error) -> Error {
             "filters" => "--filters",
             "patches" => "--patches",
             "kmeans_iterations" => "--kmeans-iters",
-            _ => "",
-        }
+            _ => return None,
+        })
     };
     match e {
-        Error::UnusedParameter { model, name, why } if !flag(&name).is_empty() => {
-            Error::UnusedParameter {
-                model,
-                name: flag(&name).to_string(),
-                why,
-            }
-        }
-        Error::InvalidParameter {
-            name,
-            value,
-            expected,
-        } if !flag(name).is_empty() => Error::InvalidParameter {
-            name: flag(name),
-            value,
-            expected,
+        Error::UnusedParameter { model, name, why } => Error::UnusedParameter {
+            model,
+            name: flag(&name).map_or(name, String::from),
+            why,
         },
         other => other,
     }
