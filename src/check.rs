@@ -28,15 +28,7 @@ pub fn int_in(
     hi: usize,
     expected: &'static str,
 ) -> Result<usize> {
-    if (lo..=hi).contains(&value) {
-        Ok(value)
-    } else {
-        Err(Error::InvalidParameter {
-            name,
-            value: value.to_string(),
-            expected,
-        })
-    }
+    accept(name, value, (lo..=hi).contains(&value), expected)
 }
 
 /// A real hyper-parameter that is finite and passes `ok`; `expected` says the range in words.
@@ -46,7 +38,11 @@ pub fn real(
     ok: impl Fn(f64) -> bool,
     expected: &'static str,
 ) -> Result<f64> {
-    if value.is_finite() && ok(value) {
+    accept(name, value, value.is_finite() && ok(value), expected)
+}
+
+fn accept<T: ToString>(name: &'static str, value: T, ok: bool, expected: &'static str) -> Result<T> {
+    if ok {
         Ok(value)
     } else {
         Err(Error::InvalidParameter {

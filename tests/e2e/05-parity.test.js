@@ -1,21 +1,16 @@
 // The page and the native CLI, trained the same way, give the same probability for the same
 // photo: one preprocessing path, one network, whichever front end runs it.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { openApp, train, chooseFiles, waitForCards, photoFromTestImage, runCli, DATA, noErrors } from './helpers.js';
+import { train, chooseFiles, waitForCards, photoFromTestImage, runCli, DATA, noErrors, useAppAndTempDir } from './helpers.js';
 
 let app;
 let dir;
-before(async () => {
-  app = await openApp();
-  dir = await mkdtemp(path.join(tmpdir(), 'purrceptron-parity-'));
-});
-after(async () => {
-  await app?.close();
-  if (dir) await rm(dir, { recursive: true, force: true });
+useAppAndTempDir('parity', (a, d) => {
+  app = a;
+  dir = d;
 });
 
 test('CLI and page agree on a photo to 1e-5', { timeout: 90_000 }, async () => {

@@ -1,24 +1,19 @@
 // The learned-feature model in the page: it trains through its stages in the worker, shows a
 // test accuracy well above the "always cat" baseline, and classifies photos with the same
 // probability as the native CLI trained with the same seed.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import {
-  openApp, startTraining, waitForStatus, chooseFiles, waitForCards, photoFromTestImage, runCli, DATA, noErrors,
+  startTraining, waitForStatus, chooseFiles, waitForCards, photoFromTestImage, runCli, DATA, noErrors, useAppAndTempDir,
 } from './helpers.js';
 
 let app;
 let dir;
-before(async () => {
-  app = await openApp();
-  dir = await mkdtemp(path.join(tmpdir(), 'purrceptron-features-'));
-});
-after(async () => {
-  await app?.close();
-  if (dir) await rm(dir, { recursive: true, force: true });
+useAppAndTempDir('features', (a, d) => {
+  app = a;
+  dir = d;
 });
 
 test('a cancelled learned-feature training keeps nothing and says so', { timeout: 60_000 }, async () => {

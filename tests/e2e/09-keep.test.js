@@ -1,25 +1,20 @@
 // Saved models: kept in IndexedDB across reloads, renamed, chosen, deleted, downloaded and loaded
 // back; model files move both ways between the page and the CLI; a file that is not a model is
 // refused with a clear message.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import {
-  openApp, train, waitForStatus, chooseFiles, waitForCards, photoFromTestImage, runCli, DATA, noErrors,
-  cliPredictions, assertSameAsCli,
+  train, waitForStatus, chooseFiles, waitForCards, photoFromTestImage, runCli, DATA, noErrors,
+  cliPredictions, assertSameAsCli, useAppAndTempDir,
 } from './helpers.js';
 
 let app;
 let dir;
-before(async () => {
-  app = await openApp();
-  dir = await mkdtemp(path.join(tmpdir(), 'purrceptron-keep-'));
-});
-after(async () => {
-  await app?.close();
-  if (dir) await rm(dir, { recursive: true, force: true });
+useAppAndTempDir('keep', (a, d) => {
+  app = a;
+  dir = d;
 });
 
 const savedNames = (page) => page.$$eval('[data-testid=saved-model]', (items) => items.map((li) => ({

@@ -5,22 +5,17 @@
 // The expected images and levels are computed here, in plain JavaScript float64, from the
 // model file's own weights and the dataset's bytes: an implementation independent of the Rust
 // one the page runs.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { openApp, train, runCli, datasetTensor, DATA, noErrors } from './helpers.js';
+import { train, runCli, datasetTensor, DATA, noErrors, useAppAndTempDir } from './helpers.js';
 
 let app;
 let dir;
-before(async () => {
-  app = await openApp();
-  dir = await mkdtemp(path.join(tmpdir(), 'purrceptron-inspect-'));
-});
-after(async () => {
-  await app?.close();
-  if (dir) await rm(dir, { recursive: true, force: true });
+useAppAndTempDir('inspect', (a, d) => {
+  app = a;
+  dir = d;
 });
 
 /** The F64 tensors of a safetensors file: name -> {shape, values}. */

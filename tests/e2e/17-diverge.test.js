@@ -1,25 +1,20 @@
 // Learning rates far too large (10 and 100; the defaults are 0.005 and 0.0075) on every model:
 // each run ends with a clear message or a sound result, never a NaN on the page, and the page
 // stays usable. The CLI says the same.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import {
-  openApp, startTraining, train, waitForStatus, chooseFiles, waitForCards, photoFromTestImage, runCli, DATA,
-  noErrors, cliPredictions, assertSameAsCli,
+  startTraining, train, waitForStatus, chooseFiles, waitForCards, photoFromTestImage, runCli, DATA,
+  noErrors, cliPredictions, assertSameAsCli, useAppAndTempDir,
 } from './helpers.js';
 
 let app;
 let dir;
-before(async () => {
-  app = await openApp();
-  dir = await mkdtemp(path.join(tmpdir(), 'purrceptron-diverge-'));
-});
-after(async () => {
-  await app?.close();
-  if (dir) await rm(dir, { recursive: true, force: true });
+useAppAndTempDir('diverge', (a, d) => {
+  app = a;
+  dir = d;
 });
 
 const ITERS = 300;

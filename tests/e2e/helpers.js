@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { deflateSync } from 'node:zlib';
+import { before, after } from 'node:test';
 import { chromium } from 'playwright-core';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -342,4 +343,22 @@ export function assertSameAsCli(card, cli) {
 /** No console errors or page errors so far; says which otherwise. */
 export function noErrors(app) {
   return app.errors.length === 0 ? null : app.errors.join('\n');
+}
+
+/**
+ * Opens the page before the file's tests and makes a temporary folder (`purrceptron-NAME-...`);
+ * closes both after them. `set(app, dir)` receives both once they exist.
+ */
+export function useAppAndTempDir(name, set) {
+  let app;
+  let dir;
+  before(async () => {
+    app = await openApp();
+    dir = await mkdtemp(path.join(tmpdir(), `purrceptron-${name}-`));
+    set(app, dir);
+  });
+  after(async () => {
+    await app?.close();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
 }
