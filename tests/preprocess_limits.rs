@@ -6,8 +6,8 @@
 mod common;
 
 use common::images::{
-    black_png, encode, jpeg, peak_alloc, png_file, red_blue, too_large, unsupported, zlib_zeros,
-    Counting, MB,
+    black_png, encode, jpeg, peak_alloc, png_file, red_blue, too_large, too_large_with,
+    unsupported, zlib_zeros, Counting, MB,
 };
 use image::{DynamicImage, ImageFormat, Rgb, RgbImage, Rgba, RgbaImage};
 use purrceptron::preprocess::{
@@ -237,20 +237,6 @@ fn decoding_memory_stays_near_the_decoded_image_size() {
 
 // ---- limits passed in --------------------------------------------------------------------------
 
-/// `(width, height, max_side, max_pixels)` of an [`Error::ImageTooLarge`].
-fn refused(result: Result<Photo, Error>) -> (u64, u64, u32, u64) {
-    match result {
-        Err(Error::ImageTooLarge {
-            width,
-            height,
-            max_side,
-            max_pixels,
-        }) => (width, height, max_side, max_pixels),
-        Err(other) => panic!("expected ImageTooLarge, got {other:?}"),
-        Ok(p) => panic!("expected ImageTooLarge, got a {} photo", p.format),
-    }
-}
-
 #[test]
 fn default_limits_are_the_documented_constants() {
     let limits = Limits::default();
@@ -310,13 +296,13 @@ fn smaller_limits_refuse_at_their_bounds() {
         assert_eq!(run(with(128, 12_288, 36_864)).unwrap(), expected, "{name}");
         // One over the side limit. (PNG: the decoder refuses the header, and the pixel limit
         // named is `max_pixels`; JPEG: `min(max_pixels, budget / 3)`, the same here.)
-        let (w, h, side, pixels) = refused(run(with(127, MAX_PIXELS, MAX_DECODE_BYTES)));
+        let (w, h, side, pixels) = too_large_with(run(with(127, MAX_PIXELS, MAX_DECODE_BYTES)));
         assert_eq!((w, h, side, pixels), (128, 96, 127, MAX_PIXELS), "{name}");
         // One pixel over the pixel limit.
-        let (w, h, side, pixels) = refused(run(with(MAX_SIDE, 12_287, MAX_DECODE_BYTES)));
+        let (w, h, side, pixels) = too_large_with(run(with(MAX_SIDE, 12_287, MAX_DECODE_BYTES)));
         assert_eq!((w, h, side, pixels), (128, 96, MAX_SIDE, 12_287), "{name}");
         // One byte over the memory budget: 36 863 / 3 = 12 287 pixels allowed.
-        let (w, h, side, pixels) = refused(run(with(MAX_SIDE, MAX_PIXELS, 36_863)));
+        let (w, h, side, pixels) = too_large_with(run(with(MAX_SIDE, MAX_PIXELS, 36_863)));
         assert_eq!((w, h, side, pixels), (128, 96, MAX_SIDE, 12_287), "{name}");
         // Zero refuses everything.
         let message = run(with(0, 0, 0)).unwrap_err().to_string();

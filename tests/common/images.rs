@@ -70,30 +70,29 @@ fn outer(layout: Layout, size: usize) -> Layout {
     Layout::from_size_align(size + header(layout), header(layout)).unwrap()
 }
 
+/// Puts the owner's slot in front of a block just allocated at `base` (null passes through)
+/// and counts it.
+///
+/// # Safety
+/// `base` is null or a block of `outer(layout, layout.size())`.
+unsafe fn register(base: *mut u8, layout: Layout) -> *mut u8 {
+    if base.is_null() {
+        return base;
+    }
+    let p = base.add(header(layout));
+    let slot = my_slot();
+    p.sub(8).cast::<usize>().write(slot);
+    account(slot, layout.size() as isize);
+    note_block(slot, layout.size());
+    p
+}
+
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let base = System.alloc(outer(layout, layout.size()));
-        if base.is_null() {
-            return base;
-        }
-        let p = base.add(header(layout));
-        let slot = my_slot();
-        p.sub(8).cast::<usize>().write(slot);
-        account(slot, layout.size() as isize);
-        note_block(slot, layout.size());
-        p
+        register(System.alloc(outer(layout, layout.size())), layout)
     }
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        let base = System.alloc_zeroed(outer(layout, layout.size()));
-        if base.is_null() {
-            return base;
-        }
-        let p = base.add(header(layout));
-        let slot = my_slot();
-        p.sub(8).cast::<usize>().write(slot);
-        account(slot, layout.size() as isize);
-        note_block(slot, layout.size());
-        p
+        register(System.alloc_zeroed(outer(layout, layout.size())), layout)
     }
     unsafe fn dealloc(&self, p: *mut u8, layout: Layout) {
         let slot = p.sub(8).cast::<usize>().read();
@@ -313,17 +312,22 @@ pub fn unsupported(result: Result<Photo, Error>) -> String {
     }
 }
 
+/// `(width, height, max_pixels)` of an [`Error::ImageTooLarge`] under the default limits.
 pub fn too_large(result: Result<Photo, Error>) -> (u64, u64, u64) {
+    let (width, height, max_side, max_pixels) = too_large_with(result);
+    assert_eq!(max_side, MAX_SIDE);
+    (width, height, max_pixels)
+}
+
+/// `(width, height, max_side, max_pixels)` of an [`Error::ImageTooLarge`].
+pub fn too_large_with(result: Result<Photo, Error>) -> (u64, u64, u32, u64) {
     match result {
         Err(Error::ImageTooLarge {
             width,
             height,
             max_side,
             max_pixels,
-        }) => {
-            assert_eq!(max_side, MAX_SIDE);
-            (width, height, max_pixels)
-        }
+        }) => (width, height, max_side, max_pixels),
         Err(other) => panic!("expected ImageTooLarge, got {other:?}"),
         Ok(p) => panic!("expected ImageTooLarge, got a {} photo", p.format),
     }
