@@ -94,10 +94,10 @@ case "$action" in
     log "cargo fmt --check"
     cargo fmt --all -- --check
     log "cargo clippy"
-    cargo clippy --release --locked --all-targets -- -D warnings
+    cargo clippy --release --locked --all-targets --all-features -- -D warnings
     cargo clippy --release --locked --lib --target wasm32-unknown-unknown -- -D warnings
-    log "cargo test"
-    cargo test --release --locked
+    log "cargo test (full tier)"
+    cargo test --release --locked --features full-tests
     log "browser tests"
     node --test --test-concurrency=1 tests/e2e/ ;;
 esac

@@ -5,6 +5,13 @@
 //!
 //! Seeds are tiny valid inputs of each kind, so that the fuzzer starts from files that reach
 //! deep into each parser instead of rediscovering the container formats.
+//!
+//! With a second folder, it also writes hand-made hostile inputs (the seeds cut, patched to
+//! absurd sizes or broken labels) for `photo` and `dataset_blob` beside the fuzzer's finds:
+//!
+//!     cargo run --release --example fuzz_seeds -- fuzz/seeds fuzz/regressions
+//!
+//! Their outcomes are pinned in `fuzz/regressions/<target>/expected.json` (tests/fuzz_inputs.rs).
 
 use std::io::Cursor;
 use std::path::Path;
@@ -153,13 +160,174 @@ fn model(dir: &Path) -> Res<()> {
     Ok(())
 }
 
+/// The first offset of `marker` in `bytes`.
+fn find(bytes: &[u8], marker: &[u8]) -> Res<usize> {
+    bytes
+        .windows(marker.len())
+        .position(|w| w == marker)
+        .ok_or_else(|| format!("no {marker:?} in the seed").into())
+}
+
+/// `bytes` with `patch` written at `at`.
+fn patched(bytes: &[u8], at: usize, patch: &[u8]) -> Vec<u8> {
+    let mut out = bytes.to_vec();
+    out[at..at + patch.len()].copy_from_slice(patch);
+    out
+}
+
+/// A PNG made of an IHDR chunk alone, claiming `width` x `height` 8-bit RGB pixels.
+fn png_header(width: u32, height: u32) -> Vec<u8> {
+    let mut chunk = b"IHDR".to_vec();
+    chunk.extend_from_slice(&width.to_be_bytes());
+    chunk.extend_from_slice(&height.to_be_bytes());
+    chunk.extend_from_slice(&[8, 2, 0, 0, 0]);
+    let mut crc = !0u32;
+    for &b in &chunk {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = if crc & 1 != 0 {
+                0xEDB8_8320 ^ (crc >> 1)
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    png.extend_from_slice(&13u32.to_be_bytes());
+    png.extend_from_slice(&chunk);
+    png.extend_from_slice(&(!crc).to_be_bytes());
+    png
+}
+
+/// Photos that must be refused (or decoded) quickly, without a panic or a huge allocation.
+fn hostile_photos(seeds: &Path, dir: &Path) -> Res<()> {
+    let seed = |name: &str| std::fs::read(seeds.join(name));
+    let jpeg = seed("rgb.jpg")?;
+    write(dir, "empty.bin", b"")?;
+    write(dir, "text.jpg", b"this is not a photo")?;
+    write(
+        dir,
+        "heic-brand.heic",
+        b"\0\0\0\x18ftypheic\0\0\0\0mif1heic",
+    )?;
+    // One past PNG's largest side, and one row past the pixel limit at the largest side.
+    write(dir, "png-2pow31-square.png", &png_header(1 << 31, 1 << 31))?;
+    write(dir, "png-16384x4097.png", &png_header(16_384, 4_097))?;
+    // The JPEG's SOF0 frame header: marker, length (2), precision (1), height, width.
+    let sof = find(&jpeg, &[0xFF, 0xC0])?;
+    write(
+        dir,
+        "jpeg-sof-65535-square.jpg",
+        &patched(&jpeg, sof + 5, &[0xFF, 0xFF, 0xFF, 0xFF]),
+    )?;
+    write(
+        dir,
+        "jpeg-sof-zero-width.jpg",
+        &patched(&jpeg, sof + 7, &[0, 0]),
+    )?;
+    write(dir, "jpeg-half.jpg", &jpeg[..jpeg.len() / 2])?;
+    write(dir, "exif6-cut-in-app1.jpg", &seed("exif6.jpg")?[..20])?;
+    let png = seed("rgba.png")?;
+    write(
+        dir,
+        "png-cut-in-idat.png",
+        &png[..find(&png, b"IDAT")? + 12],
+    )?;
+    // GIF's logical screen size (bytes 6..10, little-endian).
+    write(
+        dir,
+        "gif-screen-65535-square.gif",
+        &patched(&seed("animated.gif")?, 6, &[0xFF; 4]),
+    )?;
+    // BMP's height (bytes 22..26, signed little-endian): i32::MIN.
+    write(
+        dir,
+        "bmp-height-i32-min.bmp",
+        &patched(&seed("rgb.bmp")?, 22, &i32::MIN.to_le_bytes()),
+    )?;
+    let webp = seed("rgba.webp")?;
+    write(dir, "webp-half.webp", &webp[..webp.len() / 2])?;
+    Ok(())
+}
+
+/// A safetensors file with its JSON header edited by `edit` (the data is kept as it is).
+fn with_header(bytes: &[u8], edit: impl FnOnce(&mut serde_json::Value)) -> Res<Vec<u8>> {
+    let n = u64::from_le_bytes(bytes[..8].try_into()?) as usize;
+    let mut header: serde_json::Value = serde_json::from_slice(&bytes[8..8 + n])?;
+    edit(&mut header);
+    let text = serde_json::to_vec(&header)?;
+    let mut out = (text.len() as u64).to_le_bytes().to_vec();
+    out.extend_from_slice(&text);
+    out.extend_from_slice(&bytes[8 + n..]);
+    Ok(out)
+}
+
+/// Dataset blobs that must be refused with a dataset error.
+fn hostile_datasets(seeds: &Path, dir: &Path) -> Res<()> {
+    let blob = std::fs::read(seeds.join("dataset_blob/tiny-dataset.bin"))?;
+    write(dir, "empty.bin", b"")?;
+    write(dir, "half.bin", &blob[..blob.len() / 2])?;
+    let mut huge = u64::MAX.to_le_bytes().to_vec();
+    huge.extend_from_slice(b"{}");
+    write(dir, "header-length-u64-max.bin", &huge)?;
+    write(
+        dir,
+        "model-file.bin",
+        &std::fs::read(seeds.join("model_file/lr-model.bin"))?,
+    )?;
+    // The header (sorted keys) ends with train_y's two label bytes: the last byte is a label.
+    let mut label = blob.clone();
+    *label.last_mut().ok_or("empty seed")? = 2;
+    write(dir, "label-2.bin", &label)?;
+    write(
+        dir,
+        "train-x-shape.bin",
+        &with_header(&blob, |h| {
+            h["train_x"]["shape"] = serde_json::json!([2, 64, 32, 6])
+        })?,
+    )?;
+    write(
+        dir,
+        "train-y-dtype-i8.bin",
+        &with_header(&blob, |h| h["train_y"]["dtype"] = "I8".into())?,
+    )?;
+    write(
+        dir,
+        "version-2.bin",
+        &with_header(&blob, |h| h["__metadata__"]["version"] = "2".into())?,
+    )?;
+    write(
+        dir,
+        "three-classes.bin",
+        &with_header(&blob, |h| {
+            h["__metadata__"]["classes"] = r#"["a","b","c"]"#.into()
+        })?,
+    )?;
+    // No training images: the train tensors (the data's tail, after the test image and its
+    // label) cut to zero images.
+    let test_end = PIXELS + 1;
+    let mut empty_train = with_header(&blob, |h| {
+        h["train_x"]["shape"] = serde_json::json!([0, 64, 64, 3]);
+        h["train_x"]["data_offsets"] = serde_json::json!([test_end, test_end]);
+        h["train_y"]["shape"] = serde_json::json!([0]);
+        h["train_y"]["data_offsets"] = serde_json::json!([test_end, test_end]);
+    })?;
+    empty_train.truncate(empty_train.len() - 2 * PIXELS - 2);
+    write(dir, "no-train-images.bin", &empty_train)?;
+    Ok(())
+}
+
 fn main() -> Res<()> {
-    let root = std::env::args()
-        .nth(1)
-        .unwrap_or_else(|| "fuzz/seeds".into());
+    let mut args = std::env::args().skip(1);
+    let root = args.next().unwrap_or_else(|| "fuzz/seeds".into());
     let root = Path::new(&root);
     photos(&root.join("photo"))?;
     dataset(&root.join("dataset_blob"))?;
     model(&root.join("model_file"))?;
+    if let Some(regressions) = args.next() {
+        let regressions = Path::new(&regressions);
+        hostile_photos(&root.join("photo"), &regressions.join("photo"))?;
+        hostile_datasets(root, &regressions.join("dataset_blob"))?;
+    }
     Ok(())
 }

@@ -41,7 +41,12 @@ pub fn real(
     accept(name, value, value.is_finite() && ok(value), expected)
 }
 
-fn accept<T: ToString>(name: &'static str, value: T, ok: bool, expected: &'static str) -> Result<T> {
+fn accept<T: ToString>(
+    name: &'static str,
+    value: T,
+    ok: bool,
+    expected: &'static str,
+) -> Result<T> {
     if ok {
         Ok(value)
     } else {

@@ -43,7 +43,11 @@ pub enum Request {
     /// Forget the own dataset's photos.
     DatasetClear { id: u32 },
     /// Split the own dataset's photos into a dataset.
-    DatasetBuild { id: u32, test_fraction: f64, seed: u32 },
+    DatasetBuild {
+        id: u32,
+        test_fraction: f64,
+        seed: u32,
+    },
     /// Train on the built-in (`builtin`) or the own (`own`) dataset.
     DatasetUse { id: u32, which: String },
     /// The own dataset's file bytes.

@@ -6,6 +6,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use image::{ImageFormat, RgbImage};
+use purrceptron::model::Model;
+use purrceptron::model::PixelModel;
+use purrceptron::preprocess::{preprocess, Framing};
 
 fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_purrceptron"))
@@ -39,6 +42,33 @@ fn photo(i: usize, path: &Path) {
         image::Rgb([px[o], px[o + 1], px[o + 2]])
     });
     img.save_with_format(path, ImageFormat::Png).unwrap();
+}
+
+/// The tensor `name` of a safetensors file of F64 values, flattened.
+fn f64_tensor(file: &[u8], name: &str) -> Vec<f64> {
+    let st = safetensors::SafeTensors::deserialize(file).unwrap();
+    let t = st.tensor(name).unwrap();
+    assert_eq!(t.dtype(), safetensors::Dtype::F64, "{name}");
+    t.data()
+        .chunks_exact(8)
+        .map(|c| f64::from_le_bytes(c.try_into().unwrap()))
+        .collect()
+}
+
+/// P(cat) of `photo` under the logistic-regression model file `model`, computed here apart
+/// from the library's inference: `sigmoid(b + sum_j w_j x_j / 255)` over the weights read
+/// straight from the file and the 64x64 image that preprocessing (the CLI's default, crop)
+/// gives. Only the summation order differs from the library's, hence the tolerances below.
+fn logistic_probability(model: &[u8], photo: &Path) -> f64 {
+    let (w, b) = (f64_tensor(model, "W1"), f64_tensor(model, "b1"));
+    let p = preprocess(&std::fs::read(photo).unwrap(), Framing::Crop).unwrap();
+    assert_eq!((w.len(), b.len()), (p.pixels.len(), 1));
+    let z = b[0]
+        + w.iter()
+            .zip(&p.pixels)
+            .map(|(w, &x)| w * (f64::from(x) / 255.0))
+            .sum::<f64>();
+    1.0 / (1.0 + (-z).exp())
 }
 
 #[test]
@@ -75,6 +105,21 @@ fn convert_train_eval_predict() {
     assert!(out.contains("train accuracy  99.0%"), "{out}");
     assert!(out.contains("test accuracy   70.0%"), "{out}");
     assert!(out.contains("scores 66.0%"), "{out}");
+    // The file holds numpy's model (tests/reference/numpy_reference.py, same settings).
+    let model_bytes = std::fs::read(&model).unwrap();
+    let w: f64 = f64_tensor(&model_bytes, "W1").iter().sum();
+    common::assert_rel(
+        w,
+        common::num("/logistic_regression/final_w_sum"),
+        1e-7,
+        "sum of w",
+    );
+    common::assert_rel(
+        f64_tensor(&model_bytes, "b1")[0],
+        common::num("/logistic_regression/final_b"),
+        1e-7,
+        "b",
+    );
 
     let o = run(&[
         "eval",
@@ -111,10 +156,18 @@ fn convert_train_eval_predict() {
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
     assert_eq!(lines.len(), 4);
-    for i in [0, 3] {
+    for (i, path) in [(0, &good_a), (3, &good_b)] {
         let p = lines[i]["probability"].as_f64().unwrap();
-        assert!((0.0..=1.0).contains(&p));
-        assert_eq!(lines[i]["label"], if p > 0.5 { "cat" } else { "non-cat" });
+        let want = logistic_probability(&model_bytes, path);
+        assert!(
+            (p - want).abs() <= 1e-12,
+            "{}: {p} vs {want}",
+            path.display()
+        );
+        assert_eq!(
+            lines[i]["label"],
+            if want > 0.5 { "cat" } else { "non-cat" }
+        );
         assert_eq!(lines[i]["width"], 200);
     }
     assert!(
@@ -138,8 +191,12 @@ fn convert_train_eval_predict() {
     let cols: Vec<&str> = line.trim_end().split('\t').collect();
     assert_eq!(cols.len(), 3, "{line}");
     assert_eq!(cols[0], good_a.to_str().unwrap());
+    // Printed with 6 decimals.
     let p: f64 = cols[1].parse().unwrap();
-    assert!((0.0..=1.0).contains(&p));
+    let want = logistic_probability(&model_bytes, &good_a);
+    assert!((p - want).abs() <= 5.1e-7, "{p} vs {want}");
+    assert_eq!(cols[1], format!("{want:.6}"));
+    assert_eq!(cols[2], if want > 0.5 { "cat" } else { "non-cat" });
     std::fs::remove_dir_all(&dir).ok();
 }
 
@@ -354,7 +411,16 @@ fn features_train_eval_predict() {
     assert!(o.status.success(), "{}", stderr(&o));
     let v: serde_json::Value = serde_json::from_str(stdout(&o).trim()).unwrap();
     let p = v["probability"].as_f64().unwrap();
-    assert!((0.0..=1.0).contains(&p));
+    // The same file and photo through the library (its model-file reader, preprocessing and
+    // logits): the CLI must print exactly that number (JSON numbers round-trip f64 exactly).
+    let loaded = Model::from_bytes(&std::fs::read(&model).unwrap()).unwrap();
+    let pixels = preprocess(&std::fs::read(&photo_path).unwrap(), Framing::Crop)
+        .unwrap()
+        .pixels;
+    let z = loaded.logits_pixels(&pixels).unwrap()[0];
+    let want = 1.0 / (1.0 + (-z).exp());
+    assert!((p - want).abs() <= 1e-15, "{p} vs {want}");
+    assert_eq!(v["label"], if want > 0.5 { "cat" } else { "non-cat" });
 
     // Knobs of the other models are refused, not ignored; bad values are named.
     let o = run(&[

@@ -49,6 +49,10 @@ fn small() -> &'static (FeatureTrained, SavedFeatures) {
 /// of the model: a numpy prototype of the same recipe (its own random streams) averaged 88.0%
 /// over 5 seeds, 84-90% each. Also: the k-means objective never decreases.
 #[test]
+#[cfg_attr(
+    not(feature = "full-tests"),
+    ignore = "full tier: cargo test --release --features full-tests"
+)]
 fn test_accuracy_over_five_seeds() {
     let d = common::catvnoncat();
     let mut accs = Vec::new();

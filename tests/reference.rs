@@ -254,6 +254,10 @@ fn four_layer_network_on_catvnoncat() {
 
 /// The seed sweep the README quotes: test accuracy of [20,7,5] over seeds 2..=6.
 #[test]
+#[cfg_attr(
+    not(feature = "full-tests"),
+    ignore = "full tier: cargo test --release --features full-tests"
+)]
 fn four_layer_seed_sweep() {
     let want = reference()
         .pointer("/deep/four_layer_seed_sweep/test_accuracies")
@@ -290,43 +294,53 @@ fn large_learning_rate_keeps_costs_finite() {
     assert!(t.network.weights()[0].iter().all(|v| v.is_finite()));
 }
 
-/// The fast (Gram) solver and the straightforward textbook one give the same model on the real
-/// data: identical test predictions and final costs within 1e-9 relative (the target is 1e-4).
-/// Logistic regression runs its full 2000 iterations; the deep network runs 300 (the textbook
-/// solver needs about 100 M multiply-adds per iteration for it), once with an L2 penalty.
-#[test]
-fn solvers_agree_on_catvnoncat() {
+/// Trains with both solvers on the real data and checks that they give the same model:
+/// identical test predictions and final costs within 1e-9 relative (the target is 1e-4).
+fn solvers_agree(hidden: &[usize], iterations: usize, lr: f64, l2: f64) {
     let d = catvnoncat();
-    for (hidden, iterations, lr, l2) in [
-        (vec![], 2000, 0.005, 0.0),
-        (vec![20, 7, 5], 300, 0.0075, 0.0),
-        (vec![20, 7, 5], 40, 0.0075, 0.7),
-    ] {
-        let run = |solver| {
-            Hyperparams::builder()
-                .hidden(hidden.clone())
-                .iterations(iterations)
-                .learning_rate(lr)
-                .l2(l2)
-                .solver(solver)
-                .build()
-                .unwrap()
-                .fit(&d.train, &d.train.labels, |_| ControlFlow::Continue(()))
-                .unwrap()
-        };
-        let (a, b) = (run(Solver::Gram), run(Solver::Direct));
-        assert_rel(a.report.final_cost, b.report.final_cost, 1e-9, "final cost");
-        let x = d.test.to_matrix();
-        assert_eq!(
-            a.network.predict(x.view()).unwrap(),
-            b.network.predict(x.view()).unwrap()
-        );
-        let (pa, pb) = (
-            a.network.predict_proba(x.view()).unwrap(),
-            b.network.predict_proba(x.view()).unwrap(),
-        );
-        for (u, v) in pa.iter().zip(&pb) {
-            assert!((u - v).abs() < 1e-9, "{u} vs {v}");
-        }
+    let run = |solver| {
+        Hyperparams::builder()
+            .hidden(hidden.to_vec())
+            .iterations(iterations)
+            .learning_rate(lr)
+            .l2(l2)
+            .solver(solver)
+            .build()
+            .unwrap()
+            .fit(&d.train, &d.train.labels, |_| ControlFlow::Continue(()))
+            .unwrap()
+    };
+    let (a, b) = (run(Solver::Gram), run(Solver::Direct));
+    assert_rel(a.report.final_cost, b.report.final_cost, 1e-9, "final cost");
+    let x = d.test.to_matrix();
+    assert_eq!(
+        a.network.predict(x.view()).unwrap(),
+        b.network.predict(x.view()).unwrap()
+    );
+    let (pa, pb) = (
+        a.network.predict_proba(x.view()).unwrap(),
+        b.network.predict_proba(x.view()).unwrap(),
+    );
+    for (u, v) in pa.iter().zip(&pb) {
+        assert!((u - v).abs() < 1e-9, "{u} vs {v}");
     }
+}
+
+/// The fast (Gram) solver and the straightforward textbook one agree on logistic regression,
+/// its full 2000 iterations.
+#[test]
+fn solvers_agree_on_catvnoncat_logistic_regression() {
+    solvers_agree(&[], 2000, 0.005, 0.0);
+}
+
+/// The same for the deep network, 300 iterations (the textbook solver needs about 100 M
+/// multiply-adds per iteration for it), and 40 with an L2 penalty.
+#[test]
+#[cfg_attr(
+    not(feature = "full-tests"),
+    ignore = "full tier: cargo test --release --features full-tests"
+)]
+fn solvers_agree_on_catvnoncat_deep_network() {
+    solvers_agree(&[20, 7, 5], 300, 0.0075, 0.0);
+    solvers_agree(&[20, 7, 5], 40, 0.0075, 0.7);
 }

@@ -290,4 +290,3 @@ pub fn save_features(
     };
     Ok((saved, evaluation))
 }
-

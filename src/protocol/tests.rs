@@ -23,7 +23,12 @@ fn js_messages() -> BTreeMap<(String, String), Fields> {
                 messages.insert((side.clone(), name), fields);
             }
             if let Some(name) = line.strip_prefix("* @typedef {Object} ") {
-                side = if name.ends_with("Request") { "request" } else { "reply" }.to_string();
+                side = if name.ends_with("Request") {
+                    "request"
+                } else {
+                    "reply"
+                }
+                .to_string();
             }
             continue;
         }
@@ -237,7 +242,10 @@ fn check(samples: Vec<Value>, js: &BTreeMap<(String, String), Fields>, side: &st
         rust.sort_unstable();
         let mut documented: Vec<&str> = fields.iter().map(|(n, _, _)| n.as_str()).collect();
         documented.sort_unstable();
-        assert_eq!(rust, documented, "fields of {side} `{ty}`: Rust vs protocol.js");
+        assert_eq!(
+            rust, documented,
+            "fields of {side} `{ty}`: Rust vs protocol.js"
+        );
         for (name, _, js_type) in fields {
             let value = &object[name.as_str()];
             assert!(
@@ -298,7 +306,10 @@ fn optional_fields_are_left_out_when_absent_and_marked_so_in_js() {
         counts: json!({}),
     };
     let value = serde_json::to_value(&failed).unwrap_or_default();
-    let present: Vec<&String> = value.as_object().map(|o| o.keys().collect()).unwrap_or_default();
+    let present: Vec<&String> = value
+        .as_object()
+        .map(|o| o.keys().collect())
+        .unwrap_or_default();
     let fields = &js[&("reply".to_string(), "dataset-added".to_string())];
     for (name, optional, _) in fields {
         assert_eq!(

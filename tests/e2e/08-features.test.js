@@ -44,16 +44,16 @@ test('the worker refuses a learning rate or iterations for the learned-feature m
         w.postMessage({ type: 'train', id: 2, params: { model: 'features', seed: 1, iterations: 100 } });
         return;
       }
-      got.push({ id: e.data.id, type: e.data.type, message: e.data.message });
+      got.push({ id: e.data.id, type: e.data.type, kind: e.data.kind, message: e.data.message });
       if (got.length === 2) {
         w.terminate();
         resolve(got);
       }
     });
   }));
-  assert.deepEqual(replies.map((r) => [r.id, r.type]), [[1, 'error'], [2, 'error']]);
-  assert.match(replies[0].message, /unknown field `learning_rate`/);
-  assert.match(replies[1].message, /unknown field `iterations`/);
+  assert.deepEqual(replies.map((r) => [r.id, r.type, r.kind]), [[1, 'error', 'parameter'], [2, 'error', 'parameter']]);
+  assert.match(replies[0].message, /learned-feature model does not take `learning_rate`/);
+  assert.match(replies[1].message, /learned-feature model does not take `iterations`/);
 });
 
 test('learned features: stages shown, test accuracy >= 84% beside the baseline, CLI parity', { timeout: 180_000 }, async () => {
