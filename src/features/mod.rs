@@ -22,7 +22,6 @@
 
 pub mod eig;
 pub mod file;
-pub mod kernel;
 pub mod logreg;
 
 use ndarray::Array1;
@@ -32,7 +31,7 @@ use crate::preprocess::{PIXELS, SIDE};
 use crate::rng::Mt19937;
 use crate::{Error, Result};
 
-use kernel::matmul_f32;
+use crate::kernels::matmul_f32;
 
 /// Side of the downscaled image.
 pub const SMALL: usize = SIDE / 2;
