@@ -1,6 +1,8 @@
 //! Bad photos not covered by tests/preprocess.rs: an animated GIF (its first frame is what the
 //! model sees) and a PNG header claiming exactly 2^31 x 2^31 pixels (one more than PNG allows).
 
+mod common;
+
 use std::io::Cursor;
 
 use image::codecs::gif::GifEncoder;
@@ -24,32 +26,13 @@ fn animated_gif_gives_its_first_frame() {
     }
 }
 
-fn crc32(bytes: &[u8]) -> u32 {
-    let mut crc = !0u32;
-    for &b in bytes {
-        crc ^= u32::from(b);
-        for _ in 0..8 {
-            crc = if crc & 1 != 0 {
-                0xEDB8_8320 ^ (crc >> 1)
-            } else {
-                crc >> 1
-            };
-        }
-    }
-    !crc
-}
-
 #[test]
 fn png_header_of_2_pow_31_squared_is_too_large_by_name() {
     let side = 1u32 << 31;
+    // An IHDR chunk alone: 2^31 x 2^31 8-bit RGB.
     let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
-    let mut chunk = b"IHDR".to_vec();
-    chunk.extend_from_slice(&side.to_be_bytes());
-    chunk.extend_from_slice(&side.to_be_bytes());
-    chunk.extend_from_slice(&[8, 2, 0, 0, 0]);
-    png.extend_from_slice(&13u32.to_be_bytes());
-    png.extend_from_slice(&chunk);
-    png.extend_from_slice(&crc32(&chunk).to_be_bytes());
+    let ihdr = [&side.to_be_bytes()[..], &side.to_be_bytes(), &[8, 2, 0, 0, 0]].concat();
+    common::images::png_chunk(&mut png, b"IHDR", &ihdr);
     match preprocess(&png, Framing::Crop) {
         Err(Error::ImageTooLarge {
             width,

@@ -6,18 +6,13 @@ import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import {
-  startTraining, waitForStatus, chooseFiles, waitForCards, photoFromTestImage, runCli, DATA, noErrors, useAppAndTempDir,
+  startTraining, waitForStatus, chooseFiles, waitForCards, photoFromTestImage, runCli, DATA, noErrors, useAppAndTempDir, assertCardsSameAsCli,
 } from './helpers.js';
 
-let app;
-let dir;
-useAppAndTempDir('features', (a, d) => {
-  app = a;
-  dir = d;
-});
+const ctx = useAppAndTempDir('features');
 
 test('a cancelled learned-feature training keeps nothing and says so', { timeout: 60_000 }, async () => {
-  const { page } = app;
+  const { page } = ctx.app;
   await startTraining(page, { model: 'features', seed: 2 });
   // The iterations and learning-rate fields do not apply to this model.
   assert.equal(await page.isVisible('[data-testid=iters]'), false);
@@ -29,11 +24,11 @@ test('a cancelled learned-feature training keeps nothing and says so', { timeout
   // Without a model, a photo is refused with the usual message.
   await chooseFiles(page, [{ name: 'p.png', mimeType: 'image/png', buffer: photoFromTestImage(0) }]);
   assert.match(await page.textContent('[data-testid=error]'), /Train a model first/);
-  assert.equal(noErrors(app), null);
+  assert.equal(noErrors(ctx.app), null);
 });
 
 test('the worker refuses a learning rate or iterations for the learned-feature model', { timeout: 60_000 }, async () => {
-  const { page } = app;
+  const { page } = ctx.app;
   // A second worker of the page's own, spoken to with the page's protocol.
   const replies = await page.evaluate(() => new Promise((resolve) => {
     const w = new Worker('./worker.js', { type: 'module' });
@@ -57,7 +52,7 @@ test('the worker refuses a learning rate or iterations for the learned-feature m
 });
 
 test('learned features: stages shown, test accuracy >= 84% beside the baseline, CLI parity', { timeout: 180_000 }, async () => {
-  const { page } = app;
+  const { page } = ctx.app;
   // Every progress text shown while training, recorded in the page as it changes.
   await page.evaluate(() => {
     window.__progressTexts = [];
@@ -88,26 +83,19 @@ test('learned features: stages shown, test accuracy >= 84% beside the baseline, 
 
   // The CLI, same seed, same photos.
   const photos = [0, 5, 11].map((i) => ({ name: `photo-${i}.png`, buffer: photoFromTestImage(i) }));
-  for (const p of photos) await writeFile(path.join(dir, p.name), p.buffer);
-  const model = path.join(dir, 'features.safetensors');
+  for (const p of photos) await writeFile(path.join(ctx.dir, p.name), p.buffer);
+  const model = path.join(ctx.dir, 'features.safetensors');
   const trained = await runCli(['train', '--model', 'features', '--seed', '1', '--data', DATA, '-o', model, '--json']);
   assert.equal(trained.code, 0, trained.stderr);
   const receipt = JSON.parse(trained.stdout);
   assert.equal(`${(100 * receipt.evaluation.test_accuracy).toFixed(1)}%`, testText);
-  const predicted = await runCli(['predict', model, ...photos.map((p) => path.join(dir, p.name)), '--json']);
+  const predicted = await runCli(['predict', model, ...photos.map((p) => path.join(ctx.dir, p.name)), '--json']);
   assert.equal(predicted.code, 0, predicted.stderr);
   const cli = Object.fromEntries(predicted.stdout.trim().split('\n').map((l) => JSON.parse(l))
     .map((r) => [path.basename(r.path), r]));
 
   await chooseFiles(page, photos.map((p) => ({ ...p, mimeType: 'image/png' })));
   const cards = await waitForCards(page, photos.length);
-  for (const card of cards) {
-    const c = cli[card.name];
-    assert.ok(c, `the CLI said nothing about ${card.name}`);
-    const diff = Math.abs(card.probability - c.probability);
-    console.log(`${card.name}: page ${card.probabilityText}, CLI ${c.probability}, |diff| ${diff.toExponential(2)}`);
-    assert.ok(diff <= 1e-5, `${card.name}: page ${card.probability} vs CLI ${c.probability}`);
-    assert.equal(card.label, c.label);
-  }
-  assert.equal(noErrors(app), null);
+  assertCardsSameAsCli(cards, cli);
+  assert.equal(noErrors(ctx.app), null);
 });

@@ -10,12 +10,7 @@ import {
   cliPredictions, assertSameAsCli, useAppAndTempDir,
 } from './helpers.js';
 
-let app;
-let dir;
-useAppAndTempDir('keep', (a, d) => {
-  app = a;
-  dir = d;
-});
+const ctx = useAppAndTempDir('keep');
 
 const savedNames = (page) => page.$$eval('[data-testid=saved-model]', (items) => items.map((li) => ({
   name: li.querySelector('[data-testid=saved-name]')?.textContent,
@@ -46,7 +41,7 @@ async function loadModelFile(page, name, buffer) {
 
 test('a trained model is kept with its receipt, survives a reload, is renamed, chosen and deleted',
   { timeout: 120_000 }, async () => {
-    const { page } = app;
+    const { page } = ctx.app;
     assert.equal(await page.isVisible('[data-testid=saved-empty]'), true);
     await train(page, {});
     let saved = await waitForSaved(page, 1);
@@ -93,12 +88,12 @@ test('a trained model is kept with its receipt, survives a reload, is renamed, c
     // "first cat model" is logistic regression with the defaults, as the CLI trains it by default.
     const cli = await cliPredictions([], [{ name: 'photo.png', buffer: photoFromTestImage(4) }]);
     assertSameAsCli(card, cli['photo.png']);
-    assert.equal(noErrors(app), null);
+    assert.equal(noErrors(ctx.app), null);
   });
 
 test('download, load back, and the CLI reads what the page wrote', { timeout: 120_000 }, async () => {
-  const { page } = app;
-  const file = path.join(dir, 'page.safetensors');
+  const { page } = ctx.app;
+  const file = path.join(ctx.dir, 'page.safetensors');
   const suggested = await download(page, 0, file);
   assert.equal(suggested, 'first-cat-model.safetensors');
 
@@ -111,7 +106,7 @@ test('download, load back, and the CLI reads what the page wrote', { timeout: 12
   assert.equal(cli.receipt.iterations_run, 2000);
 
   // ...and predicts a photo as the page does with the same model.
-  const photo = path.join(dir, 'photo-9.png');
+  const photo = path.join(ctx.dir, 'photo-9.png');
   await writeFile(photo, photoFromTestImage(9));
   const predicted = await runCli(['predict', file, photo, '--json']);
   assert.equal(predicted.code, 0, predicted.stderr);
@@ -132,8 +127,8 @@ test('download, load back, and the CLI reads what the page wrote', { timeout: 12
 });
 
 test('a CLI-trained network loads in the page and is inspected there', { timeout: 120_000 }, async () => {
-  const { page } = app;
-  const file = path.join(dir, 'cli-deep.safetensors');
+  const { page } = ctx.app;
+  const file = path.join(ctx.dir, 'cli-deep.safetensors');
   const trained = await runCli(['train', '--data', DATA, '--model', 'deep', '--layers', '7', '--iters', '300', '-o', file, '--json']);
   assert.equal(trained.code, 0, trained.stderr);
   const cli = JSON.parse(trained.stdout);
@@ -148,11 +143,11 @@ test('a CLI-trained network loads in the page and is inspected there', { timeout
   assert.equal(await page.textContent('[data-testid=inspect-train]'), pct(cli.evaluation.train_accuracy));
   assert.equal(await page.textContent('[data-testid=inspect-test]'), pct(cli.evaluation.test_accuracy));
   assert.equal(await page.locator('[data-testid=weight-image]').count(), 7);
-  assert.equal(noErrors(app), null);
+  assert.equal(noErrors(ctx.app), null);
 });
 
 test('a file that is not a model gets a clear message and changes nothing', { timeout: 30_000 }, async () => {
-  const { page } = app;
+  const { page } = ctx.app;
   const before = await savedNames(page);
   await loadModelFile(page, 'notes.safetensors', Buffer.from('Not a model, just notes about cats.\n'.repeat(10)));
   await page.waitForSelector('[data-testid=error]:not([hidden])', { timeout: 5_000 });
@@ -169,7 +164,7 @@ test('a file that is not a model gets a clear message and changes nothing', { ti
 });
 
 test('a saved model that no longer loads is named, and the others stay usable', { timeout: 60_000 }, async () => {
-  const { page } = app;
+  const { page } = ctx.app;
   const before = await savedNames(page);
   // Written behind the page's back, as a damaged or foreign record would be; used most recently,
   // so the page tries it first on reload.

@@ -11,12 +11,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { train, runCli, datasetTensor, DATA, noErrors, useAppAndTempDir } from './helpers.js';
 
-let app;
-let dir;
-useAppAndTempDir('inspect', (a, d) => {
-  app = a;
-  dir = d;
-});
+const ctx = useAppAndTempDir('inspect');
 
 /** The F64 tensors of a safetensors file: name -> {shape, values}. */
 function tensors(buffer) {
@@ -60,7 +55,7 @@ const loadModelFile = (page, name, buffer) =>
   page.setInputFiles('[data-testid=model-file]', { name, mimeType: 'application/octet-stream', buffer });
 
 async function loadFromCli(page, name, args) {
-  const file = path.join(dir, `${name}.safetensors`);
+  const file = path.join(ctx.dir, `${name}.safetensors`);
   const r = await runCli(['train', '--data', DATA, ...args, '-o', file, '--json']);
   assert.equal(r.code, 0, r.stderr);
   const bytes = await readFile(file);
@@ -76,7 +71,7 @@ const shownIndices = (page, selector) =>
   })));
 
 test('confusion-matrix cells show their test images; the gallery holds every error', { timeout: 90_000 }, async () => {
-  const { page } = app;
+  const { page } = ctx.app;
   const model = await loadFromCli(page, 'lr', []);
   const p = lrProbabilities(model);
   const y = datasetTensor('test_y').bytes;
@@ -114,13 +109,13 @@ test('confusion-matrix cells show their test images; the gallery holds every err
   const mistakes = await shownIndices(page, '[data-testid=mistakes]');
   assert.equal(mistakes.length, errors.length);
   assert.deepEqual(mistakes.map((m) => m.index), errors);
-  assert.equal(noErrors(app), null);
+  assert.equal(noErrors(ctx.app), null);
 });
 
 test('weight images: logistic regression one 64x64 image, a 7-unit layer seven', { timeout: 90_000 }, async () => {
-  const { page } = app;
+  const { page } = ctx.app;
   // The LR model of the previous test is still the one inspected.
-  const file = await readFile(path.join(dir, 'lr.safetensors'));
+  const file = await readFile(path.join(ctx.dir, 'lr.safetensors'));
   const w = tensors(file).W1.values;
   const shown = await page.$$eval('[data-testid=weight-image] canvas', (cs) => cs.map((c) => ({
     width: c.width, height: c.height, data: Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data),
@@ -146,11 +141,11 @@ test('weight images: logistic regression one 64x64 image, a 7-unit layer seven',
     assert.equal(c.height, 64);
     assert.deepEqual(c.data.filter((_, i) => i % 4 !== 3), weightLevels(deep.W1.values, u, 12288), `unit ${u}`);
   }
-  assert.equal(noErrors(app), null);
+  assert.equal(noErrors(ctx.app), null);
 });
 
 test('earlier runs are overlaid on the cost curve', { timeout: 90_000 }, async () => {
-  const { page } = app;
+  const { page } = ctx.app;
   // Two CLI models are saved but have no cost record: nothing to overlay yet.
   assert.equal(await page.locator('[data-testid=curve-run]').count(), 0);
   await train(page, { iters: 300 });
@@ -179,5 +174,5 @@ test('earlier runs are overlaid on the cost curve', { timeout: 90_000 }, async (
   assert.equal(await countOverlay(), 0);
   assert.equal(await page.locator('[data-testid=curve-run]').count(), 0);
   await page.check('[data-testid=compare]');
-  assert.equal(noErrors(app), null);
+  assert.equal(noErrors(ctx.app), null);
 });

@@ -10,12 +10,7 @@ import {
   noErrors, cliPredictions, assertSameAsCli, useAppAndTempDir,
 } from './helpers.js';
 
-let app;
-let dir;
-useAppAndTempDir('diverge', (a, d) => {
-  app = a;
-  dir = d;
-});
+const ctx = useAppAndTempDir('diverge');
 
 const ITERS = 300;
 const RUNS = [];
@@ -28,7 +23,7 @@ const NOT_CONVERGED = new RegExp('^(Training did not converge: the cost rose fro
   '\\d+\\.\\d% of the training images, worse than always giving the most common answer \\(65\\.6%\\)); ' + ADVICE + '\\.$');
 
 test('learning rates 10 and 100 on every model: a clear message, no NaN', { timeout: 300_000 }, async () => {
-  const { page } = app;
+  const { page } = ctx.app;
   const outcomes = [];
   for (const { model, lr } of RUNS) {
     await startTraining(page, { model, lr, iters: ITERS });
@@ -69,13 +64,13 @@ test('learning rates 10 and 100 on every model: a clear message, no NaN', { time
   const [card] = await waitForCards(page, 1);
   const cli = await cliPredictions([], [{ name: 'after.png', buffer: photoFromTestImage(1) }]);
   assertSameAsCli(card, cli['after.png']);
-  assert.equal(noErrors(app), null);
+  assert.equal(noErrors(ctx.app), null);
 });
 
 test('the CLI says the same for the deep network', { timeout: 120_000 }, async () => {
   for (const lr of ['10', '100']) {
     const r = await runCli(['train', '--data', DATA, '--model', 'deep', '--lr', lr, '--iters', String(ITERS),
-      '-o', path.join(dir, `deep-${lr}.safetensors`)]);
+      '-o', path.join(ctx.dir, `deep-${lr}.safetensors`)]);
     assert.equal(r.code, 0, r.stderr);
     assert.doesNotMatch(r.stdout + r.stderr, /NaN/);
     assert.match(r.stderr, new RegExp(`^warning: training did not (converge|learn): .*learning rate ${lr}\\b.*; try a smaller learning rate`, 'm'));

@@ -340,6 +340,16 @@ export function assertSameAsCli(card, cli) {
   }
 }
 
+/** Asserts that every card shows the CLI's probability and label (`cli`: by file name), and
+ * logs how far apart they are. */
+export function assertCardsSameAsCli(cards, cli) {
+  for (const card of cards) {
+    assertSameAsCli(card, cli[card.name]);
+    const diff = Math.abs(card.probability - cli[card.name].probability);
+    console.log(`${card.name}: page ${card.probabilityText}, CLI ${cli[card.name].probability}, |diff| ${diff.toExponential(2)}`);
+  }
+}
+
 /** No console errors or page errors so far; says which otherwise. */
 export function noErrors(app) {
   return app.errors.length === 0 ? null : app.errors.join('\n');
@@ -347,18 +357,17 @@ export function noErrors(app) {
 
 /**
  * Opens the page before the file's tests and makes a temporary folder (`purrceptron-NAME-...`);
- * closes both after them. `set(app, dir)` receives both once they exist.
+ * closes both after them. Returns `{app, dir}`, filled in once they exist.
  */
-export function useAppAndTempDir(name, set) {
-  let app;
-  let dir;
+export function useAppAndTempDir(name) {
+  const ctx = { app: null, dir: null };
   before(async () => {
-    app = await openApp();
-    dir = await mkdtemp(path.join(tmpdir(), `purrceptron-${name}-`));
-    set(app, dir);
+    ctx.app = await openApp();
+    ctx.dir = await mkdtemp(path.join(tmpdir(), `purrceptron-${name}-`));
   });
   after(async () => {
-    await app?.close();
-    if (dir) await rm(dir, { recursive: true, force: true });
+    await ctx.app?.close();
+    if (ctx.dir) await rm(ctx.dir, { recursive: true, force: true });
   });
+  return ctx;
 }
