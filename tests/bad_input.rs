@@ -31,7 +31,12 @@ fn png_header_of_2_pow_31_squared_is_too_large_by_name() {
     let side = 1u32 << 31;
     // An IHDR chunk alone: 2^31 x 2^31 8-bit RGB.
     let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
-    let ihdr = [&side.to_be_bytes()[..], &side.to_be_bytes(), &[8, 2, 0, 0, 0]].concat();
+    let ihdr = [
+        &side.to_be_bytes()[..],
+        &side.to_be_bytes(),
+        &[8, 2, 0, 0, 0],
+    ]
+    .concat();
     common::images::png_chunk(&mut png, b"IHDR", &ihdr);
     match preprocess(&png, Framing::Crop) {
         Err(Error::ImageTooLarge {

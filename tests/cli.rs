@@ -24,6 +24,25 @@ fn tmp(name: &str) -> PathBuf {
     dir
 }
 
+/// Runs the CLI, which must fail with exit code 1 and a message containing `needle`.
+fn fails_with(args: &[&str], needle: &str) {
+    let o = run(args);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains(needle), "{}", stderr(&o));
+}
+
+/// Runs the CLI, which must succeed, and parses what it printed as JSON.
+fn run_json(args: &[&str]) -> serde_json::Value {
+    let o = run(args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    serde_json::from_str(&stdout(&o)).unwrap_or_else(|e| panic!("{e}: {}", stdout(&o)))
+}
+
+/// A path as a CLI argument (the tests' paths are UTF-8).
+fn s(path: &Path) -> &str {
+    path.to_str().unwrap_or_default()
+}
+
 fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
@@ -78,28 +97,13 @@ fn convert_train_eval_predict() {
     let model = dir.join("lr.safetensors");
     let data_dir = common::data_dir();
 
-    let o = run(&[
-        "convert",
-        "--h5",
-        data_dir.to_str().unwrap(),
-        "-o",
-        data.to_str().unwrap(),
-        "--json",
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let v = run_json(&["convert", "--h5", s(&data_dir), "-o", s(&data), "--json"]);
     assert_eq!(v["train"]["n"], 209);
     assert_eq!(v["train"]["cats"], 72);
     assert_eq!(v["test"]["n"], 50);
     assert_eq!(v["test"]["cats"], 33);
 
-    let o = run(&[
-        "train",
-        "--data",
-        data.to_str().unwrap(),
-        "-o",
-        model.to_str().unwrap(),
-    ]);
+    let o = run(&["train", "--data", s(&data), "-o", s(&model)]);
     assert!(o.status.success(), "{}", stderr(&o));
     let out = stdout(&o);
     assert!(out.contains("train accuracy  99.0%"), "{out}");
@@ -121,15 +125,7 @@ fn convert_train_eval_predict() {
         "b",
     );
 
-    let o = run(&[
-        "eval",
-        model.to_str().unwrap(),
-        "--data",
-        data.to_str().unwrap(),
-        "--json",
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let v = run_json(&["eval", s(&model), "--data", s(&data), "--json"]);
     assert_eq!(v["evaluation"]["test_accuracy"], 0.7);
     assert_eq!(v["receipt"]["test_accuracy"], 0.7);
 
@@ -143,11 +139,11 @@ fn convert_train_eval_predict() {
     let missing = dir.join("missing.png");
     let o = run(&[
         "predict",
-        model.to_str().unwrap(),
-        good_a.to_str().unwrap(),
-        text.to_str().unwrap(),
-        missing.to_str().unwrap(),
-        good_b.to_str().unwrap(),
+        s(&model),
+        s(&good_a),
+        s(&text),
+        s(&missing),
+        s(&good_b),
         "--json",
     ]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
@@ -185,12 +181,12 @@ fn convert_train_eval_predict() {
     );
 
     // Plain output: path, probability, label, tab-separated.
-    let o = run(&["predict", model.to_str().unwrap(), good_a.to_str().unwrap()]);
+    let o = run(&["predict", s(&model), s(&good_a)]);
     assert!(o.status.success());
     let line = stdout(&o);
     let cols: Vec<&str> = line.trim_end().split('\t').collect();
     assert_eq!(cols.len(), 3, "{line}");
-    assert_eq!(cols[0], good_a.to_str().unwrap());
+    assert_eq!(cols[0], s(&good_a));
     // Printed with 6 decimals.
     let p: f64 = cols[1].parse().unwrap();
     let want = logistic_probability(&model_bytes, &good_a);
@@ -207,59 +203,29 @@ fn bad_input_gives_a_message_and_a_failure_code() {
     std::fs::write(&bogus, b"\x10\x00\x00\x00\x00\x00\x00\x00{}").unwrap();
     let model = dir.join("m.safetensors");
 
-    let o = run(&[
-        "train",
-        "--data",
-        bogus.to_str().unwrap(),
-        "-o",
-        model.to_str().unwrap(),
-    ]);
-    assert_eq!(o.status.code(), Some(1));
-    assert!(
-        stderr(&o).contains("invalid dataset file"),
-        "{}",
-        stderr(&o)
+    fails_with(
+        &["train", "--data", s(&bogus), "-o", s(&model)],
+        "invalid dataset file",
     );
 
-    let o = run(&[
-        "eval",
-        bogus.to_str().unwrap(),
-        "--data",
-        bogus.to_str().unwrap(),
-    ]);
-    assert_eq!(o.status.code(), Some(1));
-    assert!(stderr(&o).contains("invalid model file"), "{}", stderr(&o));
+    fails_with(
+        &["eval", s(&bogus), "--data", s(&bogus)],
+        "invalid model file",
+    );
 
     let data = dir.join("cats.safetensors");
-    let o = run(&[
-        "convert",
-        "--h5",
-        common::data_dir().to_str().unwrap(),
-        "-o",
-        data.to_str().unwrap(),
-    ]);
+    let o = run(&["convert", "--h5", s(&common::data_dir()), "-o", s(&data)]);
     assert!(o.status.success());
-    let o = run(&[
-        "train",
-        "--data",
-        data.to_str().unwrap(),
-        "--lr=-1",
-        "-o",
-        model.to_str().unwrap(),
-    ]);
-    assert_eq!(o.status.code(), Some(1));
-    assert!(stderr(&o).contains("learning_rate = -1"), "{}", stderr(&o));
+    fails_with(
+        &["train", "--data", s(&data), "--lr=-1", "-o", s(&model)],
+        "learning_rate = -1",
+    );
     assert!(!model.exists(), "no model is written when training fails");
 
-    let o = run(&[
-        "convert",
-        "--h5",
-        dir.to_str().unwrap(),
-        "-o",
-        data.to_str().unwrap(),
-    ]);
-    assert_eq!(o.status.code(), Some(1));
-    assert!(stderr(&o).contains("train_catvnoncat.h5"), "{}", stderr(&o));
+    fails_with(
+        &["convert", "--h5", s(&dir), "-o", s(&data)],
+        "train_catvnoncat.h5",
+    );
 
     // A corrupt HDF5 file (the real one, truncated) is refused with the file named.
     let h5dir = dir.join("h5");
@@ -271,13 +237,7 @@ fn bad_input_gives_a_message_and_a_failure_code() {
         h5dir.join("test_catvnoncat.h5"),
     )
     .unwrap();
-    let o = run(&[
-        "convert",
-        "--h5",
-        h5dir.to_str().unwrap(),
-        "-o",
-        data.to_str().unwrap(),
-    ]);
+    let o = run(&["convert", "--h5", s(&h5dir), "-o", s(&data)]);
     assert_eq!(o.status.code(), Some(1));
     assert!(
         stderr(&o).contains("cannot convert") && stderr(&o).contains("train_catvnoncat.h5"),
@@ -306,13 +266,13 @@ fn convert_images_builds_a_seeded_split_and_skips_bad_files() {
         run(&[
             "convert",
             "--images",
-            dir.to_str().unwrap(),
+            s(&dir),
             "--test-fraction",
             "0.4",
             "--seed",
             seed,
             "-o",
-            out.to_str().unwrap(),
+            s(&out),
             "--json",
         ])
     };
@@ -342,15 +302,7 @@ fn convert_images_builds_a_seeded_split_and_skips_bad_files() {
     assert_ne!(other.test, d.test);
     // The blob trains like the built-in one.
     let model = dir.join("m.safetensors");
-    let o = run(&[
-        "train",
-        "--data",
-        out.to_str().unwrap(),
-        "--iters",
-        "50",
-        "-o",
-        model.to_str().unwrap(),
-    ]);
+    let o = run(&["train", "--data", s(&out), "--iters", "50", "-o", s(&model)]);
     assert!(o.status.success(), "{}", stderr(&o));
     std::fs::remove_dir_all(&dir).ok();
 }
@@ -362,7 +314,7 @@ fn features_train_eval_predict() {
     let model = dir.join("features.safetensors");
     std::fs::write(&data, common::catvnoncat().to_bytes().unwrap()).unwrap();
     // A small model (fast); the defaults are exercised by tests/features.rs.
-    let o = run(&[
+    let trained = run_json(&[
         "train",
         "--model",
         "features",
@@ -373,13 +325,11 @@ fn features_train_eval_predict() {
         "--kmeans-iters",
         "2",
         "--data",
-        data.to_str().unwrap(),
+        s(&data),
         "-o",
-        model.to_str().unwrap(),
+        s(&model),
         "--json",
     ]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let trained: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
     assert_eq!(trained["params"]["filters"], 16);
     let test_acc = trained["evaluation"]["test_accuracy"].as_f64().unwrap();
     assert!(test_acc > 0.66, "{test_acc}");
@@ -389,25 +339,12 @@ fn features_train_eval_predict() {
     assert!(objective[1] >= objective[0]);
 
     // eval on the saved file agrees with the training run's own evaluation.
-    let o = run(&[
-        "eval",
-        model.to_str().unwrap(),
-        "--data",
-        data.to_str().unwrap(),
-        "--json",
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let v = run_json(&["eval", s(&model), "--data", s(&data), "--json"]);
     assert_eq!(v["evaluation"], trained["evaluation"]);
 
     let photo_path = dir.join("a.png");
     photo(0, &photo_path);
-    let o = run(&[
-        "predict",
-        model.to_str().unwrap(),
-        photo_path.to_str().unwrap(),
-        "--json",
-    ]);
+    let o = run(&["predict", s(&model), s(&photo_path), "--json"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let v: serde_json::Value = serde_json::from_str(stdout(&o).trim()).unwrap();
     let p = v["probability"].as_f64().unwrap();
@@ -423,32 +360,34 @@ fn features_train_eval_predict() {
     assert_eq!(v["label"], if want > 0.5 { "cat" } else { "non-cat" });
 
     // Knobs of the other models are refused, not ignored; bad values are named.
-    let o = run(&[
-        "train",
-        "--model",
-        "features",
-        "--lr",
-        "10",
-        "--data",
-        data.to_str().unwrap(),
-        "-o",
-        dir.join("x.safetensors").to_str().unwrap(),
-    ]);
-    assert_eq!(o.status.code(), Some(1));
-    assert!(stderr(&o).contains("lr"), "{}", stderr(&o));
-    let o = run(&[
-        "train",
-        "--model",
-        "features",
-        "--filters",
-        "0",
-        "--data",
-        data.to_str().unwrap(),
-        "-o",
-        dir.join("x.safetensors").to_str().unwrap(),
-    ]);
-    assert_eq!(o.status.code(), Some(1));
-    assert!(stderr(&o).contains("filters = 0"), "{}", stderr(&o));
+    fails_with(
+        &[
+            "train",
+            "--model",
+            "features",
+            "--lr",
+            "10",
+            "--data",
+            s(&data),
+            "-o",
+            s(&dir.join("x.safetensors")),
+        ],
+        "lr",
+    );
+    fails_with(
+        &[
+            "train",
+            "--model",
+            "features",
+            "--filters",
+            "0",
+            "--data",
+            s(&data),
+            "-o",
+            s(&dir.join("x.safetensors")),
+        ],
+        "filters = 0",
+    );
     assert!(!dir.join("x.safetensors").exists());
     std::fs::remove_dir_all(&dir).ok();
 }
