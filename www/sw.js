@@ -13,6 +13,7 @@ const ASSETS = [
   './',
   './index.html',
   './style.css',
+  './cards.css',
   './owndata.css',
   './keep.css',
   './main.js',
