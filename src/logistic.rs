@@ -12,7 +12,7 @@
 //! Shapes follow the notebook: `w` is `(n_x, 1)`, `X` is `(n_x, m)` with one example per column,
 //! `Y` is `(1, m)`. The one departure is the cost, computed from the logits with a numerically
 //! stable log-sigmoid ([`log_sigmoid`]) so that it stays finite where `log(sigmoid(z))` would
-//! give `-inf`. The production trainer is [`crate::network`]: logistic regression is the network
+//! give `-inf`. The production trainer is the `network` module: logistic regression is the network
 //! with no hidden layer, and a test checks both give the same weights.
 
 use ndarray::{Array2, ArrayView2, Zip};
