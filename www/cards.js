@@ -1,10 +1,6 @@
 // Photos to classify: a card per photo (the photo, the 64x64 image the model sees, the verdict
 // or why the file could not be read), the queue that sends them to the worker one at a time,
-// the photos waiting for a model, the "Classifying n of N" progress and the Clear button.
-//
-// No photo given is ever thrown away: one given before any model is in use (the page still
-// restoring its saved model, the first training running, or no model at all) gets a waiting
-// card at once and is classified as soon as a model is in use.
+// the "Classifying n of N" progress and the Clear button.
 
 import { $, plural, formatCount, paint } from './helpers.js';
 import { REQUEST } from './protocol.js';
@@ -35,33 +31,11 @@ function paragraph(className, text) {
   return p;
 }
 
-// Why waiting photos wait, by the reason `awaited()` gives (null: no model is coming).
-const WAITING_DETAIL = {
-  restoring: 'Your saved model is being put back in use: this photo is classified as soon as it is.',
-  training: 'A model is training: this photo is classified when it finishes.',
-  none: 'No model yet: train one above, or train the default model (logistic regression) now.',
-};
-
-/** Marks `card` as waiting for a model; it carries no result test id until it is sent. */
-function markWaiting(card) {
-  card.className = 'card pending waiting';
-  card.dataset.testid = 'waiting';
-  card.dataset.state = 'waiting';
-  card.querySelector('.verdict').textContent = 'Waiting for a model…';
-}
-
-/** Marks `card` as sent to the classifier: a result card, its result to come. */
-function markPending(card) {
-  card.className = 'card pending';
-  card.dataset.testid = 'result';
-  card.dataset.state = 'pending';
-  delete card.dataset.reason;
-  card.querySelector('.verdict').textContent = 'Waiting…';
-  card.querySelector('.card-detail').replaceChildren();
-}
-
 function makeCard(file, url) {
   const li = document.createElement('li');
+  li.className = 'card pending';
+  li.dataset.testid = 'result';
+  li.dataset.state = 'pending';
 
   const images = document.createElement('div');
   images.className = 'card-images';
@@ -93,12 +67,9 @@ function makeCard(file, url) {
 }
 
 /**
- * Wires the photo cards. `app`: {call, status, hasModel(), awaited(), trainDefault()}:
- * `awaited()` says which model is coming while none is in use ('restoring', 'training', or null
- * for none); `trainDefault()` trains the default model. Returns {add(files), update()}: call
- * `update` whenever a model comes into use or what `awaited()` says may have changed.
+ * Wires the photo cards. `app`: {call, status, hasModel(), isTraining()}. Returns {add(files)}.
  */
-export function createCards({ call, status, hasModel, awaited, trainDefault }) {
+export function createCards({ call, status, hasModel, isTraining }) {
   const el = {
     cards: $('cards'),
     bar: $('results-bar'),
@@ -107,10 +78,6 @@ export function createCards({ call, status, hasModel, awaited, trainDefault }) {
     progress: $('classify-progress'),
   };
   const queue = []; // [{file, card}] not sent yet
-  // [{file, card}] given while no model was in use, in the order given. The File is all that is
-  // kept of a photo (its bytes are read when it is sent), and only until it is classified.
-  const waiting = [];
-  let shownReason; // the reason the waiting cards show now
   let pumping = false;
   const objectUrls = new Set();
   // Photos of the drops not yet finished: `adding` drops still making their cards; `generation`
@@ -197,100 +164,43 @@ export function createCards({ call, status, hasModel, awaited, trainDefault }) {
     }
   }
 
-  // The offer to train the default model: one button, on the topmost waiting card.
-  function offerButton() {
-    const b = document.createElement('button');
-    b.type = 'button';
-    b.className = 'train-default';
-    b.dataset.testid = 'train-default';
-    b.textContent = 'Train the default model';
-    b.addEventListener('click', () => trainDefault());
-    return b;
-  }
-
-  // Says on every waiting card why it waits; announces a new reason.
-  function showWaiting() {
-    const reason = awaited() ?? 'none';
-    for (const { card } of waiting) {
-      if (card.dataset.reason === reason) continue;
-      card.dataset.reason = reason;
-      card.querySelector('.card-detail').textContent = WAITING_DETAIL[reason];
-    }
-    el.cards.querySelector('.train-default')?.remove();
-    if (reason === 'none' && waiting.length) {
-      el.cards.querySelector('[data-state=waiting] .card-body').append(offerButton());
-    }
-    if (waiting.length && reason !== shownReason) {
-      status.announce(`${plural(waiting.length, 'photo is', 'photos are')} waiting for a model. ${WAITING_DETAIL[reason]}`);
-    }
-    shownReason = waiting.length ? reason : undefined;
-  }
-
-  function send(entries) {
-    queue.push(...entries);
-    if (!pumping && queue.length) pump();
-  }
-
-  function update() {
-    if (hasModel() && waiting.length) {
-      const entries = waiting.splice(0);
-      batch.total += entries.length;
-      el.cards.querySelector('.train-default')?.remove();
-      shownReason = undefined;
-      for (const { card } of entries) markPending(card);
-      send(entries);
-      status.announce(`Classifying ${plural(entries.length, 'waiting photo', 'waiting photos')}.`);
-    } else if (waiting.length) {
-      showWaiting();
-    }
-  }
-
   function add(fileList) {
     const files = Array.from(fileList ?? []);
     if (files.length === 0) return;
+    if (!hasModel()) {
+      status.showError(isTraining()
+        ? 'Train a model first: the first model is still training. Add your photos again when it has finished.'
+        : 'Train a model first: the classifier has not learnt anything yet. Press Train (logistic regression ' +
+          'takes a second or two), then add your photos again.');
+      return;
+    }
     status.clearError();
-    // Photos given with a model in use count in the progress at once; the others when sent.
-    const counted = hasModel();
-    if (counted) batch.total += files.length;
+    batch.total += files.length;
     // The newest batch goes on top, in the order it was given.
     const anchor = el.cards.firstChild;
     const generation = batch.generation;
     batch.adding++;
     const addChunk = (start) => {
       if (generation !== batch.generation) return; // cleared meanwhile
-      // A model may have come into use since the drop began.
-      const ready = hasModel();
       const fragment = document.createDocumentFragment();
-      const entries = [];
       for (const file of files.slice(start, start + CARDS_PER_TASK)) {
         const url = URL.createObjectURL(file);
         objectUrls.add(url);
         const card = makeCard(file, url);
-        (ready ? markPending : markWaiting)(card);
         fragment.append(card);
-        entries.push({ file, card });
+        queue.push({ file, card });
       }
       el.cards.insertBefore(fragment, anchor?.isConnected ? anchor : null);
       updateCount();
       if (start + CARDS_PER_TASK < files.length) setTimeout(() => addChunk(start + CARDS_PER_TASK));
       else batch.adding--;
-      if (ready) {
-        if (!counted) batch.total += entries.length;
-        send(entries);
-      } else {
-        waiting.push(...entries);
-        // A new batch on top takes the offer; a new batch is announced.
-        shownReason = undefined;
-        showWaiting();
-      }
+      if (!pumping) pump();
     };
     addChunk(0);
   }
 
   el.clear.addEventListener('click', () => {
     queue.length = 0;
-    waiting.length = 0;
-    shownReason = undefined;
     Object.assign(batch, { total: 0, done: 0, adding: 0, generation: batch.generation + 1 });
     el.progress.textContent = '';
     for (const url of objectUrls) URL.revokeObjectURL(url);
@@ -300,5 +210,5 @@ export function createCards({ call, status, hasModel, awaited, trainDefault }) {
     status.announce('Results cleared.');
   });
 
-  return { add, update };
+  return { add };
 }

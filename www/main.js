@@ -6,7 +6,7 @@
 // client.js    requests to the worker and their replies (on supervisor.js, which restarts it)
 // dataset.js   the built-in dataset's summary and samples
 // training.js  the training panel and its progress      chart.js  the cost chart
-// cards.js     photo cards, the classify queue, waiting  input.js  file picker, drop, paste
+// cards.js     photo cards and the classify queue        input.js  file picker, drop, paste
 // saved.js     saved models                              inspect.js  what the model learnt
 // owndata.js   your own dataset                          offline.js  the service worker
 
@@ -33,8 +33,7 @@ const client = createClient({
     training.setPresets(msg.presets);
     training.ready();
     chart.draw();
-    // Photos given meanwhile wait for the restored model, or for none.
-    saved.start((runs) => chart.setRuns(runs)).finally(() => cards.update());
+    saved.start((runs) => chart.setRuns(runs));
   },
   onProgress: (p) => training.onProgress(p),
   // A failure at start-up, or one no request owns: either way the page must say so.
@@ -72,25 +71,14 @@ const training = createTraining({
   call,
   status,
   chart,
-  onStarted() {
-    saved.trainingStarted();
-    cards.update();
-  },
+  onStarted: () => saved.trainingStarted(),
   onTrained(info) {
     client.keepModel();
     keepTrained(info).catch((e) => status.showError(e.message));
   },
-  // Photos waiting for this training get its model, or the offer to train again.
-  onEnded: () => cards.update(),
 });
 
-const cards = createCards({
-  call,
-  status,
-  hasModel: training.hasModel,
-  awaited: () => (training.isTraining() ? 'training' : saved.isRestoring() ? 'restoring' : null),
-  trainDefault: () => training.trainDefault(),
-});
+const cards = createCards({ call, status, hasModel: training.hasModel, isTraining: training.isTraining });
 wireInput(cards.add);
 
 const inspector = initInspect({ call, status });
@@ -109,7 +97,6 @@ const saved = initSaved({
     inspector.show(modelTitle(record.name, record.info), record.info?.kind);
     // A restarted worker gets this model back.
     client.keepModel();
-    cards.update();
   },
 });
 

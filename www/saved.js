@@ -97,7 +97,7 @@ function fileName(name) {
 /**
  * Wires the saved-models panel. `app`: {call, status, isTraining, onChosen(record)}. `onChosen` runs whenever the worker's current model becomes a saved one
  * (chosen, loaded from a file, restored on reload); `record` is {id, name, info, ...}.
- * Returns {start(), isRestoring(), trained(name), trainingStarted()}.
+ * Returns {start(), trained(name)}.
  */
 export function initSaved(app) {
   const el = {
@@ -109,8 +109,6 @@ export function initSaved(app) {
   let currentId = null;
   let curveId = null; // the saved run whose curve is the current one on the chart
   let onRuns = () => {};
-  // From the page's start until start() has put the last-used model back (or found none).
-  let restoring = true;
   const { status } = app;
   const report = (e) => status.report(e);
 
@@ -276,23 +274,6 @@ export function initSaved(app) {
     status.announce(`Loaded ${name}.`);
   }
 
-  async function restore() {
-    try {
-      await reload();
-    } catch (e) {
-      status.report(e, `Saved models are unavailable in this browser: ${e.message}`);
-      return;
-    }
-    if (records.length === 0) return;
-    const last = records.reduce((a, b) => ((b.used ?? 0) > (a.used ?? 0) ? b : a));
-    try {
-      await use(last, { restoring: true });
-    } catch (e) {
-      // The list stays usable: another saved model can still be chosen.
-      status.report(e, `Cannot use the saved model ${last.name}: ${e.message}`);
-    }
-  }
-
   el.file.addEventListener('change', () => {
     const file = el.file.files?.[0];
     // Choosing the same file again should load it again.
@@ -304,16 +285,21 @@ export function initSaved(app) {
     /** Lists the saved models and, if any, makes the most recently used one current again. */
     async start(runsChanged) {
       onRuns = runsChanged;
-      restoring = true;
       try {
-        await restore();
-      } finally {
-        restoring = false;
+        await reload();
+      } catch (e) {
+        status.report(e, `Saved models are unavailable in this browser: ${e.message}`);
+        return;
+      }
+      if (records.length === 0) return;
+      const last = records.reduce((a, b) => ((b.used ?? 0) > (a.used ?? 0) ? b : a));
+      try {
+        await use(last, { restoring: true });
+      } catch (e) {
+        // The list stays usable: another saved model can still be chosen.
+        status.report(e, `Cannot use the saved model ${last.name}: ${e.message}`);
       }
     },
-
-    /** Whether the page may still put a saved model back in use (see start()). */
-    isRestoring: () => restoring,
 
     /** After a training: keeps the new model (info from the 'trained' reply). */
     async trained(info) {

@@ -8,20 +8,17 @@ import { REQUEST, KindError } from './protocol.js';
 // the defaults are the core's, never copied here. Filled when the worker is ready.
 /** @type {Map<string, import('./protocol.js').Preset>} */
 const presets = new Map();
-/** The model chosen when the page opens, as index.html selects it. */
-const DEFAULT_MODEL = 'lr';
 const isFeatures = (id) => presets.get(id)?.spec.model === 'features';
 
 // Stages of the learned-feature model, in order, as the worker names them.
 const FEATURE_STAGES = ['patches', 'whitening', 'k-means', 'encoding', 'fitting'];
 
 /**
- * Wires the panel. `app`: {call, status, chart, onStarted(), onTrained(info), onEnded()}:
- * `onStarted` runs as a training starts, `onTrained` when it has left a new model in the worker,
- * `onEnded` after every training, whatever its outcome.
- * Returns {ready, setSummary, useModel, trainDefault, onProgress, hasModel, isTraining, isFeatures}.
+ * Wires the panel. `app`: {call, status, chart, onStarted(), onTrained(info)}: `onStarted`
+ * runs as a training starts, `onTrained` when it has left a new model in the worker.
+ * Returns {ready, setSummary, useModel, onProgress, hasModel, isTraining, isFeatures}.
  */
-export function createTraining({ call, status, chart, onStarted, onTrained, onEnded }) {
+export function createTraining({ call, status, chart, onStarted, onTrained }) {
   const el = {
     form: $('train-form'),
     model: $('model'),
@@ -142,7 +139,6 @@ export function createTraining({ call, status, chart, onStarted, onTrained, onEn
     } finally {
       trainId = null;
       setRunning(false);
-      onEnded();
     }
   }
 
@@ -249,15 +245,6 @@ export function createTraining({ call, status, chart, onStarted, onTrained, onEn
       hasModel = true;
       el.results.hidden = true;
       el.note.hidden = true;
-    },
-    /** Trains the default model, logistic regression, with the form's values for it. */
-    trainDefault() {
-      if (training) return;
-      if (el.model.value !== DEFAULT_MODEL) {
-        el.model.value = DEFAULT_MODEL;
-        onModelChange();
-      }
-      start();
     },
     onProgress,
     hasModel: () => hasModel,

@@ -163,15 +163,11 @@ export async function settledCards(page) {
     })));
 }
 
-/**
- * Waits until `n` result cards exist, none is pending and no photo waits for a model (a waiting
- * card, `data-testid=waiting`, becomes a result card once it is sent to the classifier).
- */
+/** Waits until `n` result cards exist and none is pending. */
 export async function waitForCards(page, n, timeout = 30_000) {
   await page.waitForFunction((want) => {
     const cards = document.querySelectorAll('[data-testid=result]');
-    return cards.length === want && [...cards].every((c) => c.dataset.state !== 'pending') &&
-      !document.querySelector('[data-testid=waiting]');
+    return cards.length === want && [...cards].every((c) => c.dataset.state !== 'pending');
   }, n, { timeout, polling: 20 });
   return settledCards(page);
 }
