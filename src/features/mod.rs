@@ -41,6 +41,7 @@ pub use params::{FeatureParams, FeatureParamsBuilder};
 pub use patches::{downscale, extract_patch, mirror, normalise_patch};
 pub use trainer::{
     CrossValidation, FeatureProgress, FeatureReport, FeatureTrained, FeatureTrainer, Stage,
+    FIT_STEP,
 };
 pub use whitening::Whitening;
 

@@ -317,9 +317,13 @@ impl FeatureTrainer {
     }
 }
 
+/// Work of one step when training runs to the end in one call (`fit`, the CLI), in millions of
+/// multiply-adds; the page steps by time instead, and both reach the same model.
+pub const FIT_STEP: f64 = 200.0;
+
 impl FeatureParams {
     /// Trains to the end on `pixels`/`labels` (see [`FeatureTrainer::new`]), calling `progress`
-    /// after every step of about `work` millions of multiply-adds.
+    /// after every step of [`FIT_STEP`] millions of multiply-adds.
     pub fn fit(
         &self,
         pixels: &[u8],
@@ -328,7 +332,7 @@ impl FeatureParams {
     ) -> Result<FeatureTrained> {
         let mut t = FeatureTrainer::new(self.clone(), pixels, labels)?;
         while !t.is_done() {
-            t.step(200.0)?;
+            t.step(FIT_STEP)?;
             progress(&t.progress());
         }
         t.finish()

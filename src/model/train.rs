@@ -14,10 +14,6 @@ use crate::features::{FeatureTrained, FeatureTrainer};
 use crate::network::{Inputs, Trained, Trainer};
 use crate::Result;
 
-/// Work of one CLI step of the learned-feature model, in millions of multiply-adds (the page
-/// steps by time instead; both reach the same model).
-const FEATURE_STEP: f64 = 200.0;
-
 /// A training under way.
 #[derive(Debug)]
 pub struct Training {
@@ -117,14 +113,11 @@ impl Training {
     }
 
     /// One step of the size the CLI uses: up to the network's next cost report, or
-    /// [`FEATURE_STEP`] of the learned-feature model's work.
+    /// [`crate::features::FIT_STEP`] of the learned-feature model's work.
     pub fn step_default(&mut self) -> Result<()> {
         match &mut self.inner {
-            Inner::Network(t) => {
-                let n = t.next_report() - t.iteration();
-                t.step(n)
-            }
-            Inner::Features(t) => t.step(FEATURE_STEP),
+            Inner::Network(t) => t.step_to_next_report(),
+            Inner::Features(t) => t.step(crate::features::FIT_STEP),
         }
     }
 

@@ -128,6 +128,12 @@ impl Trainer {
         ((self.iteration / every + 1) * every).min(self.hyper.iterations())
     }
 
+    /// Runs the iterations up to the next progress report (see [`next_report`](Self::next_report)):
+    /// the step of every caller that reports progress at the recorded costs.
+    pub fn step_to_next_report(&mut self) -> Result<()> {
+        self.step(self.next_report() - self.iteration)
+    }
+
     /// The latest recorded cost (at a multiple of `report_every`), or `None` before any
     /// iteration has run.
     pub fn progress(&self) -> Option<Progress> {
@@ -275,7 +281,7 @@ impl Hyperparams {
     ) -> Result<Trained> {
         let mut trainer = Trainer::new(self.clone(), x, y)?;
         while !trainer.is_done() {
-            trainer.step(trainer.next_report() - trainer.iteration())?;
+            trainer.step_to_next_report()?;
             if let Some(p) = trainer.progress() {
                 if progress(&p).is_break() {
                     break;
