@@ -68,6 +68,17 @@ pub struct Converted {
     pub kind: SourceKind,
 }
 
+impl std::fmt::Debug for Converted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Converted")
+            .field("bytes", &self.bytes.len())
+            .field("sha256", &self.sha256)
+            .field("tensors_read", &self.tensors_read)
+            .field("kind", &self.kind)
+            .finish()
+    }
+}
+
 fn check_sha256(
     bytes: &[u8],
     file: &str,
