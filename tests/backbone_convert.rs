@@ -221,8 +221,8 @@ fn hostile_pickles_hit_the_limits() {
 // ---- the real wheel (full tier) ----------------------------------------------------------------
 
 /// sha256 of the whole backbone file converted from the pinned wheel: the bytes written by
-/// tests/reference/backbone_reference.py (an independent numpy implementation of the format
-/// in notes; it gave the same 4,798,520 bytes).
+/// tests/reference/backbone_reference.py (an independent numpy implementation of
+/// `backbone.safetensors` version 1); it gave the same 4,798,520 bytes.
 const BACKBONE_SHA256: &str = "4222f3dbc39b358074ff332a57f9eac00666511fdaf4ac961b2991245eb32aae";
 
 fn real_wheel() -> Vec<u8> {
