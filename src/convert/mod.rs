@@ -10,6 +10,7 @@
 
 pub mod fold;
 pub mod layers;
+mod opcodes;
 pub mod pickle;
 pub mod torch;
 pub mod wheel;

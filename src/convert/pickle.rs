@@ -12,6 +12,8 @@
 
 use std::collections::HashMap;
 
+use super::opcodes::opcode_name;
+
 use crate::{Error, Result};
 
 /// Most values (nodes, plus string bytes) a file may create, copies included.
@@ -499,47 +501,5 @@ impl Machine<'_> {
                 }
             }
         }
-    }
-}
-
-/// Python's name of a pickle opcode (`pickletools`), for messages.
-fn opcode_name(op: u8) -> &'static str {
-    match op {
-        b'I' => "INT",
-        b'L' => "LONG",
-        b'F' => "FLOAT",
-        b'S' => "STRING",
-        b'T' => "BINSTRING",
-        b'U' => "SHORT_BINSTRING",
-        b'V' => "UNICODE",
-        b'B' => "BINBYTES",
-        b'C' => "SHORT_BINBYTES",
-        b'P' => "PERSID",
-        b'p' => "PUT",
-        b'g' => "GET",
-        b'l' => "LIST",
-        b'd' => "DICT",
-        b'i' => "INST",
-        b'o' => "OBJ",
-        b'0' => "POP",
-        b'1' => "POP_MARK",
-        b'2' => "DUP",
-        0x81 => "NEWOBJ",
-        0x82 => "EXT1",
-        0x83 => "EXT2",
-        0x84 => "EXT4",
-        0x8b => "LONG4",
-        0x8d => "BINUNICODE8",
-        0x8e => "BINBYTES8",
-        0x8f => "EMPTY_SET",
-        0x90 => "ADDITEMS",
-        0x91 => "FROZENSET",
-        0x92 => "NEWOBJ_EX",
-        0x93 => "STACK_GLOBAL",
-        0x94 => "MEMOIZE",
-        0x96 => "BYTEARRAY8",
-        0x97 => "NEXT_BUFFER",
-        0x98 => "READONLY_BUFFER",
-        _ => "unknown",
     }
 }
