@@ -73,6 +73,11 @@ pub enum Error {
     #[error("invalid model file: {0}")]
     InvalidModel(String),
 
+    /// A backbone file (pretrained network weights) that cannot be read: not a backbone, an
+    /// unsupported version, a missing or mis-shaped tensor, a non-finite scale or bias.
+    #[error("invalid backbone file: {0}")]
+    InvalidBackbone(String),
+
     // ---- photos -----------------------------------------------------------------------------
     /// Zero bytes: nothing to decode.
     #[error("the file is empty")]
@@ -170,7 +175,7 @@ impl Error {
             Error::InvalidLabel { .. } | Error::InvalidDataset(_) | Error::Convert { .. } => {
                 ErrorKind::Dataset
             }
-            Error::InvalidModel(_) => ErrorKind::Model,
+            Error::InvalidModel(_) | Error::InvalidBackbone(_) => ErrorKind::Model,
             Error::EmptyImage
             | Error::UnsupportedImage(_)
             | Error::ImageTooLarge { .. }

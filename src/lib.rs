@@ -19,6 +19,7 @@
 //!   model files, evaluation and classifying a photo.
 //! - [`inspect`]: the first layer's weights drawn as images.
 
+pub mod backbone;
 pub mod check;
 pub mod convergence;
 pub mod data;

@@ -1,6 +1,7 @@
 //! Shared by the integration tests: the real dataset and the numpy reference numbers.
 #![allow(dead_code)]
 
+pub mod backbone;
 pub mod images;
 
 use std::path::PathBuf;

@@ -343,7 +343,9 @@ def resize(img, n):
 def report(label, fmap, pooled, logits):
     print(f"== {label}: map {fmap.shape}")
     print("pooled[:8] =", ", ".join(f"{v:.9e}" for v in pooled[:8]))
-    print(f"pooled sum = {pooled.sum():.9e}, L2 = {np.sqrt((pooled ** 2).sum()):.9e}")
+    weighted = (pooled * (np.arange(len(pooled)) % 7 + 1)).sum()
+    print(f"pooled sum = {pooled.sum():.9e}, L2 = {np.sqrt((pooled ** 2).sum()):.9e}, "
+          f"sum of (i % 7 + 1) * pooled[i] = {weighted:.9e}")
     top = np.argsort(-logits, kind="stable")[:5]
     print("top5 =", ", ".join(f"({i}, {logits[i]:.9e})" for i in top))
     p = np.exp(logits - logits.max())
@@ -377,15 +379,18 @@ def main():
 
         with h5py.File(args.h5, "r") as h:
             xs, ys = np.array(h["train_set_x"]), np.array(h["train_set_y"])
-        for label_name, weights in [("float", {n: (w, b) for n, (w, b) in floats.items()}),
-                                    ("int8", dequantised(quant))]:
-            for idx in range(10):
-                x = resize(xs[idx], 128).astype(np.float64)
-                _, _, logits = network(x, weights)
+        for label_name, weights in [("float", floats), ("int8", dequantised(quant))]:
+            probs = []
+            for idx in range(len(xs)):
+                _, _, logits = network(resize(xs[idx], 128).astype(np.float64), weights)
                 p = np.exp(logits - logits.max())
-                p /= p.sum()
-                print(f"{label_name} image {idx} label {ys[idx]}: cat prob {p[281:286].sum():.4f}, "
-                      f"top {int(np.argmax(logits))}")
+                probs.append((p / p.sum())[281:286].sum())
+            probs, cats = np.array(probs), ys.astype(bool)
+            print(f"{label_name} weights, {len(xs)} images at 128 px: mean cat probability "
+                  f"{probs[cats].mean():.3f} over {cats.sum()} cats, "
+                  f"{probs[~cats].mean():.3f} over {(~cats).sum()} non-cats; "
+                  f"accuracy of (probability > 0.5) {((probs > 0.5) == cats).mean():.3f}; "
+                  f"first cats {np.round(probs[cats][:6], 3)}, non-cats {np.round(probs[~cats][:6], 3)}")
     return 0
 
 
