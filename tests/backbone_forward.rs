@@ -240,8 +240,11 @@ fn the_identity_is_the_sha256_of_the_whole_file() {
     );
 }
 
+/// One tensor of a file: name, dtype, shape, bytes.
+type Tensor = (String, Dtype, Vec<usize>, Vec<u8>);
+
 /// The tensors of a backbone file, to rebuild with one of them changed.
-fn tensors(bytes: &[u8]) -> Vec<(String, Dtype, Vec<usize>, Vec<u8>)> {
+fn tensors(bytes: &[u8]) -> Vec<Tensor> {
     let st = SafeTensors::deserialize(bytes).unwrap_or_else(|e| panic!("{e}"));
     st.tensors()
         .into_iter()
@@ -261,7 +264,7 @@ fn metadata(changes: &[(&str, Option<&str>)]) -> HashMap<String, String> {
     m
 }
 
-fn build(t: &[(String, Dtype, Vec<usize>, Vec<u8>)], meta: HashMap<String, String>) -> Vec<u8> {
+fn build(t: &[Tensor], meta: HashMap<String, String>) -> Vec<u8> {
     let views = t.iter().map(|(n, d, s, b)| {
         (
             n.clone(),
@@ -286,7 +289,7 @@ fn defective_files_are_model_errors_that_say_what_is_wrong() {
     let all = tensors(backbone_bytes());
     // Rebuilt unchanged, the file loads (the rebuild itself is sound).
     assert!(Backbone::from_bytes(&build(&all, metadata(&[]))).is_ok());
-    let with = |name: &str, f: &dyn Fn(&mut (String, Dtype, Vec<usize>, Vec<u8>))| {
+    let with = |name: &str, f: &dyn Fn(&mut Tensor)| {
         let mut t = all.clone();
         t.iter_mut().filter(|x| x.0 == name).for_each(f);
         build(&t, metadata(&[]))
@@ -368,6 +371,19 @@ fn every_truncated_prefix_is_an_error() {
     }
 }
 
+/// Seconds this thread has run on a CPU (Linux's schedstat), else wall-clock seconds since the
+/// first call: the machines that run the tests are shared, and on-CPU time is what the code
+/// costs.
+fn cpu_seconds() -> f64 {
+    static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+    let start = *START.get_or_init(std::time::Instant::now);
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse::<f64>().ok())
+        .map(|ns| ns * 1e-9)
+        .unwrap_or_else(|| start.elapsed().as_secs_f64())
+}
+
 /// Milliseconds per image at `input` px and the GFLOP/s of the whole pass.
 fn time_pass(net: &Backbone, input: usize, macs: f64) -> (f64, f64) {
     let img = synthetic(64);
@@ -395,8 +411,68 @@ fn featurising_is_fast_enough() {
     let net = backbone();
     let (ms128, gf128) = time_pass(&net, 128, 125e6);
     let (ms224, gf224) = time_pass(&net, 224, 384e6);
-    println!("backbone: {ms128:.2} ms/image at 128 px ({gf128:.1} GFLOP/s)");
-    println!("backbone: {ms224:.2} ms/image at 224 px ({gf224:.1} GFLOP/s)");
+    println!("backbone (on-CPU time): {ms128:.2} ms/image at 128 px ({gf128:.1} GFLOP/s)");
+    println!("backbone (on-CPU time): {ms224:.2} ms/image at 224 px ({gf224:.1} GFLOP/s)");
     // Generous: a regression to naive loops (several times slower) fails.
     assert!(ms128 < 60.0, "{ms128} ms per 128-px image");
+}
+
+/// GFLOP/s of `f` doing `macs` multiply-adds, best of 5 runs of `reps`.
+fn gflops(macs: f64, reps: usize, mut f: impl FnMut()) -> f64 {
+    f();
+    let mut best = f64::INFINITY;
+    for _ in 0..5 {
+        let t = cpu_seconds();
+        for _ in 0..reps {
+            f();
+        }
+        best = best.min((cpu_seconds() - t) / reps as f64);
+    }
+    2.0 * macs / best / 1e9
+}
+
+#[test]
+#[cfg_attr(
+    not(feature = "full-tests"),
+    ignore = "slow: run with --features full-tests"
+)]
+fn kernel_speeds() {
+    use purrceptron::backbone::pointwise::{Epilogue, Pointwise};
+    use purrceptron::backbone::spatial::Spatial;
+    let mut worst = f64::INFINITY;
+    for (rows, cin, cout) in [
+        (4096, 96, 24),
+        (4096, 16, 96),
+        (256, 320, 1280),
+        (64, 1152, 192),
+    ] {
+        let x: Vec<f32> = (0..rows * cin).map(|i| (i % 13) as f32 * 0.1).collect();
+        let w: Vec<f32> = (0..cin * cout).map(|i| (i % 7) as f32 * 0.01).collect();
+        let pw = Pointwise::new(cin, cout, &w, vec![0.1; cout]);
+        let mut out = vec![0.0; rows * cout];
+        let g = gflops((rows * cin * cout) as f64, 20, || {
+            pw.apply(&x, rows, Epilogue::Relu6, &mut out)
+        });
+        println!("1x1 [{rows} x {cin}] x [{cin} x {cout}]: {g:.1} GFLOP/s");
+        worst = worst.min(g);
+    }
+    for (side, c, k, s) in [
+        (64, 96, 3, 2),
+        (32, 144, 3, 1),
+        (16, 240, 5, 1),
+        (8, 672, 5, 1),
+    ] {
+        let x: Vec<f32> = (0..side * side * c)
+            .map(|i| (i % 13) as f32 * 0.1)
+            .collect();
+        let dw = Spatial::new(k, 1, c, vec![0.01; k * k * c], vec![0.1; c]);
+        let o = dw.out_side(side, s);
+        let mut out = vec![0.0; o * o * c];
+        let g = gflops((o * o * c * k * k) as f64, 50, || {
+            dw.depthwise(&x, side, side, s, &mut out)
+        });
+        println!("depthwise {k}x{k}/{s} on {side}x{side}x{c}: {g:.1} GFLOP/s");
+    }
+    // Generous: scalar, unvectorised code would be below this.
+    assert!(worst > 3.0, "1x1 kernel at {worst} GFLOP/s");
 }

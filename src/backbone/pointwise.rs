@@ -6,13 +6,16 @@
 
 use super::relu6;
 
-/// Output channels of a wide panel: four 4-lane vectors.
-const WIDE: usize = 16;
-/// Output channels of a narrow panel (the tail when `cout` is not a multiple of [`WIDE`]).
-const NARROW: usize = 8;
-/// Rows of a register tile: 3 rows x 16 channels are 12 accumulators, which fit in the 16
-/// vector registers of x86-64 (where a browser's JIT runs the simd128 code) beside the operands.
-const ROWS: usize = 3;
+/// Output channels of a panel: two 4-lane vectors (every layer of the network has a multiple
+/// of 8 channels; a last partial panel is zero-padded).
+const PANEL: usize = 8;
+/// Rows of a register tile: 4 rows x 8 channels are 8 accumulators, which fit in the 16
+/// vector registers of x86-64 (where a browser's JIT runs the simd128 code) beside the
+/// operands; a 3 x 16 tile was measured slower (its 12 accumulators spill to the stack).
+const ROWS: usize = 4;
+
+/// Input values of a block of rows: 24 KiB, half a small L1 data cache.
+const L1_FLOATS: usize = 6144;
 
 /// What is done to `sum + bias` before it is stored.
 #[derive(Clone, Copy)]
@@ -38,7 +41,7 @@ pub struct Pointwise {
 impl Pointwise {
     /// Packs row-major `w` `[cin, cout]`; `bias` has `cout` values (the caller checked both).
     pub fn new(cin: usize, cout: usize, w: &[f32], bias: Vec<f32>) -> Pointwise {
-        let mut packed = Vec::with_capacity(cin * (cout + NARROW));
+        let mut packed = Vec::with_capacity(cin * (cout + PANEL));
         for (c0, width) in panels(cout) {
             for k in 0..cin {
                 for j in 0..width {
@@ -76,31 +79,30 @@ impl Pointwise {
         if short || x.len() < rows * cin || out.len() < rows * cout || self.bias.len() < cout {
             return;
         }
-        let mut start = 0;
-        for (c0, width) in panels(cout) {
-            let panel = &self.packed[start..start + cin * width];
-            start += cin * width;
-            let valid = width.min(cout - c0);
-            let mut r = 0;
-            while r < rows {
-                let n = if r + ROWS <= rows { ROWS } else { 1 };
-                if width == WIDE {
+        // Blocks of rows whose inputs stay in the L1 cache while every panel passes over them.
+        let block = (L1_FLOATS / cin.max(1)).max(ROWS) / ROWS * ROWS;
+        let mut b0 = 0;
+        while b0 < rows {
+            let b1 = (b0 + block).min(rows);
+            let mut start = 0;
+            for (c0, width) in panels(cout) {
+                let panel = &self.packed[start..start + cin * width];
+                start += cin * width;
+                let valid = width.min(cout - c0);
+                let mut r = b0;
+                while r < b1 {
+                    let n = if r + ROWS <= b1 { ROWS } else { 1 };
                     if n == ROWS {
-                        let acc = tile::<ROWS, WIDE>(x, cin, r, panel);
+                        let acc = tile::<ROWS, PANEL>(x, cin, r, panel);
                         self.finish(&acc, r, c0, valid, epilogue, out);
                     } else {
-                        let acc = tile::<1, WIDE>(x, cin, r, panel);
+                        let acc = tile::<1, PANEL>(x, cin, r, panel);
                         self.finish(&acc, r, c0, valid, epilogue, out);
                     }
-                } else if n == ROWS {
-                    let acc = tile::<ROWS, NARROW>(x, cin, r, panel);
-                    self.finish(&acc, r, c0, valid, epilogue, out);
-                } else {
-                    let acc = tile::<1, NARROW>(x, cin, r, panel);
-                    self.finish(&acc, r, c0, valid, epilogue, out);
+                    r += n;
                 }
-                r += n;
             }
+            b0 = b1;
         }
     }
 
@@ -142,15 +144,9 @@ impl Pointwise {
     }
 }
 
-/// The panels of `cout` output channels: `(first channel, width)`, wide ones first, then one
-/// narrow panel for the rest (zero-padded when fewer than [`NARROW`] remain).
+/// The panels of `cout` output channels: `(first channel, width)`.
 fn panels(cout: usize) -> impl Iterator<Item = (usize, usize)> {
-    let wide = cout / WIDE;
-    let rest = cout - wide * WIDE;
-    let narrow = rest.div_ceil(NARROW);
-    (0..wide)
-        .map(|p| (p * WIDE, WIDE))
-        .chain((0..narrow).map(move |p| (wide * WIDE + p * NARROW, NARROW)))
+    (0..cout.div_ceil(PANEL)).map(|p| (p * PANEL, PANEL))
 }
 
 /// Rows `r0..r0+R` of `x` (`[.., cin]`) times one packed panel `[cin, W]`: `R x W` sums, each
@@ -185,9 +181,7 @@ mod tests {
         x: &[f32],
         w: &[f32],
         bias: &[f32],
-        rows: usize,
-        cin: usize,
-        cout: usize,
+        (rows, cin, cout): (usize, usize, usize),
         mode: u8,
         res: &[f32],
     ) -> Vec<f32> {
@@ -211,7 +205,7 @@ mod tests {
 
     #[test]
     fn matches_the_definition_bit_for_bit() {
-        // Shapes: whole and partial row tiles, wide and narrow panels, a zero-padded tail
+        // Shapes: whole and partial row tiles, one and many panels, a zero-padded tail
         // (cout % 8 != 0), one row (the classifier), and the network's own shapes.
         for (rows, cin, cout) in [
             (7, 5, 3),
@@ -238,7 +232,7 @@ mod tests {
                 };
                 let mut out = vec![f32::NAN; rows * cout];
                 pw.apply(&x, rows, epilogue, &mut out);
-                let want = scalar(&x, &w, &bias, rows, cin, cout, mode, &res);
+                let want = scalar(&x, &w, &bias, (rows, cin, cout), mode, &res);
                 let same = out
                     .iter()
                     .zip(&want)

@@ -9,9 +9,6 @@
 
 use super::{relu6, same_padding};
 
-/// Channels per register group (two 4-lane vectors).
-const LANES: usize = 8;
-
 /// A spatial convolution's weights `[k, k, cin, cout]` (`cin` = 1 for a depthwise one, whose
 /// `cout` is its channel count) and bias `[cout]`.
 pub struct Spatial {
@@ -89,41 +86,33 @@ impl Spatial {
         if x.len() < h * w * c || out.len() < oh * ow * c || self.weight.len() < k * k * c {
             return;
         }
-        let groups = c / LANES;
+        let bias = &self.bias[..c];
         for oy in 0..oh {
-            // The rows and columns of the kernel that fall inside the image.
-            let ys = tap_range(oy, stride, pt, k, h);
-            for ox in 0..ow {
-                let xs = tap_range(ox, stride, pl, k, w);
-                let at = (oy * ow + ox) * c;
-                for g in 0..groups {
-                    let c0 = g * LANES;
-                    let mut acc = [0.0f32; LANES];
-                    for dy in ys.clone() {
-                        let iy = oy * stride + dy - pt;
-                        for dx in xs.clone() {
-                            let ix = ox * stride + dx - pl;
-                            let xv = &x[(iy * w + ix) * c + c0..][..LANES];
-                            let wv = &self.weight[(dy * k + dx) * c + c0..][..LANES];
-                            for j in 0..LANES {
-                                acc[j] += xv[j] * wv[j];
-                            }
+            // The output row is the accumulator: each tap (in dy, dx order) is added to every
+            // output pixel it reaches, contiguous runs of `c` channels that vectorise.
+            let row = &mut out[oy * ow * c..(oy + 1) * ow * c];
+            row.fill(0.0);
+            for dy in tap_range(oy, stride, pt, k, h) {
+                let iy = oy * stride + dy - pt;
+                let xrow = &x[iy * w * c..(iy + 1) * w * c];
+                for dx in 0..k {
+                    let taps = &self.weight[(dy * k + dx) * c..(dy * k + dx + 1) * c];
+                    // Outputs ox with 0 <= ox * stride + dx - pl < w.
+                    let first = (pl.saturating_sub(dx)).div_ceil(stride);
+                    let end = (w + pl).saturating_sub(dx).div_ceil(stride).min(ow);
+                    for ox in first..end {
+                        let ix = ox * stride + dx - pl;
+                        let xv = &xrow[ix * c..(ix + 1) * c];
+                        let acc = &mut row[ox * c..(ox + 1) * c];
+                        for ((a, &v), &t) in acc.iter_mut().zip(xv).zip(taps) {
+                            *a += v * t;
                         }
-                    }
-                    for j in 0..LANES {
-                        out[at + c0 + j] = relu6(acc[j] + self.bias[c0 + j]);
                     }
                 }
-                for ch in groups * LANES..c {
-                    let mut acc = 0.0f32;
-                    for dy in ys.clone() {
-                        let iy = oy * stride + dy - pt;
-                        for dx in xs.clone() {
-                            let ix = ox * stride + dx - pl;
-                            acc += x[(iy * w + ix) * c + ch] * self.weight[(dy * k + dx) * c + ch];
-                        }
-                    }
-                    out[at + ch] = relu6(acc + self.bias[ch]);
+            }
+            for px in row.chunks_exact_mut(c) {
+                for (a, &b) in px.iter_mut().zip(bias) {
+                    *a = relu6(*a + b);
                 }
             }
         }
