@@ -95,6 +95,10 @@ fn requests() -> Vec<Request> {
         Request::Ping { id: 13 },
         Request::Memory { id: 14 },
         Request::Crash { id: 15 },
+        Request::LoadBackbone {
+            id: 16,
+            bytes: vec![1, 2, 3],
+        },
     ]
 }
 
@@ -139,12 +143,18 @@ fn replies() -> Vec<Reply> {
         Reply::Classified {
             id: 3,
             name: "cat.jpg".into(),
+            by: "imagenet".into(),
             probability: 0.9,
             label: "cat".into(),
             width: 640,
             height: 480,
             format: "jpeg".into(),
+            side: 128,
             seen_rgba: bytes.clone(),
+            class_name: Some("tabby cat".into()),
+            class_probability: Some(0.5),
+            heat: Some(vec![0.5; 16]),
+            heat_side: Some(4),
         },
         Reply::ModelLoaded {
             id: 4,
@@ -199,6 +209,11 @@ fn replies() -> Vec<Reply> {
             samples: vec![object],
         },
         Reply::Pong { id: 13 },
+        Reply::BackboneLoaded {
+            id: 16,
+            sha256: "ab".repeat(32),
+            bytes: 4_700_000,
+        },
         Reply::Memory {
             id: 14,
             wasm_bytes: 1 << 20,
