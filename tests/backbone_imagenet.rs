@@ -44,16 +44,28 @@ fn the_verdict_is_the_classifier_on_the_pooled_features() {
     let logits = net.logits(&features.pooled);
     let v = &r.verdict;
     assert_eq!(v.probability, cat_probability(&logits));
-    assert_eq!(v.label, if v.probability > 0.5 { "cat" } else { "non-cat" });
+    assert_eq!(
+        v.label,
+        if v.probability > 0.5 {
+            "cat"
+        } else {
+            "non-cat"
+        }
+    );
     // The likeliest cat class, named from the table.
     assert!(CAT_CLASSES.contains(&v.class));
     for c in CAT_CLASSES {
         assert!(logits[c] <= logits[v.class], "class {c} beats {}", v.class);
     }
-    let name = CAT_CLASS_NAMES.iter().find(|(c, _)| *c == v.class).map(|p| p.1);
+    let name = CAT_CLASS_NAMES
+        .iter()
+        .find(|(c, _)| *c == v.class)
+        .map(|p| p.1);
     assert_eq!(Some(v.class_name), name);
     // Its own softmax probability, recomputed in f64 here: below the five classes' sum.
-    let max = logits.iter().fold(f64::NEG_INFINITY, |m, &l| m.max(f64::from(l)));
+    let max = logits
+        .iter()
+        .fold(f64::NEG_INFINITY, |m, &l| m.max(f64::from(l)));
     let total: f64 = logits.iter().map(|&l| (f64::from(l) - max).exp()).sum();
     let own = (f64::from(logits[v.class]) - max).exp() / total;
     assert!((v.class_probability - own).abs() < 1e-12);
@@ -139,7 +151,10 @@ fn the_imagenet_command_prints_the_library_s_numbers() {
     let want = backbone()
         .imagenet_photo(&photo_png(), Framing::Crop)
         .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(lines[0]["probability"].as_f64(), Some(want.verdict.probability));
+    assert_eq!(
+        lines[0]["probability"].as_f64(),
+        Some(want.verdict.probability)
+    );
     assert_eq!(lines[0]["class_name"], want.verdict.class_name);
     assert_eq!(lines[0]["label"], want.verdict.label);
     assert!(lines[1]["error"].is_string(), "{}", lines[1]);

@@ -112,8 +112,12 @@ impl Backbone {
         // the pooled logits would be), then the chosen class's column: at 128 px that is 16
         // rows x 1.28 M multiply-adds, a few milliseconds.
         let mut per_position = vec![0.0f32; positions * CLASSES];
-        self.classifier
-            .apply(&features.map, positions, Epilogue::Linear, &mut per_position);
+        self.classifier.apply(
+            &features.map,
+            positions,
+            Epilogue::Linear,
+            &mut per_position,
+        );
         let heat = per_position
             .chunks_exact(CLASSES)
             .map(|row| row[class])

@@ -13,10 +13,14 @@ use purrceptron::{Error, Result};
 
 use super::read;
 
-
 /// One line per photo: path, P(cat), label, the most likely cat class and its probability (or
 /// the photo's error). Exit code 2 when some photos could not be read.
-pub fn imagenet(backbone: &Path, photos: &[PathBuf], framing: Framing, json: bool) -> Result<ExitCode> {
+pub fn imagenet(
+    backbone: &Path,
+    photos: &[PathBuf],
+    framing: Framing,
+    json: bool,
+) -> Result<ExitCode> {
     let net = Backbone::from_bytes(&read(backbone)?).map_err(|e| match e {
         Error::InvalidBackbone(m) => Error::InvalidBackbone(format!("{}: {m}", backbone.display())),
         other => other,
@@ -56,7 +60,10 @@ pub fn imagenet(backbone: &Path, photos: &[PathBuf], framing: Framing, json: boo
     Ok(if failed == 0 {
         ExitCode::SUCCESS
     } else {
-        eprintln!("{failed} of {} photos could not be classified", photos.len());
+        eprintln!(
+            "{failed} of {} photos could not be classified",
+            photos.len()
+        );
         ExitCode::from(2)
     })
 }

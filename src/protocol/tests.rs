@@ -333,6 +333,32 @@ fn optional_fields_are_left_out_when_absent_and_marked_so_in_js() {
             "dataset-added.{name}: left out in Rust iff optional in protocol.js"
         );
     }
+    // A photo classified by a model: none of the no-training mode's fields.
+    let by_model = Reply::Classified {
+        id: 2,
+        name: "cat.jpg".into(),
+        by: "model".into(),
+        probability: 0.25,
+        label: "non-cat".into(),
+        width: 64,
+        height: 64,
+        format: "png".into(),
+        side: 64,
+        seen_rgba: vec![0; 4],
+        class_name: None,
+        class_probability: None,
+        heat: None,
+        heat_side: None,
+    };
+    let value = serde_json::to_value(&by_model).unwrap_or_default();
+    let fields = &js[&("reply".to_string(), "classified".to_string())];
+    for (name, optional, _) in fields {
+        assert_eq!(
+            value.get(name).is_none(),
+            *optional,
+            "classified.{name}: left out in Rust iff optional in protocol.js"
+        );
+    }
     let request: Request =
         serde_json::from_value(json!({"type": "classify", "id": 3, "bytes": [1], "name": "a"}))
             .unwrap_or(Request::Ping { id: 0 });
