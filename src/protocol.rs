@@ -56,6 +56,8 @@ pub enum Request {
     DatasetLoad { id: u32, bytes: Bytes },
     /// The watchdog's question: answered at once, even during start-up.
     Ping { id: u32 },
+    /// Load the pretrained backbone from its file's bytes (backbone.safetensors).
+    LoadBackbone { id: u32, bytes: Bytes },
     /// Test mode only: the size of the module's memory.
     Memory { id: u32 },
     /// Test mode only: an uncaught exception, as a bug would throw.
@@ -101,16 +103,29 @@ pub enum Reply {
     },
     /// A cancel was received; `running` says whether a training was there to stop.
     Cancelling { id: u32, running: bool },
-    /// A photo's verdict and the 64x64 image the model saw (RGBA).
+    /// A photo's verdict and the `side x side` image the model saw (RGBA). `by` says what
+    /// classified it: `model` (the current model) or `imagenet` (no model yet: the backbone and
+    /// ImageNet's cat classes, which add the likeliest cat class and the heat map of
+    /// [`crate::backbone::imagenet::Verdict`]).
     Classified {
         id: u32,
         name: String,
+        by: String,
         probability: f64,
         label: String,
         width: u32,
         height: u32,
         format: String,
+        side: usize,
         seen_rgba: Bytes,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        class_name: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        class_probability: Option<f64>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        heat: Option<Vec<f32>>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        heat_side: Option<usize>,
     },
     /// A model file is the current model now; `info` describes it.
     ModelLoaded { id: u32, info: Value },
@@ -166,6 +181,12 @@ pub enum Reply {
         id: u32,
         summary: Value,
         samples: Vec<Value>,
+    },
+    /// The backbone is loaded: its identity (the file's sha256) and the file's size in bytes.
+    BackboneLoaded {
+        id: u32,
+        sha256: String,
+        bytes: usize,
     },
     /// The watchdog's answer.
     Pong { id: u32 },

@@ -3,9 +3,12 @@
 //! export returns `Result<_, JsValue>`: a failure reaches the worker as a JS `Error` whose
 //! `name` is the core error's kind and whose `message` is its text.
 
+use std::rc::Rc;
+
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
+use crate::backbone::Backbone;
 use crate::data::{Dataset, PhotoSet, Split};
 use crate::model::{self, Evaluation, Model, ModelSpec, PixelModel, Training};
 use crate::preprocess::{Framing, PIXELS, SIDE};
@@ -412,5 +415,74 @@ impl WasmPhotoSet {
             .build(test_fraction, seed)
             .map(WasmDataset::from)
             .map_err(err)
+    }
+}
+
+/// The pretrained backbone (EfficientNet-Lite0) and ImageNet's classifier: the classification
+/// with no training (see [`crate::backbone::imagenet`]). Shared (`Rc`) with the models built on
+/// it, so the 4.7 MB file is parsed once.
+#[wasm_bindgen]
+pub struct WasmBackbone {
+    inner: Rc<Backbone>,
+}
+
+#[derive(Serialize)]
+struct ImagenetResult<'a> {
+    probability: f64,
+    label: &'a str,
+    class: usize,
+    class_name: &'a str,
+    class_probability: f64,
+    width: u32,
+    height: u32,
+    format: &'a str,
+    /// The `side x side` image the backbone saw, RGBA.
+    side: usize,
+    #[serde(with = "serde_bytes_as_array")]
+    seen_rgba: Vec<u8>,
+    /// `heat_side x heat_side` values, row-major (see [`crate::backbone::imagenet::Verdict`]).
+    heat: &'a [f32],
+    heat_side: usize,
+}
+
+#[wasm_bindgen]
+impl WasmBackbone {
+    /// Parses and checks a backbone file (backbone.safetensors version 1); a bad file throws
+    /// an Error named `model`.
+    #[wasm_bindgen(constructor)]
+    pub fn new(bytes: &[u8]) -> Result<WasmBackbone, JsValue> {
+        Backbone::from_bytes(bytes)
+            .map(|b| WasmBackbone { inner: Rc::new(b) })
+            .map_err(err)
+    }
+
+    /// Hex sha256 of the whole file: the backbone's identity.
+    pub fn sha256(&self) -> String {
+        self.inner.sha256().to_string()
+    }
+
+    /// A photo classified by ImageNet's cat classes (`fit`: `crop` or `squash`): `{probability,
+    /// label, class, class_name, class_probability, width, height, format, side, seen_rgba,
+    /// heat, heat_side}`.
+    pub fn imagenet(&self, bytes: &[u8], fit: &str) -> Result<JsValue, JsValue> {
+        let r = self
+            .inner
+            .imagenet_photo(bytes, parse_framing(fit)?)
+            .map_err(err)?;
+        let v = &r.verdict;
+        to_js(&ImagenetResult {
+            probability: v.probability,
+            label: v.label,
+            class: v.class,
+            class_name: v.class_name,
+            class_probability: v.class_probability,
+            width: r.width,
+            height: r.height,
+            format: r.format,
+            side: r.side,
+            seen_rgba: rgba(&r.pixels),
+            heat: &v.heat,
+            heat_side: v.heat_side,
+        })
     }
 }

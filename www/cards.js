@@ -1,9 +1,12 @@
-// Photos to classify: a card per photo (the photo, the 64x64 image the model sees, the verdict
-// or why the file could not be read), the queue that sends them to the worker one at a time,
-// the "Classifying n of N" progress and the Clear button.
+// Photos to classify: a card per photo (the photo, the image the model sees, the verdict or why
+// the file could not be read), the queue that sends them to the worker one at a time, the
+// "Classifying n of N" progress and the Clear button. With no model yet, photos are classified
+// by the pretrained network and ImageNet's cat classes (backbone.js), and their cards say so and
+// offer the heat map of where it saw a cat (heatmap.js).
 
-import { $, plural, formatCount, paint } from './helpers.js';
+import { $, plural, formatCount } from './helpers.js';
 import { REQUEST } from './protocol.js';
+import { drawSeen } from './heatmap.js';
 
 // Cards are made a few at a time, one task each, so that a drop of hundreds of photos never
 // blocks the page for long.
@@ -55,7 +58,9 @@ function makeCard(file, url) {
   canvas.className = 'seen';
   canvas.setAttribute('role', 'img');
   canvas.setAttribute('aria-label', 'The 64 by 64 image the model sees');
-  images.append(figure(thumb, 'your photo'), figure(canvas, 'what the model sees'));
+  const seen = figure(canvas, 'what the model sees');
+  seen.querySelector('figcaption').className = 'seen-caption';
+  images.append(figure(thumb, 'your photo'), seen);
 
   const body = document.createElement('div');
   body.className = 'card-body';
@@ -66,10 +71,29 @@ function makeCard(file, url) {
   return li;
 }
 
+/** "where did it see a cat?": a toggle (aria-pressed) drawing the heat map over `canvas`. */
+function heatToggle(canvas, seen, r) {
+  const button = document.createElement('button');
+  button.type = 'button';
+  button.className = 'heat-toggle link-button';
+  button.dataset.testid = 'heat-toggle';
+  button.textContent = 'Where did it see a cat?';
+  button.setAttribute('aria-pressed', 'false');
+  const label = canvas.getAttribute('aria-label');
+  button.addEventListener('click', () => {
+    const on = button.getAttribute('aria-pressed') !== 'true';
+    button.setAttribute('aria-pressed', String(on));
+    drawSeen(canvas, seen, { heat: r.heat, heatSide: r.heat_side, on });
+    canvas.setAttribute('aria-label', on ? `${label}, the regions that made it think “${r.class_name}” highlighted` : label);
+  });
+  return button;
+}
+
 /**
- * Wires the photo cards. `app`: {call, status, hasModel(), isTraining()}. Returns {add(files)}.
+ * Wires the photo cards. `app`: {call, status, hasModel(), isTraining(), backbone} with
+ * `backbone.ensure()` (backbone.js) for photos given before any model. Returns {add(files)}.
  */
-export function createCards({ call, status, hasModel, isTraining }) {
+export function createCards({ call, status, hasModel, isTraining, backbone }) {
   const el = {
     cards: $('cards'),
     bar: $('results-bar'),
@@ -92,8 +116,21 @@ export function createCards({ call, status, hasModel, isTraining }) {
     card.dataset.state = 'done';
     card.dataset.probability = String(r.probability);
     card.dataset.label = r.label;
-    paint(card.querySelector('canvas.seen'), r.seen_rgba);
+    card.dataset.by = r.by;
+    const canvas = card.querySelector('canvas.seen');
+    canvas.width = r.side;
+    canvas.height = r.side;
+    drawSeen(canvas, r.seen_rgba, { on: false });
     card.querySelector('.verdict').textContent = r.label === 'cat' ? 'Cat' : 'Not a cat';
+    const imagenet = r.by === 'imagenet';
+    if (imagenet) {
+      canvas.setAttribute('aria-label', `The ${r.side} by ${r.side} image the pretrained network saw`);
+      card.querySelector('.seen-caption').textContent = 'what the pretrained network sees';
+      const by = paragraph('card-by', `no training yet: ImageNet's cat classes (${r.class_name} ${Math.round(100 * r.class_probability)}%)`);
+      by.dataset.testid = 'card-by';
+      card.querySelector('.verdict').after(by);
+      canvas.closest('figure').append(heatToggle(canvas, r.seen_rgba, r));
+    }
     const p = document.createElement('span');
     p.className = 'probability';
     p.textContent = `P(cat) = ${r.probability.toFixed(3)}`;
@@ -107,7 +144,7 @@ export function createCards({ call, status, hasModel, isTraining }) {
     size.textContent = `${r.format.toUpperCase()}, ${r.width} × ${r.height}`;
     card.querySelector('.card-detail').replaceChildren(p, meter, size);
     status.announce(`${nameOf(card)}: ${r.label === 'cat' ? 'cat' : 'not a cat'}, ` +
-      `probability of cat ${r.probability.toFixed(2)}.`);
+      `probability of cat ${r.probability.toFixed(2)}${imagenet ? ', by ImageNet\'s cat classes, with no training' : ''}.`);
   }
 
   function fail(card, text) {
@@ -164,15 +201,20 @@ export function createCards({ call, status, hasModel, isTraining }) {
     }
   }
 
-  function add(fileList) {
+  async function add(fileList) {
     const files = Array.from(fileList ?? []);
     if (files.length === 0) return;
     if (!hasModel()) {
-      status.showError(isTraining()
-        ? 'Train a model first: the first model is still training. Add your photos again when it has finished.'
-        : 'Train a model first: the classifier has not learnt anything yet. Press Train (logistic regression ' +
-          'takes a second or two), then add your photos again.');
-      return;
+      // No model yet: the pretrained network classifies (fetched the first time, then kept).
+      try {
+        await backbone.ensure();
+      } catch (e) {
+        status.showError(`${e.message} ` + (isTraining()
+          ? 'The other models still work: add your photos again when the first model has finished training.'
+          : 'The other models still work: train one (logistic regression takes a second or two), then add ' +
+            'your photos again.'));
+        return;
+      }
     }
     status.clearError();
     batch.total += files.length;

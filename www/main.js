@@ -7,6 +7,7 @@
 // dataset.js   the built-in dataset's summary and samples
 // training.js  the training panel and its progress      chart.js  the cost chart
 // cards.js     photo cards and the classify queue        input.js  file picker, drop, paste
+// backbone.js  the pretrained network: fetched when needed, kept in IndexedDB, sent to the worker
 // saved.js     saved models                              inspect.js  what the model learnt
 // owndata.js   your own dataset                          offline.js  the service worker
 
@@ -16,6 +17,7 @@ import { createChart } from './chart.js';
 import { createTraining } from './training.js';
 import { createCards } from './cards.js';
 import { wireInput } from './input.js';
+import { createBackbone } from './backbone.js';
 import { showDataset } from './dataset.js';
 import { initSaved, kindName } from './saved.js';
 import { initInspect } from './inspect.js';
@@ -78,7 +80,16 @@ const training = createTraining({
   },
 });
 
-const cards = createCards({ call, status, hasModel: training.hasModel, isTraining: training.isTraining });
+// Never fetched at load: only for a photo given with no model, or when the pretrained model is
+// chosen.
+const backbone = createBackbone({ call, worker: client.worker });
+document.getElementById('model').addEventListener('change', (event) => {
+  if (/pretrained/.test(event.target.value)) backbone.ensure().catch((e) => status.showError(e.message));
+});
+
+const cards = createCards({
+  call, status, hasModel: training.hasModel, isTraining: training.isTraining, backbone,
+});
 wireInput(cards.add);
 
 const inspector = initInspect({ call, status });

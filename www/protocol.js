@@ -38,6 +38,7 @@ export const REQUEST = Object.freeze({
   DATASET_USE: 'dataset-use',
   DATASET_EXPORT: 'dataset-export',
   DATASET_LOAD: 'dataset-load',
+  LOAD_BACKBONE: 'load-backbone',
   PING: 'ping',
   MEMORY: 'memory',
   CRASH: 'crash',
@@ -138,6 +139,16 @@ export const REQUEST = Object.freeze({
  * @property {ArrayBuffer} bytes
  */
 
+// Loads the pretrained backbone from its file's bytes (data/backbone.safetensors, fetched and
+// kept by the page: see backbone.js). Photos given while there is no model are then classified
+// by it and ImageNet's cat classes.
+/**
+ * @typedef {Object} LoadBackboneRequest
+ * @property {'load-backbone'} type
+ * @property {number} id
+ * @property {ArrayBuffer} bytes
+ */
+
 // The watchdog's question: answered at once, even during start-up.
 /**
  * @typedef {Object} PingRequest
@@ -160,7 +171,7 @@ export const REQUEST = Object.freeze({
  */
 
 /**
- * @typedef {TrainRequest|CancelRequest|ClassifyRequest|LoadModelRequest|ExportModelRequest|InspectRequest|DatasetAddRequest|DatasetClearRequest|DatasetBuildRequest|DatasetUseRequest|DatasetExportRequest|DatasetLoadRequest|PingRequest|MemoryRequest|CrashRequest} Request
+ * @typedef {TrainRequest|CancelRequest|ClassifyRequest|LoadModelRequest|ExportModelRequest|InspectRequest|DatasetAddRequest|DatasetClearRequest|DatasetBuildRequest|DatasetUseRequest|DatasetExportRequest|DatasetLoadRequest|LoadBackboneRequest|PingRequest|MemoryRequest|CrashRequest} Request
  */
 
 // ---- replies ------------------------------------------------------------------------------------
@@ -181,6 +192,7 @@ export const REPLY = Object.freeze({
   DATASET_USING: 'dataset-using',
   DATASET_EXPORTED: 'dataset-exported',
   DATASET_LOADED: 'dataset-loaded',
+  BACKBONE_LOADED: 'backbone-loaded',
   PONG: 'pong',
   MEMORY: 'memory',
   ERROR: 'error',
@@ -252,19 +264,28 @@ export const REPLY = Object.freeze({
  * @property {boolean} running
  */
 
-// A photo classified: P(cat), the label, the file's size and format, and the 64x64 RGBA image
-// the model saw.
+// A photo classified: what classified it (`by`: 'model', the current model, or 'imagenet':
+// no model yet, so the backbone and ImageNet's cat classes), P(cat), the label, the file's size
+// and format, and the side x side RGBA image the model saw (64 px for a model, 128 for the
+// backbone). 'imagenet' adds the likeliest cat class (its name and own probability) and the
+// heat map: heat_side x heat_side values, row-major, the class's logit from each region alone.
 /**
  * @typedef {Object} ClassifiedReply
  * @property {'classified'} type
  * @property {number} id
  * @property {string} name
+ * @property {string} by
  * @property {number} probability
  * @property {string} label
  * @property {number} width
  * @property {number} height
  * @property {string} format
+ * @property {number} side
  * @property {Uint8Array} seen_rgba
+ * @property {string} [class_name]
+ * @property {number} [class_probability]
+ * @property {Array<number>} [heat]
+ * @property {number} [heat_side]
  */
 
 // The model file is now the current model; `info` describes it.
@@ -358,6 +379,15 @@ export const REPLY = Object.freeze({
  * @property {Array} samples
  */
 
+// The backbone is loaded: its identity (the file's sha256, hex) and the file's size in bytes.
+/**
+ * @typedef {Object} BackboneLoadedReply
+ * @property {'backbone-loaded'} type
+ * @property {number} id
+ * @property {string} sha256
+ * @property {number} bytes
+ */
+
 // The answer to a ping.
 /**
  * @typedef {Object} PongReply
@@ -391,7 +421,7 @@ export const REPLY = Object.freeze({
  */
 
 /**
- * @typedef {ReadyReply|StartupErrorReply|ProgressReply|TrainedReply|CancellingReply|ClassifiedReply|ModelLoadedReply|ModelBytesReply|InspectionReply|DatasetAddedReply|DatasetClearedReply|DatasetBuiltReply|DatasetUsingReply|DatasetExportedReply|DatasetLoadedReply|PongReply|MemoryReply|ErrorReply|FatalReply} Reply
+ * @typedef {ReadyReply|StartupErrorReply|ProgressReply|TrainedReply|CancellingReply|ClassifiedReply|ModelLoadedReply|ModelBytesReply|InspectionReply|DatasetAddedReply|DatasetClearedReply|DatasetBuiltReply|DatasetUsingReply|DatasetExportedReply|DatasetLoadedReply|BackboneLoadedReply|PongReply|MemoryReply|ErrorReply|FatalReply} Reply
  */
 
 // ---- errors and test mode -------------------------------------------------------------------

@@ -5,7 +5,7 @@
 // build is never hidden behind an old cache) and refreshes the cached copy; offline, the cached
 // copy answers. Only same-origin GETs are touched.
 
-const CACHE = 'purrceptron-v2';
+const CACHE = 'purrceptron-v3';
 
 // What the page and its worker load. Files the page loads that are not listed here are
 // cached too, from the list the page sends once it is controlled (see offline.js).
@@ -34,9 +34,16 @@ const ASSETS = [
   './worker.js',
   './wasm-load.js',
   './owndata-worker.js',
+  './backbone.js',
+  './filestore.js',
+  './heatmap.js',
   './pkg/purrceptron.js',
   './data/catvnoncat.safetensors',
 ];
+
+// The pretrained network (data/backbone.safetensors, 4.7 MB) is not listed: the page fetches it
+// only when it needs it, and the fetch handler below keeps it in the cache on that first fetch
+// (the page also keeps it in IndexedDB).
 
 // Cached when the page asks (after its load), not during install: Chromium compiles a wasm
 // response put in the cache while installing, which competes with the page's first training
@@ -63,11 +70,20 @@ self.addEventListener('activate', (event) => {
 
 const sameOrigin = (url) => new URL(url, self.location.href).origin === self.location.origin;
 
-async function networkFirst(request) {
+// Large files the page reads as a stream (the pretrained network, with a progress bar): handed
+// over at once and cached meanwhile, instead of after the whole body has been stored.
+const STREAMED = /\/data\/backbone\.safetensors$/;
+
+async function networkFirst(event) {
+  const { request } = event;
   const cache = await caches.open(CACHE);
   try {
     const response = await fetch(request);
-    if (response.ok && response.type === 'basic') await cache.put(request, response.clone());
+    if (response.ok && response.type === 'basic') {
+      const stored = cache.put(request, response.clone());
+      if (STREAMED.test(new URL(request.url).pathname)) event.waitUntil(stored.catch(() => {}));
+      else await stored;
+    }
     return response;
   } catch (e) {
     const cached = await cache.match(request, { ignoreSearch: true });
@@ -79,7 +95,7 @@ async function networkFirst(request) {
 self.addEventListener('fetch', (event) => {
   const { request } = event;
   if (request.method !== 'GET' || !sameOrigin(request.url)) return;
-  event.respondWith(networkFirst(request));
+  event.respondWith(networkFirst(event));
 });
 
 // {type: 'cache', urls}: same-origin files the page has loaded, to make sure they are cached.

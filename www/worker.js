@@ -15,6 +15,7 @@ let wasm = null;
 let memory = null; // for the size of the module's memory
 let dataset = null;
 let model = null;
+let backbone = null; // the pretrained backbone (WasmBackbone), once the page has sent it
 let training = null; // {id, cancelled}
 
 // Start-up is not a request: it ends with 'ready' or 'startup-error', neither with an id.
@@ -95,14 +96,36 @@ async function train(id, params) {
   }
 }
 
+// The current model classifies; with none yet, the backbone and ImageNet's cat classes do.
 function classify(id, bytes, name) {
-  if (!model) throw new KindError('state', 'Train a model first: there is no model to classify photos with yet.');
-  const r = model.classify(new Uint8Array(bytes), 'crop');
+  if (!model && !backbone) {
+    throw new KindError('state', 'Train a model first: there is no model to classify photos with yet.');
+  }
+  const photo = new Uint8Array(bytes);
+  const by = model ? 'model' : 'imagenet';
+  const r = model ? model.classify(photo, 'crop') : backbone.imagenet(photo, 'crop');
   const seen = whole(r.seen_rgba);
+  const extra = by === 'imagenet' ? {
+    class_name: r.class_name, class_probability: r.class_probability, heat: r.heat, heat_side: r.heat_side,
+  } : {};
   self.postMessage({
-    type: REPLY.CLASSIFIED, id, name, probability: r.probability, label: r.label,
-    width: r.width, height: r.height, format: r.format, seen_rgba: seen,
+    type: REPLY.CLASSIFIED, id, name, by, probability: r.probability, label: r.label,
+    width: r.width, height: r.height, format: r.format, side: Math.round(Math.sqrt(seen.length / 4)),
+    seen_rgba: seen, ...extra,
   }, [seen.buffer]);
+}
+
+// A bad file leaves the backbone loaded before (if any) in place.
+function loadBackbone(id, bytes) {
+  if (!(bytes instanceof ArrayBuffer || ArrayBuffer.isView(bytes))) {
+    throw new KindError('internal', 'load-backbone needs the file\'s bytes (an ArrayBuffer or a Uint8Array)');
+  }
+  const view = bytes instanceof ArrayBuffer ? new Uint8Array(bytes)
+    : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const loaded = new wasm.WasmBackbone(view);
+  if (backbone) backbone.free();
+  backbone = loaded;
+  self.postMessage({ type: REPLY.BACKBONE_LOADED, id, sha256: loaded.sha256(), bytes: view.byteLength });
 }
 
 function loadModel(id, bytes) {
@@ -174,6 +197,9 @@ async function handle(msg) {
       break;
     case REQUEST.LOAD_MODEL:
       loadModel(id, msg.bytes);
+      break;
+    case REQUEST.LOAD_BACKBONE:
+      loadBackbone(id, msg.bytes);
       break;
     case REQUEST.EXPORT_MODEL:
       exportModel(id);

@@ -8,8 +8,10 @@
 //!   across output channels only, so native and wasm builds give the same bits.
 //! - [`resize`]: the RGB `u8` image to the network's input (bilinear, half-pixel centres).
 //! - [`forward`]: the whole pass, with a reusable [`Scratch`].
+//! - [`imagenet`]: the classification with no training: ImageNet's cat classes, a heat map.
 
 pub mod forward;
+pub mod imagenet;
 pub mod load;
 pub mod pointwise;
 pub mod resize;

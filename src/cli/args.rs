@@ -123,6 +123,19 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Classify photos with no training: the pretrained backbone and ImageNet's cat classes
+    /// (path, probability of cat, label, the likeliest cat class and its probability).
+    Imagenet {
+        #[arg(required = true)]
+        photos: Vec<PathBuf>,
+        /// The backbone file (`convert --backbone`).
+        #[arg(long, default_value = "www/data/backbone.safetensors")]
+        backbone: PathBuf,
+        #[arg(long, value_enum, default_value_t = FramingArg::Crop)]
+        fit: FramingArg,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// The flags of `train`; the model's defaults and what it refuses live in the library

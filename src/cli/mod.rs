@@ -4,6 +4,7 @@ pub mod args;
 mod bench;
 mod commands;
 mod h5;
+mod imagenet;
 mod output;
 mod serve;
 mod train;
@@ -55,6 +56,12 @@ pub fn run(command: Command) -> Result<ExitCode> {
             fit,
             json,
         } => commands::predict(&model, &photos, fit.into(), json),
+        Command::Imagenet {
+            photos,
+            backbone,
+            fit,
+            json,
+        } => imagenet::imagenet(&backbone, &photos, fit.into(), json),
     }
 }
 

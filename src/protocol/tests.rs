@@ -95,6 +95,10 @@ fn requests() -> Vec<Request> {
         Request::Ping { id: 13 },
         Request::Memory { id: 14 },
         Request::Crash { id: 15 },
+        Request::LoadBackbone {
+            id: 16,
+            bytes: vec![1, 2, 3],
+        },
     ]
 }
 
@@ -139,12 +143,18 @@ fn replies() -> Vec<Reply> {
         Reply::Classified {
             id: 3,
             name: "cat.jpg".into(),
+            by: "imagenet".into(),
             probability: 0.9,
             label: "cat".into(),
             width: 640,
             height: 480,
             format: "jpeg".into(),
+            side: 128,
             seen_rgba: bytes.clone(),
+            class_name: Some("tabby cat".into()),
+            class_probability: Some(0.5),
+            heat: Some(vec![0.5; 16]),
+            heat_side: Some(4),
         },
         Reply::ModelLoaded {
             id: 4,
@@ -199,6 +209,11 @@ fn replies() -> Vec<Reply> {
             samples: vec![object],
         },
         Reply::Pong { id: 13 },
+        Reply::BackboneLoaded {
+            id: 16,
+            sha256: "ab".repeat(32),
+            bytes: 4_700_000,
+        },
         Reply::Memory {
             id: 14,
             wasm_bytes: 1 << 20,
@@ -316,6 +331,32 @@ fn optional_fields_are_left_out_when_absent_and_marked_so_in_js() {
             !present.contains(&name),
             *optional,
             "dataset-added.{name}: left out in Rust iff optional in protocol.js"
+        );
+    }
+    // A photo classified by a model: none of the no-training mode's fields.
+    let by_model = Reply::Classified {
+        id: 2,
+        name: "cat.jpg".into(),
+        by: "model".into(),
+        probability: 0.25,
+        label: "non-cat".into(),
+        width: 64,
+        height: 64,
+        format: "png".into(),
+        side: 64,
+        seen_rgba: vec![0; 4],
+        class_name: None,
+        class_probability: None,
+        heat: None,
+        heat_side: None,
+    };
+    let value = serde_json::to_value(&by_model).unwrap_or_default();
+    let fields = &js[&("reply".to_string(), "classified".to_string())];
+    for (name, optional, _) in fields {
+        assert_eq!(
+            value.get(name).is_none(),
+            *optional,
+            "classified.{name}: left out in Rust iff optional in protocol.js"
         );
     }
     let request: Request =

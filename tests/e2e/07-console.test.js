@@ -1,5 +1,5 @@
-// One session through every flow (train, cancel, refused parameters, photos chosen, dropped and
-// pasted, bad files, clearing) leaves the console free of errors.
+// One session through every flow (a photo before any model, train, cancel, refused parameters,
+// photos chosen, dropped and pasted, bad files, clearing) leaves the console free of errors.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
@@ -15,7 +15,9 @@ test('no console errors across the flows', { timeout: 120_000 }, async () => {
   const { page } = app;
   const png = (name, i) => ({ name, mimeType: 'image/png', buffer: photoFromTestImage(i) });
 
-  await chooseFiles(page, [png('too-early.png', 0)]); // refused: no model yet
+  // No model yet: classified by the pretrained network and ImageNet's cat classes.
+  await chooseFiles(page, [png('too-early.png', 0)]);
+  await waitForCards(page, 1, 60_000);
   await train(page, { model: '2layer' });
   assert.match(await page.textContent('[data-testid=test-accuracy]'), /^\d+\.\d%$/);
 
@@ -23,7 +25,7 @@ test('no console errors across the flows', { timeout: 120_000 }, async () => {
   await waitForStatus(page, 'training', 5_000);
   // Photos dropped during a training use the previous model, between training steps.
   await dropFiles(page, [png('during.png', 4)]);
-  await waitForCards(page, 1);
+  await waitForCards(page, 2);
   await page.click('[data-testid=cancel]');
   await waitForStatus(page, 'cancelled', 3_000);
 
@@ -33,7 +35,7 @@ test('no console errors across the flows', { timeout: 120_000 }, async () => {
 
   await train(page, { model: 'lr' });
   await chooseFiles(page, [png('a.png', 6), garbageFile(), emptyFile()]);
-  await waitForCards(page, 4);
+  await waitForCards(page, 5);
 
   // A pasted image, as a clipboard paste delivers it.
   const b64 = photoFromTestImage(8).toString('base64');
@@ -42,7 +44,7 @@ test('no console errors across the flows', { timeout: 120_000 }, async () => {
     dt.items.add(new File([Uint8Array.from(atob(data), (c) => c.charCodeAt(0))], 'image.png', { type: 'image/png' }));
     document.dispatchEvent(new ClipboardEvent('paste', { clipboardData: dt, bubbles: true, cancelable: true }));
   }, b64);
-  const cards = await waitForCards(page, 5);
+  const cards = await waitForCards(page, 6);
   assert.equal(cards[0].name, 'image.png');
   // The last model is logistic regression with the defaults, as the CLI trains it by default.
   const cli = await cliPredictions([], [{ name: 'image.png', buffer: photoFromTestImage(8) }]);
