@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use super::PixelModel;
+use super::{Model, PixelModel};
 use crate::data::{Dataset, CLASSES};
 use crate::preprocess::{self, Framing};
 use crate::Result;
@@ -57,25 +57,61 @@ pub struct Classification {
     pub pixels: Vec<u8>,
 }
 
-/// Decodes and preprocesses `bytes` (the one photo path) and runs the model on the result.
-pub fn classify(
-    network: &(impl PixelModel + ?Sized),
-    bytes: &[u8],
-    fit: Framing,
-) -> Result<Classification> {
-    let photo = preprocess::preprocess(bytes, fit)?;
-    let probability = network
-        .logits_pixels(&photo.pixels)?
-        .mapv(crate::logistic::sigmoid)
-        .first()
-        .copied()
-        .unwrap_or(f64::NAN);
-    Ok(Classification {
+/// A class-activation heat map: where the model saw a cat.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct HeatMap {
+    /// Positions along a side (the backbone's last feature map: its input side / 32).
+    pub side: usize,
+    /// `side x side` logits, row-major (top row first); their mean is the photo's logit.
+    pub values: Vec<f32>,
+}
+
+/// The one photo path: `bytes` decoded and preprocessed to the square RGB image of `side`
+/// pixels the model wants, with the side it has.
+// Until preprocessing gives other sides, every photo is preprocessed at 64 px and a
+// pretrained-feature model's backbone resizes it up: this is the one call site to change.
+fn photo(bytes: &[u8], fit: Framing, side: usize) -> Result<(preprocess::Photo, usize)> {
+    let _ = side;
+    Ok((preprocess::preprocess(bytes, fit)?, preprocess::SIDE))
+}
+
+fn verdict(logit: f64, photo: preprocess::Photo) -> Classification {
+    let probability = crate::logistic::sigmoid(logit);
+    Classification {
         probability,
         label: CLASSES[usize::from(probability > 0.5)],
         width: photo.width,
         height: photo.height,
         format: photo.format,
         pixels: photo.pixels,
-    })
+    }
+}
+
+/// Decodes and preprocesses `bytes` (the one photo path) and runs the model on the result.
+pub fn classify(
+    network: &(impl PixelModel + ?Sized),
+    bytes: &[u8],
+    fit: Framing,
+) -> Result<Classification> {
+    let (photo, side) = photo(bytes, fit, network.photo_side())?;
+    let logit = network.logit_image(&photo.pixels, side)?;
+    Ok(verdict(logit, photo))
+}
+
+/// [`classify`], with the heat map of a pretrained-feature model (`None` for other kinds).
+pub fn classify_with_heat_map(
+    model: &Model,
+    bytes: &[u8],
+    fit: Framing,
+) -> Result<(Classification, Option<HeatMap>)> {
+    let Model::Pretrained(saved) = model else {
+        return classify(model, bytes, fit).map(|c| (c, None));
+    };
+    let (photo, side) = photo(bytes, fit, model.photo_side())?;
+    let (logit, values, map_side) = saved.model.classify_rgb(&photo.pixels, side)?;
+    let heat = HeatMap {
+        side: map_side,
+        values,
+    };
+    Ok((verdict(logit, photo), Some(heat)))
 }
