@@ -7,7 +7,7 @@ use image::metadata::Orientation;
 use image::{DynamicImage, ImageFormat, RgbImage};
 
 use super::limits::{decode_cost, Limits};
-use super::resample::{frame_window, Window, BOX_TARGET};
+use super::resample::{box_target, frame_window, Window};
 use super::sniff::be_u16;
 use super::{check_not_empty, finish, Framing, Photo};
 use crate::error::{Error, Result};
@@ -86,15 +86,16 @@ pub(super) fn jpeg_header(b: &[u8]) -> Option<JpegHeader> {
 
 // ---- reduced-scale JPEG decoding -------------------------------------------------------------
 
-/// The JPEG reduction (1, 2, 4 or 8) to decode with: the largest that leaves the window at least
-/// [`BOX_TARGET`] (256) pixels on each side, the size the box stage of
-/// [`resample`](super::resample::resample) aims at, so that the scaled IDCT only replaces part
-/// of that box averaging.
-fn jpeg_scale(window: &Window) -> u32 {
-    let side = window.width.min(window.height);
+/// The JPEG reduction (1, 2, 4 or 8) to decode with, for an output of `side` pixels a side: the
+/// largest that leaves the window at least [`box_target`]`(side)` pixels on each side (256 for
+/// side 64, 512 for 128), the size the box stage of [`resample`](super::resample::resample)
+/// aims at, so that the scaled IDCT only replaces part of that box averaging.
+fn jpeg_scale(window: &Window, side: usize) -> u32 {
+    let target = box_target(side);
+    let shorter = window.width.min(window.height);
     [8, 4, 2]
         .into_iter()
-        .find(|&s| side / f64::from(s) >= BOX_TARGET)
+        .find(|&s| shorter / f64::from(s) >= target)
         .unwrap_or(1)
 }
 
@@ -107,7 +108,12 @@ fn jpeg_scale(window: &Window) -> u32 {
 /// on every target. (Natively, without rayon, it still hands each component's rows of
 /// coefficients to a thread of its own; on wasm32 it decodes on the calling thread. Same result;
 /// natively the rows queued for those threads are extra memory, a few MB in practice.)
-pub(super) fn preprocess_jpeg(bytes: &[u8], fit: Framing, limits: &Limits) -> Result<Photo> {
+pub(super) fn preprocess_jpeg(
+    bytes: &[u8],
+    fit: Framing,
+    side: usize,
+    limits: &Limits,
+) -> Result<Photo> {
     use jpeg_decoder::{CodingProcess, Decoder, PixelFormat};
 
     let mut decoder = Decoder::new(Cursor::new(bytes));
@@ -133,7 +139,7 @@ pub(super) fn preprocess_jpeg(bytes: &[u8], fit: Framing, limits: &Limits) -> Re
 
     let mut scale = match info.coding_process {
         CodingProcess::Lossless => 1,
-        _ => jpeg_scale(&window),
+        _ => jpeg_scale(&window, side),
     };
     if scale > 1 {
         let (w, h) = (
@@ -177,7 +183,15 @@ pub(super) fn preprocess_jpeg(bytes: &[u8], fit: Framing, limits: &Limits) -> Re
     };
     let image = image
         .ok_or_else(|| Error::ImageDecode("the JPEG decoder returned too few bytes".into()))?;
-    finish(image, &window, scale, orientation, (width, height), "jpeg")
+    finish(
+        image,
+        &window,
+        scale,
+        side,
+        orientation,
+        (width, height),
+        "jpeg",
+    )
 }
 
 fn jpeg_error(error: jpeg_decoder::Error, limits: &Limits) -> Error {
@@ -214,4 +228,28 @@ fn cmyk_to_rgb(p: &[u8]) -> [u8; 3] {
         ((t + (t >> 8)) >> 8) as u8
     };
     [0, 1, 2].map(|i| blinn(p.get(i).copied().unwrap_or(0)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::resample::frame_window;
+    use super::super::Framing;
+    use super::jpeg_scale;
+
+    #[test]
+    fn the_reduction_follows_the_requested_side() {
+        // The largest of 8, 4, 2 that leaves the shorter window side >= 4 * side (<= 1024):
+        // 3000 / 8 = 375 >= 256; 3000 / 4 = 750 >= 512 but 375 < 512; 3000 / 2 = 1500 >= 896
+        // (224) and >= 1024 (512) but 750 < 896.
+        let crop = frame_window(4000, 3000, Framing::Crop);
+        let squash = frame_window(4000, 3000, Framing::Squash);
+        for (side, scale) in [(16, 8), (64, 8), (128, 4), (224, 2), (512, 2)] {
+            assert_eq!(jpeg_scale(&crop, side), scale, "side {side}");
+            assert_eq!(jpeg_scale(&squash, side), scale, "side {side}");
+        }
+        // 1000 x 1000: 1/2 leaves 500, enough for 64 (1/2 only: 250 < 256 at 1/4), not for 128.
+        let small = frame_window(1000, 1000, Framing::Crop);
+        assert_eq!(jpeg_scale(&small, 64), 2);
+        assert_eq!(jpeg_scale(&small, 128), 1);
+    }
 }

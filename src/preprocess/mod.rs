@@ -1,7 +1,11 @@
-//! Photo bytes -> the 64x64 RGB image the model sees.
+//! Photo bytes -> the 64x64 RGB image the model sees (or a square of another side, e.g. 128 x 128
+//! for a pretrained backbone: [`preprocess_to`]).
 //!
 //! This is the one preprocessing path of the crate: the CLI and the browser page both call
-//! [`preprocess`], so a photo gives bit-identical model input on both. The steps:
+//! [`preprocess`] (or [`preprocess_to`]), so a photo gives bit-identical model input on both.
+//! Every side goes through the same steps, from the decoded photo straight to that side (a
+//! 128 x 128 image is never a 64 x 64 one enlarged). The steps, for an output of `side` pixels
+//! a side (64 for [`preprocess`]):
 //!
 //! 1. **Recognise** the format from the magic bytes. JPEG, PNG, GIF (first frame), WebP and BMP are
 //!    decoded; common formats this build cannot decode (HEIC/HEIF, AVIF, TIFF, SVG, PDF, JPEG
@@ -15,14 +19,17 @@
 //! 3. **Decode** once, in the file's own colour type (8 or 16 bits, grey or colour, with or
 //!    without alpha): at full size, except large JPEGs, which are decoded at 1/2, 1/4 or 1/8
 //!    size by a scaled IDCT (`jpeg-decoder`; the largest reduction that leaves the part of the
-//!    image kept by the [`Framing`] at least 256 pixels a side, the size step 4 boxes down to
-//!    anyway). A 12-megapixel photo is thus decoded at 500 x 375. `jpeg-decoder` is the only
+//!    image kept by the [`Framing`] at least `4 * side` pixels a side (at most 1024), the size
+//!    step 4 boxes down to anyway). A 12-megapixel photo is thus decoded at 500 x 375 for side
+//!    64, at 1000 x 750 for side 128. `jpeg-decoder` is the only
 //!    JPEG decoder (the tests compare it with a second one, zune-jpeg).
 //! 4. **Framing** ([`Framing`]): the centred square (Crop, the default) or the whole image (Squash) is
-//!    resampled to 64 x 64: first an integer box average brings it to between 256 and 511 pixels
-//!    a side (a no-op for smaller images), then a Catmull-Rom filter widened to the scale factor
-//!    gives 64 x 64. Pixels are converted to RGB on the fly; alpha is composited over **white**.
-//! 5. **Orient**: the EXIF orientation (JPEG, PNG `eXIf`, WebP) is applied to the 64x64
+//!    resampled to `side x side`: first an integer box average brings it to between `4 * side`
+//!    (at most 1024) and twice that a side (256..=511 for side 64; a no-op for smaller images),
+//!    then a Catmull-Rom filter widened to the scale factor gives `side x side` (smaller images
+//!    are enlarged by the same filter). Pixels are converted to RGB on the fly; alpha is
+//!    composited over **white**.
+//! 5. **Orient**: the EXIF orientation (JPEG, PNG `eXIf`, WebP) is applied to the square
 //!    result. Centre crop, resampling and rotation commute, so this gives the same picture as
 //!    rotating first, without a full-size rotated copy.
 //!
@@ -68,27 +75,39 @@ pub const SIDE: usize = 64;
 /// Number of `u8` values in one preprocessed image: `SIDE * SIDE * 3` = 12 288.
 pub const PIXELS: usize = SIDE * SIDE * 3;
 
-/// How a photo of any aspect ratio becomes a 64 x 64 square.
+/// Smallest side [`preprocess_to`] accepts, in pixels.
+pub const MIN_OUTPUT_SIDE: usize = 16;
+
+/// Largest side [`preprocess_to`] accepts, in pixels (a pretrained backbone wants 128..=224).
+pub const MAX_OUTPUT_SIDE: usize = 512;
+
+/// How a photo of any aspect ratio becomes a square (64 x 64, or the side given to
+/// [`preprocess_to`]).
 #[derive(
     Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,
 )]
 pub enum Framing {
-    /// Keep the largest centred square (`min(width, height)` a side), then resize it to 64 x 64.
+    /// Keep the largest centred square (`min(width, height)` a side), then resize it to the side.
     /// Nothing is distorted; the edges of the longer side are cut off. The default.
     #[default]
     Crop,
-    /// Resize the whole image to 64 x 64, ignoring its aspect ratio (what the classic notebook
+    /// Resize the whole image to the square, ignoring its aspect ratio (what the classic notebook
     /// does with `scipy.misc.imresize`): nothing is cut off, but shapes are stretched.
     Squash,
 }
 
-/// A photo ready for the model. (`Debug` shows the sizes, not the 12 288 pixel values.)
+/// A photo ready for the model. (`Debug` shows the sizes, not the pixel values.)
 #[derive(Clone, PartialEq, Eq)]
 pub struct Photo {
-    /// `SIDE * SIDE * 3` = 12 288 bytes, row-major `(row, column, channel)`, channels R, G, B,
-    /// each 0..=255 (sRGB-encoded, as stored in the file; alpha composited over white). Row 0 is
-    /// the top of the upright (EXIF-oriented) picture.
+    /// `side * side * 3` bytes (12 288 for [`preprocess`]'s 64 x 64), row-major
+    /// `(row, column, channel)`, channels R, G, B, each 0..=255 (sRGB-encoded, as stored in the
+    /// file; alpha composited over white). Row 0 is the top of the upright (EXIF-oriented)
+    /// picture.
     pub pixels: Vec<u8>,
+    /// Side of the square `pixels`, in pixels: [`SIDE`] (64) from [`preprocess`] and
+    /// [`preprocess_with`], the side asked for ([`MIN_OUTPUT_SIDE`]..=[`MAX_OUTPUT_SIDE`]) from
+    /// [`preprocess_to`].
+    pub side: usize,
     /// Width of the decoded original after EXIF orientation, in pixels (>= 1).
     pub width: u32,
     /// Height of the decoded original after EXIF orientation, in pixels (>= 1).
@@ -102,6 +121,7 @@ impl std::fmt::Debug for Photo {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Photo")
             .field("pixels", &format_args!("[{} bytes]", self.pixels.len()))
+            .field("side", &self.side)
             .field("width", &self.width)
             .field("height", &self.height)
             .field("format", &self.format)
@@ -144,6 +164,33 @@ pub fn preprocess(bytes: &[u8], fit: Framing) -> Result<Photo> {
 /// # Errors
 /// As [`preprocess`]; [`Error::ImageTooLarge`] names `limits.max_side` and the pixel limit.
 pub fn preprocess_with(bytes: &[u8], fit: Framing, limits: &Limits) -> Result<Photo> {
+    preprocess_to(bytes, fit, SIDE, limits)
+}
+
+/// [`preprocess_with`] to a square of `side` pixels instead of 64: the same decoding, EXIF
+/// orientation, framing and resampling, from the decoded photo straight to `side x side` (e.g.
+/// 128 for a pretrained backbone). `preprocess_to(bytes, fit, SIDE, limits)` is exactly
+/// `preprocess_with(bytes, fit, limits)`.
+///
+/// `side` is in [`MIN_OUTPUT_SIDE`]..=[`MAX_OUTPUT_SIDE`] (16..=512); the result's `pixels` has
+/// `side * side * 3` bytes, row-major RGB, and its `side` field is `side`. Large JPEGs are
+/// decoded at the reduction that suits `side` (a 4000 x 3000 photo at 1/8 for side 64, 1/4 for
+/// 128, 1/2 for 224).
+///
+/// Memory: as [`preprocess`], with resampling buffers of up to ~4 MB for side 64, ~13 MB for
+/// 128, ~65 MB from 256 on.
+///
+/// # Errors
+/// [`Error::InvalidParameter`] (kind parameter) if `side` is outside 16..=512, before the bytes
+/// are looked at; otherwise as [`preprocess_with`].
+pub fn preprocess_to(bytes: &[u8], fit: Framing, side: usize, limits: &Limits) -> Result<Photo> {
+    if !(MIN_OUTPUT_SIDE..=MAX_OUTPUT_SIDE).contains(&side) {
+        return Err(Error::InvalidParameter {
+            name: "side",
+            value: side.to_string(),
+            expected: "the side of the preprocessed square must be 16..=512 pixels",
+        });
+    }
     if bytes.is_empty() {
         return Err(Error::EmptyImage);
     }
@@ -166,7 +213,7 @@ pub fn preprocess_with(bytes: &[u8], fit: Framing, limits: &Limits) -> Result<Ph
     // JPEGs have a path of their own: one decoder (`jpeg-decoder`) that can also decode at
     // reduced scale, instead of two.
     if format == ImageFormat::Jpeg {
-        return preprocess_jpeg(bytes, fit, limits);
+        return preprocess_jpeg(bytes, fit, side, limits);
     }
     reader.limits(limits.decoder_limits(limits.max_decode_bytes));
 
@@ -185,7 +232,7 @@ pub fn preprocess_with(bytes: &[u8], fit: Framing, limits: &Limits) -> Result<Ph
         .set_limits(limits.decoder_limits(limits.max_decode_bytes.saturating_sub(budget)))
         .map_err(|e| decode_error(e, name, limits))?;
     let image = DynamicImage::from_decoder(decoder).map_err(|e| decode_error(e, name, limits))?;
-    finish(image, &window, 1, orientation, (width, height), name)
+    finish(image, &window, 1, side, orientation, (width, height), name)
 }
 
 fn check_not_empty(width: u32, height: u32, name: &str) -> Result<()> {
@@ -199,18 +246,19 @@ fn check_not_empty(width: u32, height: u32, name: &str) -> Result<()> {
 }
 
 /// Steps 4 and 5 for a decoded image: `image` is the original decoded at `1 / scale` of its
-/// `(width, height)` (as stored, before orientation).
+/// `(width, height)` (as stored, before orientation); the result is `side x side`.
 fn finish(
     image: DynamicImage,
     window: &Window,
     scale: u32,
+    side: usize,
     orientation: Orientation,
     (width, height): (u32, u32),
     name: &'static str,
 ) -> Result<Photo> {
-    let small = resample(&image, &window.scaled(scale))?;
+    let small = resample(&image, &window.scaled(scale), side)?;
     drop(image);
-    let pixels = orient(small, orientation)?;
+    let pixels = orient(small, orientation, side)?;
     let (width, height) = if swaps_axes(orientation) {
         (height, width)
     } else {
@@ -218,6 +266,7 @@ fn finish(
     };
     Ok(Photo {
         pixels,
+        side,
         width,
         height,
         format: name,
@@ -230,16 +279,31 @@ fn finish(
 /// # Errors
 /// [`Error::Shape`] if `pixels.len() != PIXELS`; [`Error::ImageEncode`] if the encoder fails.
 pub fn to_png(pixels: &[u8]) -> Result<Vec<u8>> {
-    if pixels.len() != PIXELS {
+    to_png_sized(pixels, SIDE)
+}
+
+/// [`to_png`] for a square of `side` pixels (`pixels`: `side * side * 3` bytes, row-major RGB,
+/// as in a [`Photo`] from [`preprocess_to`]).
+///
+/// # Errors
+/// [`Error::Shape`] if `pixels.len() != side * side * 3` or the side does not fit a PNG;
+/// [`Error::ImageEncode`] if the encoder fails.
+pub fn to_png_sized(pixels: &[u8], side: usize) -> Result<Vec<u8>> {
+    let expected = side.checked_mul(side).and_then(|n| n.checked_mul(3));
+    let side32 = u32::try_from(side).ok().filter(|&s| s > 0);
+    let (Some(expected), Some(side32)) = (expected, side32) else {
+        return Err(Error::Shape(format!("no PNG of {side} x {side} pixels")));
+    };
+    if pixels.len() != expected {
         return Err(Error::Shape(format!(
-            "a 64 x 64 RGB image has {PIXELS} bytes, got {}",
+            "a {side} x {side} RGB image has {expected} bytes, got {}",
             pixels.len()
         )));
     }
     let mut png = Vec::new();
     PngEncoder::new(&mut png)
-        .write_image(pixels, SIDE as u32, SIDE as u32, ExtendedColorType::Rgb8)
-        .map_err(|e| Error::ImageEncode(format!("the 64 x 64 PNG: {e}")))?;
+        .write_image(pixels, side32, side32, ExtendedColorType::Rgb8)
+        .map_err(|e| Error::ImageEncode(format!("the {side} x {side} PNG: {e}")))?;
     Ok(png)
 }
 

@@ -1,10 +1,9 @@
-//! The EXIF orientation, applied to the 64 x 64 result: centre crop, resampling and rotation
+//! The EXIF orientation, applied to the square result: centre crop, resampling and rotation
 //! commute, so this gives the same picture as rotating first, without a full-size rotated copy.
 
 use image::metadata::Orientation;
 use image::{DynamicImage, RgbImage};
 
-use super::SIDE;
 use crate::error::{Error, Result};
 
 pub(super) fn swaps_axes(orientation: Orientation) -> bool {
@@ -17,13 +16,13 @@ pub(super) fn swaps_axes(orientation: Orientation) -> bool {
     )
 }
 
-/// Applies the EXIF orientation to the 64 x 64 result (a square stays 64 x 64).
-pub(super) fn orient(pixels: Vec<u8>, orientation: Orientation) -> Result<Vec<u8>> {
+/// Applies the EXIF orientation to the `side x side` RGB result (a square stays a square).
+pub(super) fn orient(pixels: Vec<u8>, orientation: Orientation, side: usize) -> Result<Vec<u8>> {
     if orientation == Orientation::NoTransforms {
         return Ok(pixels);
     }
-    let square = RgbImage::from_raw(SIDE as u32, SIDE as u32, pixels)
-        .ok_or_else(|| Error::ImageDecode("internal error: bad 64 x 64 buffer".into()))?;
+    let square = RgbImage::from_raw(side as u32, side as u32, pixels)
+        .ok_or_else(|| Error::ImageDecode(format!("internal error: bad {side} x {side} buffer")))?;
     let mut image = DynamicImage::ImageRgb8(square);
     image.apply_orientation(orientation);
     Ok(image.into_rgb8().into_raw())

@@ -1,16 +1,25 @@
-//! Resampling: the part of the image kept by the [`Framing`] becomes `SIDE x SIDE` RGB. An
-//! integer box average first brings it to between 256 and 511 pixels a side (a no-op for
-//! smaller images), then a Catmull-Rom filter widened to the scale factor gives 64 x 64.
-//! Weights come from polynomials only, summed in a fixed order: the same result on every target.
+//! Resampling: the part of the image kept by the [`Framing`] becomes `side x side` RGB (64 for
+//! the models of this crate, [`SIDE`](super::SIDE); any side in 16..=512). An integer box
+//! average first brings it to between [`box_target`] and twice that a side (256..=511 for side
+//! 64; a no-op for smaller images), then a Catmull-Rom filter widened to the scale factor gives
+//! `side x side`. Weights come from polynomials only, summed in a fixed order: the same result on
+//! every target.
 
 use image::{DynamicImage, GenericImageView};
 
-use super::{Framing, PIXELS, SIDE};
+use super::Framing;
 use crate::error::{Error, Result};
 
-/// Width, in pixels, that the integer box pre-reduction aims at before the fine filter:
-/// the box factor is `floor(side / BOX_TARGET)`, leaving 256..=511 pixels a side.
-pub(super) const BOX_TARGET: f64 = (4 * SIDE) as f64;
+/// Width, in pixels, that the integer box pre-reduction aims at before the fine filter, for an
+/// output of `side` pixels a side: `4 * side` (256 for side 64), at most 1024. The box factor
+/// is `floor(window side / box_target)`, leaving `box_target..2 * box_target` pixels a side.
+///
+/// Four times the side leaves the Catmull-Rom filter a reduction of 4..8 to smooth over. The cap
+/// bounds the box buffer (`(2 * 1024)^2` RGB `f32`, 50 MB) for sides over 256, where the filter
+/// is left a reduction of 2..4 (512) or more, still enough: it is widened to the scale factor.
+pub(super) fn box_target(side: usize) -> f64 {
+    (4 * side).min(1024) as f64
+}
 
 /// Catmull-Rom cubic (B = 0, C = 1/2): 1 at 0, 0 at the other integers, support (-2, 2).
 fn catmull_rom(x: f64) -> f64 {
@@ -75,8 +84,8 @@ struct BoxAxis {
     window_len: f64,
 }
 
-fn box_axis(size: u32, start: f64, len: f64) -> BoxAxis {
-    let factor = ((len / BOX_TARGET).floor() as usize).max(1);
+fn box_axis(size: u32, start: f64, len: f64, target: f64) -> BoxAxis {
+    let factor = ((len / target).floor() as usize).max(1);
     let cells = ((len as usize) / factor).max(1);
     let span = cells * factor;
     // Centre the cells in the window; they cover it but for < factor pixels at the edges.
@@ -91,7 +100,7 @@ fn box_axis(size: u32, start: f64, len: f64) -> BoxAxis {
     }
 }
 
-/// The part of the image that becomes the 64 x 64 square: `[x0, x0 + width) x [y0, y0 + height)`,
+/// The part of the image that becomes the output square: `[x0, x0 + width) x [y0, y0 + height)`,
 /// in pixels of the full-size stored image (before orientation).
 pub(super) struct Window {
     x0: f64,
@@ -130,13 +139,16 @@ pub(super) fn frame_window(w: u32, h: u32, fit: Framing) -> Window {
     }
 }
 
-/// Crops `window` out of `image` and resamples it to `SIDE x SIDE` RGB8, before orientation.
-pub(super) fn resample(image: &DynamicImage, window: &Window) -> Result<Vec<u8>> {
+/// Crops `window` out of `image` and resamples it to `side x side` RGB8 (`side * side * 3`
+/// bytes, row-major), before orientation. `side` is checked by the caller (16..=512).
+pub(super) fn resample(image: &DynamicImage, window: &Window, side: usize) -> Result<Vec<u8>> {
     let (w, h) = image.dimensions();
-    let bx = box_axis(w, window.x0, window.width);
-    let by = box_axis(h, window.y0, window.height);
+    let target = box_target(side);
+    let bx = box_axis(w, window.x0, window.width, target);
+    let by = box_axis(h, window.y0, window.height, target);
 
-    // 1. Integer box average into `cells` (at most 511 x 511 x 3 f32, ~3 MB).
+    // 1. Integer box average into `cells` (at most 511 x 511 x 3 f32, ~3 MB, for side 64;
+    //    ~12 MB for side 128, ~50 MB from side 256).
     let mut cells = vec![0f32; bx.cells * by.cells * 3];
     let area = (bx.factor * by.factor) as f32;
     for (cy, cell_row) in cells.chunks_exact_mut(bx.cells * 3).enumerate() {
@@ -149,13 +161,13 @@ pub(super) fn resample(image: &DynamicImage, window: &Window) -> Result<Vec<u8>>
         }
     }
 
-    // 2. Catmull-Rom, horizontally then vertically, to SIDE x SIDE.
-    let x_taps = axis_taps(bx.cells, bx.window_start, bx.window_len, SIDE);
-    let y_taps = axis_taps(by.cells, by.window_start, by.window_len, SIDE);
-    let mut across = vec![0f32; by.cells * SIDE * 3];
+    // 2. Catmull-Rom, horizontally then vertically, to side x side.
+    let x_taps = axis_taps(bx.cells, bx.window_start, bx.window_len, side);
+    let y_taps = axis_taps(by.cells, by.window_start, by.window_len, side);
+    let mut across = vec![0f32; by.cells * side * 3];
     for (src, dst) in cells
         .chunks_exact(bx.cells * 3)
-        .zip(across.chunks_exact_mut(SIDE * 3))
+        .zip(across.chunks_exact_mut(side * 3))
     {
         for ((lo, weights), out) in x_taps.iter().zip(dst.chunks_exact_mut(3)) {
             let src = src.get(lo * 3..).unwrap_or(&[]);
@@ -168,12 +180,12 @@ pub(super) fn resample(image: &DynamicImage, window: &Window) -> Result<Vec<u8>>
             out.copy_from_slice(&acc);
         }
     }
-    let mut pixels = vec![0u8; PIXELS];
-    let mut acc = vec![0f32; SIDE * 3];
-    for ((lo, weights), out) in y_taps.iter().zip(pixels.chunks_exact_mut(SIDE * 3)) {
+    let mut pixels = vec![0u8; side * side * 3];
+    let mut acc = vec![0f32; side * 3];
+    for ((lo, weights), out) in y_taps.iter().zip(pixels.chunks_exact_mut(side * 3)) {
         acc.fill(0.0);
-        let rows = across.get(lo * SIDE * 3..).unwrap_or(&[]);
-        for (w, src) in weights.iter().zip(rows.chunks_exact(SIDE * 3)) {
+        let rows = across.get(lo * side * 3..).unwrap_or(&[]);
+        for (w, src) in weights.iter().zip(rows.chunks_exact(side * 3)) {
             for (a, v) in acc.iter_mut().zip(src) {
                 *a += w * v;
             }
