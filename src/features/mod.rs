@@ -45,8 +45,7 @@ pub use model::FeatureModel;
 pub use params::{FeatureParams, FeatureParamsBuilder};
 pub use patches::{downscale, extract_patch, mirror, normalise_patch};
 pub use trainer::{
-    FeatureProgress, FeatureReport, FeatureTrained, FeatureTrainer, Stage,
-    FIT_STEP,
+    FeatureProgress, FeatureReport, FeatureTrained, FeatureTrainer, Stage, FIT_STEP,
 };
 pub use whitening::Whitening;
 
@@ -87,4 +86,3 @@ pub const MAX_FILTERS: usize = 1024;
 pub const MAX_PATCHES: usize = 200_000;
 /// Most k-means iterations accepted.
 pub const MAX_KMEANS_ITERATIONS: usize = 100;
-

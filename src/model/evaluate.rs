@@ -52,9 +52,12 @@ pub struct Classification {
     pub height: u32,
     /// Decoder that read it (`jpeg`, `png`, ...).
     pub format: &'static str,
-    /// The exact 64x64 RGB image the model saw, row-major (row, column, channel).
+    /// The exact RGB image the model saw, row-major (row, column, channel): 64x64, or the
+    /// backbone's input side for a pretrained-feature model.
     #[serde(skip)]
     pub pixels: Vec<u8>,
+    /// Side of [`pixels`](Self::pixels), in pixels.
+    pub side: usize,
 }
 
 /// A class-activation heat map: where the model saw a cat.
@@ -67,12 +70,14 @@ pub struct HeatMap {
 }
 
 /// The one photo path: `bytes` decoded and preprocessed to the square RGB image of `side`
-/// pixels the model wants, with the side it has.
-// Until preprocessing gives other sides, every photo is preprocessed at 64 px and a
-// pretrained-feature model's backbone resizes it up: this is the one call site to change.
-fn photo(bytes: &[u8], fit: Framing, side: usize) -> Result<(preprocess::Photo, usize)> {
-    let _ = side;
-    Ok((preprocess::preprocess(bytes, fit)?, preprocess::SIDE))
+/// pixels the model wants (64 for the pixel models; a pretrained-feature model's input side, so
+/// a photo is resampled once from the original instead of shrunk to 64 and blown up again).
+fn photo(bytes: &[u8], fit: Framing, side: usize) -> Result<preprocess::Photo> {
+    if side == preprocess::SIDE {
+        preprocess::preprocess(bytes, fit)
+    } else {
+        preprocess::preprocess_to(bytes, fit, side, &preprocess::Limits::default())
+    }
 }
 
 fn verdict(logit: f64, photo: preprocess::Photo) -> Classification {
@@ -84,6 +89,7 @@ fn verdict(logit: f64, photo: preprocess::Photo) -> Classification {
         height: photo.height,
         format: photo.format,
         pixels: photo.pixels,
+        side: photo.side,
     }
 }
 
@@ -93,8 +99,8 @@ pub fn classify(
     bytes: &[u8],
     fit: Framing,
 ) -> Result<Classification> {
-    let (photo, side) = photo(bytes, fit, network.photo_side())?;
-    let logit = network.logit_image(&photo.pixels, side)?;
+    let photo = photo(bytes, fit, network.photo_side())?;
+    let logit = network.logit_image(&photo.pixels, photo.side)?;
     Ok(verdict(logit, photo))
 }
 
@@ -107,8 +113,8 @@ pub fn classify_with_heat_map(
     let Model::Pretrained(saved) = model else {
         return classify(model, bytes, fit).map(|c| (c, None));
     };
-    let (photo, side) = photo(bytes, fit, model.photo_side())?;
-    let (logit, values, map_side) = saved.model.classify_rgb(&photo.pixels, side)?;
+    let photo = photo(bytes, fit, model.photo_side())?;
+    let (logit, values, map_side) = saved.model.classify_rgb(&photo.pixels, photo.side)?;
     let heat = HeatMap {
         side: map_side,
         values,

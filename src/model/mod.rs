@@ -13,7 +13,9 @@ use std::sync::Arc;
 
 use ndarray::Array1;
 
-pub use evaluate::{classify, classify_with_heat_map, evaluate, Classification, Evaluation, HeatMap};
+pub use evaluate::{
+    classify, classify_with_heat_map, evaluate, Classification, Evaluation, HeatMap,
+};
 pub use file::{SavedFeatures, SavedNetwork, SavedPretrained};
 pub use receipt::{rfc3339_utc, Receipt};
 pub use save::{save_features, save_network, save_pretrained};

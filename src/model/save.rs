@@ -1,6 +1,8 @@
 //! Fitted models as they are saved: the receipt written, the evaluation on both splits.
 
-use super::{evaluate, Evaluation, PixelModel, Receipt, SavedFeatures, SavedNetwork, SavedPretrained};
+use super::{
+    evaluate, Evaluation, PixelModel, Receipt, SavedFeatures, SavedNetwork, SavedPretrained,
+};
 use crate::data::Dataset;
 use crate::features::FeatureTrained;
 use crate::network::Trained;

@@ -74,7 +74,10 @@ impl PretrainedModel {
             ("weights", &weights),
         ] {
             if v.len() != FEATURES {
-                return bad(format!("{name} has {} values, expected {FEATURES}", v.len()));
+                return bad(format!(
+                    "{name} has {} values, expected {FEATURES}",
+                    v.len()
+                ));
             }
         }
         let all = scaler_mean
@@ -192,7 +195,11 @@ impl PretrainedModel {
     /// with the side of the map.
     pub fn classify_rgb(&self, rgb: &[u8], side: usize) -> Result<(f64, Vec<f32>, usize)> {
         let f = self.features(rgb, side, &mut Scratch::default())?;
-        Ok((self.logit_from_features(&f.pooled), self.heat_map(&f), f.side))
+        Ok((
+            self.logit_from_features(&f.pooled),
+            self.heat_map(&f),
+            f.side,
+        ))
     }
 
     /// Logits `(m,)` of `m` 64x64x3 images given one after the other (resized up to the

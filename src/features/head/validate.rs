@@ -1,8 +1,8 @@
 //! The cross-validation fits that pick C, and the final fit on every row at that C.
 
 use super::{
-    solver_chunk, CrossValidation, Data, FitState, HeadFit, C_GRID, FOLDS,
-    SOLVER_MAX_ITERATIONS, SOLVER_TOLERANCE,
+    solver_chunk, CrossValidation, Data, FitState, HeadFit, C_GRID, FOLDS, SOLVER_MAX_ITERATIONS,
+    SOLVER_TOLERANCE,
 };
 use crate::features::logreg::{self, Solver};
 use crate::Result;
