@@ -85,7 +85,10 @@ impl PretrainedModel {
             .chain(&scaler_std)
             .chain(&weights)
             .chain([&bias, &c]);
-        if let Some(v) = all.into_iter().find(|v| !(v.abs() <= MAX_PARAMETER)) {
+        if let Some(v) = all
+            .into_iter()
+            .find(|v| !v.is_finite() || v.abs() > MAX_PARAMETER)
+        {
             return bad(format!(
                 "a parameter is {v}, expected a finite number within {MAX_PARAMETER:e}"
             ));
