@@ -77,6 +77,20 @@ pub enum Error {
     /// unsupported version, a missing or mis-shaped tensor, a non-finite scale or bias.
     #[error("invalid backbone file: {0}")]
     InvalidBackbone(String),
+
+    /// A pretrained-feature model given a backbone other than the one it was trained with.
+    #[error(
+        "this model was trained with backbone {model}; the backbone file is {file}: use the \
+         backbone it was trained with, or train the model again"
+    )]
+    BackboneMismatch { model: String, file: String },
+
+    /// A pretrained-feature model used before its backbone was attached.
+    #[error(
+        "this pretrained-feature model needs its backbone: load backbone.safetensors \
+         (./build.sh writes it to www/data) and attach it"
+    )]
+    NoBackbone,
     // ---- the pretrained backbone's source ---------------------------------------------------
     /// A wheel or `.pth` that cannot be converted into the backbone file: not a wheel or a
     /// `.pth`, truncated, an unsupported pickle opcode, a missing or mis-shaped tensor.
@@ -197,6 +211,8 @@ impl Error {
             }
             Error::InvalidModel(_)
             | Error::InvalidBackbone(_)
+            | Error::BackboneMismatch { .. }
+            | Error::NoBackbone
             | Error::BackboneSource(_)
             | Error::BackboneSha256 { .. } => ErrorKind::Model,
             Error::EmptyImage

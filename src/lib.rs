@@ -14,6 +14,7 @@
 //! - [`logistic`]: the exercise's steps (sigmoid, initialize, propagate, optimize, predict).
 //! - [`network`]: hyper-parameters, training and prediction of L-layer networks.
 //! - [`features`]: learned convolutional features (k-means filters) under logistic regression.
+//! - [`pretrained`]: the pretrained backbone's features under the same head.
 //! - [`convergence`]: telling a run that overshot (cost rose) from one that learnt.
 //! - [`model`]: every kind of fitted model: specifications and presets, the one training path,
 //!   model files, evaluation and classifying a photo.
@@ -34,6 +35,7 @@ pub mod logistic;
 pub mod model;
 pub mod network;
 pub mod preprocess;
+pub mod pretrained;
 pub mod protocol;
 pub mod rng;
 

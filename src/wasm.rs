@@ -11,7 +11,7 @@ use wasm_bindgen::prelude::*;
 use crate::backbone::Backbone;
 use crate::data::{Dataset, PhotoSet, Split};
 use crate::model::{self, Evaluation, Model, ModelSpec, PixelModel, Training};
-use crate::preprocess::{Framing, PIXELS, SIDE};
+use crate::preprocess::{Framing, SIDE};
 use crate::Error;
 
 /// A core error as a JS `Error` whose `name` is its kind (`photo`, `model`, `dataset`, ...:
@@ -305,6 +305,7 @@ impl WasmModel {
                 Some(&m.cross_validation),
                 &[][..],
             ),
+            Model::Pretrained(m) => (None, None, Some(&m.cross_validation), &[][..]),
         };
         to_js(&ModelInfo {
             kind: self.inner.kind(),
@@ -335,7 +336,6 @@ impl WasmModel {
     /// `{probability, label, width, height, format, seen_rgba}`.
     pub fn classify(&self, bytes: &[u8], fit: &str) -> Result<JsValue, JsValue> {
         let c = model::classify(&self.inner, bytes, parse_framing(fit)?).map_err(err)?;
-        debug_assert_eq!(c.pixels.len(), PIXELS);
         to_js(&ClassifyResult {
             probability: c.probability,
             label: c.label,
@@ -353,7 +353,7 @@ impl WasmModel {
     pub fn first_layer_images(&self) -> Result<Vec<u8>, JsValue> {
         match &self.inner {
             Model::Network(saved) => crate::inspect::first_layer_rgba(&saved.network).map_err(err),
-            Model::Features(_) => Err(err(Error::State(
+            Model::Features(_) | Model::Pretrained(_) => Err(err(Error::State(
                 "weight images are drawn for logistic regression and networks only",
             ))),
         }

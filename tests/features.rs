@@ -199,6 +199,6 @@ fn network_files_still_load_through_any_model() {
     let bytes = saved.to_bytes().unwrap();
     match Model::from_bytes(&bytes).unwrap() {
         Model::Network(m) => assert_eq!(m, saved),
-        Model::Features(_) => panic!("a network file loaded as features"),
+        other => panic!("a network file loaded as {}", other.kind()),
     }
 }

@@ -26,7 +26,13 @@ pub enum ModelKind {
     /// Learned convolutional features (k-means filters) + L2 logistic regression, C by
     /// cross-validation (`--filters`, `--patches`, `--kmeans-iters`, `--seed`).
     Features,
+    /// Pretrained features (EfficientNet-Lite0, frozen; `--backbone`) + L2 logistic
+    /// regression, C by cross-validation (`--side`, `--seed`).
+    Pretrained,
 }
+
+/// Where the backbone file is unless `--backbone` says otherwise (./build.sh writes it).
+pub const DEFAULT_BACKBONE: &str = "www/data/backbone.safetensors";
 
 #[derive(Clone, Copy, ValueEnum)]
 pub enum FramingArg {
@@ -88,6 +94,9 @@ pub enum Command {
         model: PathBuf,
         #[arg(long)]
         data: PathBuf,
+        /// The backbone file a pretrained-feature model needs.
+        #[arg(long, default_value = DEFAULT_BACKBONE)]
+        backbone: PathBuf,
         #[arg(long)]
         json: bool,
     },
@@ -104,6 +113,9 @@ pub enum Command {
         /// Iterations of the straightforward deep network, extrapolated to 2500.
         #[arg(long, default_value_t = 100)]
         deep_slow_iters: usize,
+        /// The backbone file (its rows are skipped when it is missing).
+        #[arg(long, default_value = DEFAULT_BACKBONE)]
+        backbone: PathBuf,
     },
     /// Serve the web app (static files) on 127.0.0.1.
     Serve {
@@ -120,6 +132,9 @@ pub enum Command {
         photos: Vec<PathBuf>,
         #[arg(long, value_enum, default_value_t = FramingArg::Crop)]
         fit: FramingArg,
+        /// The backbone file a pretrained-feature model needs.
+        #[arg(long, default_value = DEFAULT_BACKBONE)]
+        backbone: PathBuf,
         #[arg(long)]
         json: bool,
     },
@@ -157,7 +172,8 @@ pub struct TrainArgs {
     /// L2 penalty (default 0).
     #[arg(long)]
     pub l2: Option<f64>,
-    /// Seed of the initial weights, or of the patches, k-means start and folds (default 1).
+    /// Seed of the initial weights, or of the patches, k-means start and folds, or of the
+    /// folds (default 1).
     #[arg(long)]
     pub seed: Option<u32>,
     /// Networks: the exact Gram-matrix solver (default) or the textbook one.
@@ -173,6 +189,13 @@ pub struct TrainArgs {
     /// With --model features: k-means iterations (default 5).
     #[arg(long)]
     pub kmeans_iters: Option<usize>,
+    /// With --model pretrained: the backbone's input side in pixels, 64 to 224 in steps of 32
+    /// (default 128).
+    #[arg(long)]
+    pub side: Option<usize>,
+    /// With --model pretrained: the backbone file.
+    #[arg(long, default_value = DEFAULT_BACKBONE)]
+    pub backbone: PathBuf,
     /// Output model file (.safetensors).
     #[arg(short, long)]
     pub output: PathBuf,

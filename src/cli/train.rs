@@ -7,12 +7,12 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::{json, Map, Value};
 
-use purrceptron::model::{rfc3339_utc, Model, ModelSpec};
+use purrceptron::model::{rfc3339_utc, Model, ModelSpec, TrainingContext};
 use purrceptron::{Error, Result};
 
 use super::args::{ModelKind, SolverArg, TrainArgs};
 use super::output::{draw_progress, pct, print_eval};
-use super::{load_dataset, write};
+use super::{load_backbone, load_dataset, write};
 
 /// Iterations between the costs a network records (the progress bar's resolution); saved in
 /// the model's hyper-parameters, so it stays what it always was.
@@ -21,9 +21,16 @@ const REPORT_EVERY: usize = 10;
 pub fn train(args: TrainArgs) -> Result<ExitCode> {
     let dataset = load_dataset(&args.data)?;
     let spec = ModelSpec::from_request(&request(&args)).map_err(flag_names)?;
+    let context = TrainingContext {
+        backbone: match spec {
+            ModelSpec::Pretrained(_) => Some(load_backbone(&args.backbone)?),
+            _ => None,
+        },
+        features: None,
+    };
     let bar = !args.json && std::io::stderr().is_terminal();
     let start = Instant::now();
-    let finished = spec.fit(&dataset, now, |p| {
+    let finished = spec.fit_with(&dataset, context, now, |p| {
         if bar {
             draw_progress(p, start);
         }
@@ -62,9 +69,25 @@ pub fn train(args: TrainArgs) -> Result<ExitCode> {
                 "seconds": seconds,
             })
         ),
+        Model::Pretrained(saved) if args.json => println!(
+            "{}",
+            json!({
+                "output": output,
+                "params": saved.model.params(),
+                "cross_validation": saved.cross_validation,
+                "backbone_sha256": saved.model.backbone_sha256(),
+                "receipt": receipt,
+                "evaluation": finished.evaluation,
+                "seconds": seconds,
+            })
+        ),
         model => {
-            if let Model::Features(saved) = model {
-                let cv = &saved.cross_validation;
+            let cv = match model {
+                Model::Features(saved) => Some(&saved.cross_validation),
+                Model::Pretrained(saved) => Some(&saved.cross_validation),
+                Model::Network(_) => None,
+            };
+            if let Some(cv) = cv {
                 let best = cv.scores.iter().find(|s| s.0 == cv.c).map_or(0.0, |s| s.1);
                 println!(
                     "C = {} by {}-fold cross-validation (held-out accuracy {})",
@@ -88,9 +111,10 @@ fn request(args: &TrainArgs) -> Value {
         ModelKind::Lr => "lr",
         ModelKind::Deep => "deep",
         ModelKind::Features => "features",
+        ModelKind::Pretrained => "pretrained",
     };
     r.insert("model".into(), json!(model));
-    if !matches!(args.model, ModelKind::Features) {
+    if !matches!(args.model, ModelKind::Features | ModelKind::Pretrained) {
         r.insert("report_every".into(), json!(REPORT_EVERY));
     }
     let mut put = |key: &str, value: Option<Value>| {
@@ -113,6 +137,7 @@ fn request(args: &TrainArgs) -> Value {
     put("filters", args.filters.map(|n| json!(n)));
     put("patches", args.patches.map(|n| json!(n)));
     put("kmeans_iterations", args.kmeans_iters.map(|n| json!(n)));
+    put("side", args.side.map(|n| json!(n)));
     Value::Object(r)
 }
 
@@ -130,6 +155,7 @@ fn flag_names(e: Error) -> Error {
             "filters" => "--filters",
             "patches" => "--patches",
             "kmeans_iterations" => "--kmeans-iters",
+            "side" => "--side",
             _ => return None,
         })
     };

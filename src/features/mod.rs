@@ -22,11 +22,13 @@
 //!
 //! One file per concern: `params` (the checked settings), `patches` (steps 1-2), `whitening`
 //! (3), `kmeans` (4), `encoder` (5), `model` (the fitted model), `trainer` (the resumable
-//! training, one file per stage in `trainer/`), `file` (model files); the matrix product is
+//! training, one file per stage in `trainer/`), `head` (standardisation, cross-validated
+//! logistic regression: shared with the pretrained model); the matrix product is
 //! [`crate::kernels::matmul_f32`].
 
 pub mod eig;
 mod encoder;
+pub mod head;
 pub mod kmeans;
 pub mod logreg;
 mod model;
@@ -36,12 +38,14 @@ mod trainer;
 mod whitening;
 
 pub use encoder::Encoder;
+/// The head's constants and cross-validation result, shared with the pretrained model; the
+/// smallest stored feature scale ([`head::MIN_SCALE`]) bounds model files too.
+pub use head::{CrossValidation, C_GRID, FOLDS, MIN_SCALE};
 pub use model::FeatureModel;
 pub use params::{FeatureParams, FeatureParamsBuilder};
 pub use patches::{downscale, extract_patch, mirror, normalise_patch};
 pub use trainer::{
-    CrossValidation, FeatureProgress, FeatureReport, FeatureTrained, FeatureTrainer, Stage,
-    FIT_STEP,
+    FeatureProgress, FeatureReport, FeatureTrained, FeatureTrainer, Stage, FIT_STEP,
 };
 pub use whitening::Whitening;
 
@@ -67,12 +71,6 @@ pub const THRESHOLD: f32 = 0.25;
 pub const KMEANS_DAMPING: f64 = 1e-3;
 /// Largest magnitude of any stored parameter of a model file (see [`FeatureModel::from_parts`]).
 pub const MAX_PARAMETER: f64 = 1e6;
-/// Smallest stored feature scale: the trainer leaves scales below it at 1.
-pub const MIN_SCALE: f64 = 1e-6;
-/// Inverse penalties tried by cross-validation.
-pub const C_GRID: [f64; 8] = [3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0];
-/// Folds of the cross-validation.
-pub const FOLDS: usize = 5;
 
 /// Default number of filters.
 pub const DEFAULT_FILTERS: usize = 128;
@@ -88,7 +86,3 @@ pub const MAX_FILTERS: usize = 1024;
 pub const MAX_PATCHES: usize = 200_000;
 /// Most k-means iterations accepted.
 pub const MAX_KMEANS_ITERATIONS: usize = 100;
-/// Relative gradient norm at which a logistic-regression fit stops.
-const SOLVER_TOLERANCE: f64 = 1e-3;
-/// Iterations at most per logistic-regression fit.
-const SOLVER_MAX_ITERATIONS: usize = 300;

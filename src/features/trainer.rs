@@ -4,7 +4,8 @@
 //!
 //! The stages, each in its own file: `sampling` (patches, their covariance, the whitening and
 //! the k-means start), `clustering` (k-means iterations), `encoding` (the training images and
-//! their mirrors), `fitting` (the Gram matrix, cross-validation and the final regression).
+//! their mirrors), `fitting` (the shared head: the Gram matrix, cross-validation and the final
+//! regression, in [`crate::features::head`]).
 
 mod clustering;
 mod encoding;
@@ -13,22 +14,19 @@ mod sampling;
 
 use serde::{Deserialize, Serialize};
 
-use super::{downscale, mirror, FeatureModel, FeatureParams, C_GRID, FOLDS, PATCH_LEN, POSITIONS};
+use super::head::{CrossValidation, HeadFitter};
+use super::{downscale, mirror, FeatureModel, FeatureParams, FOLDS, PATCH_LEN, POSITIONS};
 use crate::preprocess::PIXELS;
 use crate::rng::Mt19937;
 use crate::{Error, Result};
 
 use clustering::Clustering;
 use encoding::Encoding;
-use fitting::{FinalRegression, Finished, Gram, Validating};
+use fitting::{Finished, Fitting};
 use sampling::{Covariance, Eigen};
 
 /// Patches per unit of work in the patch, covariance and k-means stages.
 const CHUNK: usize = 1000;
-/// Rows of the Gram matrix per unit of work.
-const GRAM_ROWS: usize = 32;
-/// Logistic-regression iterations per unit of work.
-const SOLVER_CHUNK: usize = 20;
 
 /// Where a training stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -71,16 +69,6 @@ pub struct FeatureProgress {
     /// Work done and planned overall, in millions of multiply-adds (estimates); `done <= total`.
     pub done: f64,
     pub total: f64,
-}
-
-/// Result of the cross-validation.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct CrossValidation {
-    /// `(C, validation accuracy)` for every C tried, accuracy over the held-out images and
-    /// their mirrors.
-    pub scores: Vec<(f64, f64)>,
-    /// The C picked: the best accuracy, the smallest C among ties.
-    pub c: f64,
 }
 
 /// What training reports beside the model.
@@ -131,13 +119,11 @@ impl Inputs {
             PATCH_LEN as f64,
         );
         let m2 = 2.0 * self.m() as f64;
-        let nf = self.params.n_features() as f64;
         let patches = n * d * (d + 4.0) / 1e6;
         let whitening = 12.0 * d * d * d / 1e6 * 8.0;
         let kmeans = self.params.kmeans_iterations() as f64 * n * d * (k + 2.0) / 1e6;
         let encoding = m2 * (POSITIONS * POSITIONS) as f64 * d * k / 1e6;
-        let fits = (FOLDS * C_GRID.len() + 1) as f64;
-        let fitting = m2 * m2 * nf / 1e6 + fits * 150.0 * (0.8 * m2).powi(2) / 1e6;
+        let fitting = HeadFitter::estimated_cost(2 * self.m(), self.params.n_features());
         [patches, whitening, kmeans, encoding, fitting]
     }
 }
@@ -152,11 +138,8 @@ enum State {
     Eigen(Eigen),
     Clustering(Box<Clustering>),
     Encoding(Box<Encoding>),
-    Gram(Box<Gram>),
-    /// Cross-validation fits.
-    Validating(Box<Validating>),
-    /// The fit on every image at the C cross-validation picked.
-    FinalRegression(Box<FinalRegression>),
+    /// The head: Gram matrix, cross-validation fits, the final fit.
+    Fitting(Box<Fitting>),
     Done(Box<Finished>),
     /// A step failed: nothing more can be done.
     Failed,
@@ -217,7 +200,7 @@ impl FeatureTrainer {
             State::Eigen(_) => Stage::Whitening,
             State::Clustering(_) => Stage::Kmeans,
             State::Encoding(_) => Stage::Encoding,
-            State::Gram(_) | State::Validating(_) | State::FinalRegression(_) => Stage::Fitting,
+            State::Fitting(_) => Stage::Fitting,
             State::Done(_) | State::Failed => Stage::Done,
         }
     }
@@ -232,9 +215,7 @@ impl FeatureTrainer {
             State::Covariance(s) => s.fraction(inputs),
             State::Clustering(s) => s.fraction(inputs),
             State::Encoding(s) => s.fraction(inputs),
-            State::Gram(s) => s.fraction(inputs),
-            State::Validating(s) => s.fraction(),
-            State::FinalRegression(_) => FinalRegression::fraction(),
+            State::Fitting(s) => s.fraction(),
             State::Done(_) | State::Failed => 1.0,
         };
         let stage = self.stage();
@@ -293,9 +274,7 @@ impl FeatureTrainer {
             State::Eigen(s) => s.unit(inputs)?,
             State::Clustering(s) => s.unit(inputs),
             State::Encoding(s) => s.unit(inputs)?,
-            State::Gram(s) => s.unit(inputs)?,
-            State::Validating(s) => s.unit(inputs)?,
-            State::FinalRegression(s) => s.unit(inputs)?,
+            State::Fitting(s) => s.unit()?,
             done @ (State::Done(_) | State::Failed) => (done, 0.0),
         };
         self.state = next;

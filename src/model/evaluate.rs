@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use super::PixelModel;
+use super::{Model, PixelModel};
 use crate::data::{Dataset, CLASSES};
 use crate::preprocess::{self, Framing};
 use crate::Result;
@@ -52,9 +52,45 @@ pub struct Classification {
     pub height: u32,
     /// Decoder that read it (`jpeg`, `png`, ...).
     pub format: &'static str,
-    /// The exact 64x64 RGB image the model saw, row-major (row, column, channel).
+    /// The exact RGB image the model saw, row-major (row, column, channel): 64x64, or the
+    /// backbone's input side for a pretrained-feature model.
     #[serde(skip)]
     pub pixels: Vec<u8>,
+    /// Side of [`pixels`](Self::pixels), in pixels.
+    pub side: usize,
+}
+
+/// A class-activation heat map: where the model saw a cat.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct HeatMap {
+    /// Positions along a side (the backbone's last feature map: its input side / 32).
+    pub side: usize,
+    /// `side x side` logits, row-major (top row first); their mean is the photo's logit.
+    pub values: Vec<f32>,
+}
+
+/// The one photo path: `bytes` decoded and preprocessed to the square RGB image of `side`
+/// pixels the model wants (64 for the pixel models; a pretrained-feature model's input side, so
+/// a photo is resampled once from the original instead of shrunk to 64 and blown up again).
+fn photo(bytes: &[u8], fit: Framing, side: usize) -> Result<preprocess::Photo> {
+    if side == preprocess::SIDE {
+        preprocess::preprocess(bytes, fit)
+    } else {
+        preprocess::preprocess_to(bytes, fit, side, &preprocess::Limits::default())
+    }
+}
+
+fn verdict(logit: f64, photo: preprocess::Photo) -> Classification {
+    let probability = crate::logistic::sigmoid(logit);
+    Classification {
+        probability,
+        label: CLASSES[usize::from(probability > 0.5)],
+        width: photo.width,
+        height: photo.height,
+        format: photo.format,
+        pixels: photo.pixels,
+        side: photo.side,
+    }
 }
 
 /// Decodes and preprocesses `bytes` (the one photo path) and runs the model on the result.
@@ -63,19 +99,25 @@ pub fn classify(
     bytes: &[u8],
     fit: Framing,
 ) -> Result<Classification> {
-    let photo = preprocess::preprocess(bytes, fit)?;
-    let probability = network
-        .logits_pixels(&photo.pixels)?
-        .mapv(crate::logistic::sigmoid)
-        .first()
-        .copied()
-        .unwrap_or(f64::NAN);
-    Ok(Classification {
-        probability,
-        label: CLASSES[usize::from(probability > 0.5)],
-        width: photo.width,
-        height: photo.height,
-        format: photo.format,
-        pixels: photo.pixels,
-    })
+    let photo = photo(bytes, fit, network.photo_side())?;
+    let logit = network.logit_image(&photo.pixels, photo.side)?;
+    Ok(verdict(logit, photo))
+}
+
+/// [`classify`], with the heat map of a pretrained-feature model (`None` for other kinds).
+pub fn classify_with_heat_map(
+    model: &Model,
+    bytes: &[u8],
+    fit: Framing,
+) -> Result<(Classification, Option<HeatMap>)> {
+    let Model::Pretrained(saved) = model else {
+        return classify(model, bytes, fit).map(|c| (c, None));
+    };
+    let photo = photo(bytes, fit, model.photo_side())?;
+    let (logit, values, map_side) = saved.model.classify_rgb(&photo.pixels, photo.side)?;
+    let heat = HeatMap {
+        side: map_side,
+        values,
+    };
+    Ok((verdict(logit, photo), Some(heat)))
 }

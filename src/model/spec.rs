@@ -7,11 +7,12 @@ use serde_json::{Map, Value};
 
 use crate::features::{FeatureParams, FeatureParamsBuilder};
 use crate::network::{Hyperparams, HyperparamsBuilder};
+use crate::pretrained::{PretrainedParams, PretrainedParamsBuilder};
 use crate::{Error, Result};
 
 /// A model kind and its checked hyper-parameters. Serialised with the kind in `model`:
 /// `{"model": "network", "hidden": [20, 7, 5], "iterations": 2500, ...}` or
-/// `{"model": "features", "filters": 128, ...}`.
+/// `{"model": "features", "filters": 128, ...}` or `{"model": "pretrained", "side": 128, ...}`.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(tag = "model", rename_all = "snake_case")]
 pub enum ModelSpec {
@@ -20,13 +21,17 @@ pub enum ModelSpec {
     /// Learned convolutional features under an L2 logistic regression (its penalty is picked
     /// by cross-validation, so it takes no learning rate or iteration count).
     Features(FeatureParams),
+    /// The pretrained backbone's features (EfficientNet-Lite0, frozen) under the same
+    /// cross-validated L2 logistic regression; training needs the backbone
+    /// ([`super::TrainingContext`]).
+    Pretrained(PretrainedParams),
 }
 
 /// A named starting point offered by the page and the CLI.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Preset {
     /// Stable identifier (the page's option value): `lr`, `2layer`, `4layer`, `custom`,
-    /// `features`.
+    /// `features`, `pretrained`.
     pub id: &'static str,
     /// What the page shows.
     pub name: &'static str,
@@ -34,6 +39,9 @@ pub struct Preset {
     pub spec: ModelSpec,
     /// True when the person chooses the hidden layers (the spec's are a suggestion).
     pub custom_layers: bool,
+    /// The accuracy to expect, as the page shows it (`~98% on the test set`), when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expected_accuracy: Option<&'static str>,
 }
 
 /// Hidden layers of the classic exercise's deep network (`--model deep`, the page's 4-layer).
@@ -55,6 +63,11 @@ const NETWORK_KEYS: [&str; 7] = [
 ];
 /// Keys a learned-feature request may carry (besides `model`).
 const FEATURE_KEYS: [&str; 4] = ["seed", "filters", "patches", "kmeans_iterations"];
+/// Keys a pretrained-feature request may carry (besides `model`).
+const PRETRAINED_KEYS: [&str; 2] = ["side", "seed"];
+/// What the page shows beside the pretrained preset: the test-split accuracy measured at the
+/// default side (98%, tests/pretrained.rs).
+pub const PRETRAINED_EXPECTED: &str = "~98% on the test set";
 
 fn deep(hidden: &[usize]) -> HyperparamsBuilder {
     HyperparamsBuilder::default()
@@ -72,30 +85,42 @@ pub fn presets() -> Result<Vec<Preset>> {
             name: "logistic regression",
             spec: network(HyperparamsBuilder::default())?,
             custom_layers: false,
+            expected_accuracy: None,
         },
         Preset {
             id: "2layer",
             name: "2-layer [7]",
             spec: network(deep(&[7]))?,
             custom_layers: false,
+            expected_accuracy: None,
         },
         Preset {
             id: "4layer",
             name: "4-layer [20,7,5]",
             spec: network(deep(&DEEP_HIDDEN))?,
             custom_layers: false,
+            expected_accuracy: None,
         },
         Preset {
             id: "custom",
             name: "custom",
             spec: network(deep(&DEEP_HIDDEN))?,
             custom_layers: true,
+            expected_accuracy: None,
         },
         Preset {
             id: "features",
             name: "learned features",
             spec: ModelSpec::Features(FeatureParams::builder().build()?),
             custom_layers: false,
+            expected_accuracy: None,
+        },
+        Preset {
+            id: "pretrained",
+            name: "pretrained features (EfficientNet-Lite0)",
+            spec: ModelSpec::Pretrained(PretrainedParams::builder().build()?),
+            custom_layers: false,
+            expected_accuracy: Some(PRETRAINED_EXPECTED),
         },
     ])
 }
@@ -104,7 +129,8 @@ impl ModelSpec {
     /// Reads a training request: a JSON object whose `model` names the kind and whose other
     /// keys override that kind's defaults. `model` is `network` (the default: the builder's
     /// defaults, logistic regression), `lr` (logistic regression; refuses hidden layers),
-    /// `deep` (defaults [20, 7, 5], 2500 iterations, learning rate 0.0075) or `features`.
+    /// `deep` (defaults [20, 7, 5], 2500 iterations, learning rate 0.0075), `features` or
+    /// `pretrained`.
     /// A key the kind does not take is [`Error::UnusedParameter`], a value out of range
     /// [`Error::InvalidParameter`].
     pub fn from_request(request: &Value) -> Result<ModelSpec> {
@@ -147,15 +173,28 @@ impl ModelSpec {
                     overlay(&FeatureParamsBuilder::default(), given)?;
                 builder.build().map(ModelSpec::Features)
             }
+            "pretrained" => {
+                refuse_unknown(
+                    &given,
+                    &PRETRAINED_KEYS,
+                    "the pretrained-feature model",
+                    PRETRAINED_WHY,
+                )?;
+                let builder: PretrainedParamsBuilder =
+                    overlay(&PretrainedParamsBuilder::default(), given)?;
+                builder.build().map(ModelSpec::Pretrained)
+            }
             other => Err(unknown_model(format!("\"{other}\""))),
         }
     }
 
-    /// The kind's name as model files and the page know it: `network` or `features`.
+    /// The kind's name as model files and the page know it: `network`, `features` or
+    /// `pretrained`.
     pub fn kind(&self) -> &'static str {
         match self {
             ModelSpec::Network(_) => super::file::NETWORK_KIND,
             ModelSpec::Features(_) => super::file::FEATURES_KIND,
+            ModelSpec::Pretrained(_) => super::file::PRETRAINED_KIND,
         }
     }
 }
@@ -165,11 +204,14 @@ const NETWORK_WHY: &str = "a network takes hidden, iterations, learning_rate, l2
 const FEATURE_WHY: &str = "it takes seed, filters, patches and kmeans_iterations; its penalty is \
                            picked by cross-validation and its stages run to the end";
 
+const PRETRAINED_WHY: &str = "it takes side and seed; the backbone is frozen and the penalty \
+                              is picked by cross-validation";
+
 fn unknown_model(value: String) -> Error {
     Error::InvalidParameter {
         name: "model",
         value,
-        expected: "network, lr, deep or features",
+        expected: "network, lr, deep, features or pretrained",
     }
 }
 
@@ -246,6 +288,11 @@ mod tests {
             ModelSpec::Features(p) => assert_eq!((p.seed(), p.filters()), (3, 128)),
             other => panic!("{other:?}"),
         }
+        let p = ModelSpec::from_request(&json!({"model": "pretrained", "side": 96})).unwrap();
+        match p {
+            ModelSpec::Pretrained(p) => assert_eq!((p.side(), p.seed()), (96, 1)),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]
@@ -260,6 +307,16 @@ mod tests {
         let e = ModelSpec::from_request(&json!({"model": "lr", "hidden": [3]}));
         assert!(
             matches!(e, Err(Error::InvalidParameter { name: "hidden", .. })),
+            "{e:?}"
+        );
+        let e = ModelSpec::from_request(&json!({"model": "pretrained", "filters": 8}));
+        match e {
+            Err(Error::UnusedParameter { name, .. }) => assert_eq!(name, "filters"),
+            other => panic!("{other:?}"),
+        }
+        let e = ModelSpec::from_request(&json!({"model": "pretrained", "side": 100}));
+        assert!(
+            matches!(e, Err(Error::InvalidParameter { name: "side", .. })),
             "{e:?}"
         );
         let e = ModelSpec::from_request(&json!({"model": "svm"}));

@@ -3,16 +3,18 @@
 //! and the CLI can draw a progress bar), and [`Training::finish`] returns the fitted model with
 //! its receipt, its evaluation on both splits and any convergence warning.
 
+use std::sync::Arc;
+
 use serde::Serialize;
 
-use super::{
-    evaluate, Evaluation, Model, ModelSpec, PixelModel, Receipt, SavedFeatures, SavedNetwork,
-};
+use super::{save_features, save_network, save_pretrained, Evaluation, Model, ModelSpec};
+use crate::backbone::Backbone;
 use crate::convergence::{self, Warning};
 use crate::data::{Dataset, Split};
-use crate::features::{FeatureTrained, FeatureTrainer};
-use crate::network::{Inputs, Trained, Trainer};
-use crate::Result;
+use crate::features::FeatureTrainer;
+use crate::network::{Inputs, Trainer};
+use crate::pretrained::{ExtractedFeatures, PretrainedTrainer};
+use crate::{Error, Result};
 
 /// A training under way.
 #[derive(Debug)]
@@ -24,6 +26,16 @@ pub struct Training {
 enum Inner {
     Network(Box<Trainer>),
     Features(Box<FeatureTrainer>),
+    Pretrained(Box<PretrainedTrainer>),
+}
+
+/// What a training may need beside its specification and data: the backbone (required by
+/// pretrained features, ignored by the other kinds) and, to skip the extraction, the training
+/// features of an earlier run on the same split, backbone and side ([`Training::features`]).
+#[derive(Clone, Default)]
+pub struct TrainingContext {
+    pub backbone: Option<Arc<Backbone>>,
+    pub features: Option<ExtractedFeatures>,
 }
 
 /// Where a training stands. Networks count iterations and report their latest recorded cost;
@@ -40,11 +52,11 @@ pub struct TrainingProgress {
     pub cost_iteration: Option<usize>,
     /// True once every iteration or stage has run.
     pub finished: bool,
-    /// Learned-feature model only: the stage running (`patches`, `whitening`, `k-means`,
-    /// `encoding`, `fitting`, `done`).
+    /// Feature models only: the stage running (learned features: `patches`, `whitening`,
+    /// `k-means`, `encoding`, `fitting`, `done`; pretrained: `extracting`, `fitting`, `done`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stage: Option<&'static str>,
-    /// Learned-feature model only: the fraction of the stage done, in [0, 1].
+    /// Feature models only: the fraction of the stage done, in [0, 1].
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stage_done: Option<f64>,
 }
@@ -64,8 +76,16 @@ pub struct Finished {
 }
 
 impl ModelSpec {
-    /// Starts training this specification on `train`.
+    /// Starts training this specification on `train` (no backbone: see
+    /// [`start_with`](Self::start_with)).
     pub fn start(&self, train: &Split) -> Result<Training> {
+        self.start_with(train, TrainingContext::default())
+    }
+
+    /// Starts training this specification on `train` with `context`. Pretrained features
+    /// without a backbone are [`Error::State`]; cached features that do not fit (another
+    /// backbone, side or image count) are [`Error::InvalidParameter`].
+    pub fn start_with(&self, train: &Split, context: TrainingContext) -> Result<Training> {
         let inner = match self {
             ModelSpec::Network(hyper) => {
                 let inputs = Inputs::from(train);
@@ -80,6 +100,19 @@ impl ModelSpec {
                 &train.pixels,
                 &train.labels,
             )?)),
+            ModelSpec::Pretrained(params) => {
+                let backbone = context.backbone.ok_or(Error::State(
+                    "training on pretrained features needs the backbone: load \
+                     backbone.safetensors (./build.sh writes it to www/data) and pass it in",
+                ))?;
+                Inner::Pretrained(Box::new(PretrainedTrainer::new(
+                    params.clone(),
+                    backbone,
+                    &train.pixels,
+                    &train.labels,
+                    context.features,
+                )?))
+            }
         };
         Ok(Training { inner })
     }
@@ -91,9 +124,20 @@ impl ModelSpec {
         &self,
         dataset: &Dataset,
         created: impl FnOnce() -> String,
+        progress: impl FnMut(&TrainingProgress),
+    ) -> Result<Finished> {
+        self.fit_with(dataset, TrainingContext::default(), created, progress)
+    }
+
+    /// [`fit`](Self::fit) with a [`TrainingContext`] (the backbone pretrained features need).
+    pub fn fit_with(
+        &self,
+        dataset: &Dataset,
+        context: TrainingContext,
+        created: impl FnOnce() -> String,
         mut progress: impl FnMut(&TrainingProgress),
     ) -> Result<Finished> {
-        let mut training = self.start(&dataset.train)?;
+        let mut training = self.start_with(&dataset.train, context)?;
         while !training.is_done() {
             training.step_default()?;
             progress(&training.progress());
@@ -104,11 +148,12 @@ impl ModelSpec {
 
 impl Training {
     /// Runs up to `work` more iterations (networks) or about `work` million multiply-adds
-    /// (learned-feature model).
+    /// (feature models).
     pub fn step(&mut self, work: usize) -> Result<()> {
         match &mut self.inner {
             Inner::Network(t) => t.step(work),
             Inner::Features(t) => t.step(work as f64),
+            Inner::Pretrained(t) => t.step(work as f64),
         }
     }
 
@@ -118,6 +163,7 @@ impl Training {
         match &mut self.inner {
             Inner::Network(t) => t.step_to_next_report(),
             Inner::Features(t) => t.step(crate::features::FIT_STEP),
+            Inner::Pretrained(t) => t.step(crate::pretrained::FIT_STEP),
         }
     }
 
@@ -126,6 +172,17 @@ impl Training {
         match &self.inner {
             Inner::Network(t) => t.is_done(),
             Inner::Features(t) => t.is_done(),
+            Inner::Pretrained(t) => t.is_done(),
+        }
+    }
+
+    /// Pretrained features only: the training features once extracted (or given), to cache
+    /// keyed by dataset, backbone sha256 and side and give to a later training
+    /// ([`TrainingContext::features`]), which then only fits the head.
+    pub fn features(&self) -> Option<&ExtractedFeatures> {
+        match &self.inner {
+            Inner::Pretrained(t) => t.features(),
+            _ => None,
         }
     }
 
@@ -162,6 +219,18 @@ impl Training {
                     stage_done: Some(p.stage_done),
                 }
             }
+            Inner::Pretrained(t) => {
+                let p = t.progress();
+                TrainingProgress {
+                    done: p.done.round() as usize,
+                    iterations: p.total.round() as usize,
+                    cost: None,
+                    cost_iteration: None,
+                    finished: t.is_done(),
+                    stage: Some(p.stage.name()),
+                    stage_done: Some(p.stage_done),
+                }
+            }
         }
     }
 
@@ -169,7 +238,7 @@ impl Training {
     /// (`dataset_sha256`: [`Dataset::content_sha256`] of `dataset`, passed in because the page
     /// computes it once per dataset; `created`: an RFC 3339 date), its evaluation on both splits
     /// and, for a network that ran all its iterations, any convergence warning. A learned-feature
-    /// model stopped before its last stage is [`crate::Error::State`].
+    /// model (of either feature kind) stopped before its last stage is [`crate::Error::State`].
     pub fn finish(
         self,
         dataset: &Dataset,
@@ -216,70 +285,18 @@ impl Training {
                     kmeans_objective,
                 })
             }
+            Inner::Pretrained(trainer) => {
+                let trained = trainer.finish()?;
+                let (saved, evaluation) =
+                    save_pretrained(trained, dataset, dataset_sha256, created)?;
+                Ok(Finished {
+                    model: Model::Pretrained(saved),
+                    evaluation,
+                    costs: Vec::new(),
+                    warning: None,
+                    kmeans_objective: Vec::new(),
+                })
+            }
         }
     }
-}
-
-/// A trained network as it is saved (receipt written: `dataset_sha256` is
-/// [`Dataset::content_sha256`] of `dataset`, `created` an RFC 3339 date), with its evaluation
-/// on both splits.
-pub fn save_network(
-    trained: Trained,
-    dataset: &Dataset,
-    dataset_sha256: String,
-    created: String,
-) -> Result<(SavedNetwork, Evaluation)> {
-    let evaluation = evaluate(&trained.network, dataset)?;
-    let receipt = Receipt {
-        dataset_sha256,
-        final_cost: trained.report.final_cost,
-        train_accuracy: evaluation.train_accuracy,
-        test_accuracy: evaluation.test_accuracy,
-        iterations_run: trained.report.iterations_run,
-        created,
-    };
-    let saved = SavedNetwork {
-        network: trained.network,
-        hyperparams: trained.hyperparams,
-        receipt,
-    };
-    Ok((saved, evaluation))
-}
-
-/// A trained learned-feature model as it is saved (see [`save_network`]), with its evaluation.
-/// The train accuracy comes from the features computed in training: the same numbers an
-/// evaluation would compute again.
-pub fn save_features(
-    trained: FeatureTrained,
-    dataset: &Dataset,
-    dataset_sha256: String,
-    created: String,
-) -> Result<(SavedFeatures, Evaluation)> {
-    let test = &dataset.test;
-    let test_accuracy = if test.is_empty() {
-        None
-    } else {
-        Some(trained.model.accuracy_pixels(&test.pixels, &test.labels)?)
-    };
-    let evaluation = Evaluation {
-        train_accuracy: trained.report.train_accuracy,
-        test_accuracy,
-        test_majority_baseline: (!test.is_empty()).then(|| test.majority_rate()),
-        n_train: dataset.train.len(),
-        n_test: test.len(),
-    };
-    let receipt = Receipt {
-        dataset_sha256,
-        final_cost: trained.report.final_cost,
-        train_accuracy: evaluation.train_accuracy,
-        test_accuracy: evaluation.test_accuracy,
-        iterations_run: trained.report.final_iterations,
-        created,
-    };
-    let saved = SavedFeatures {
-        model: trained.model,
-        cross_validation: trained.report.cross_validation,
-        receipt,
-    };
-    Ok((saved, evaluation))
 }

@@ -2,7 +2,7 @@
 //! unit of work.
 
 use super::clustering::Learnt;
-use super::fitting::Gram;
+use super::fitting::Fitting;
 use super::{Inputs, State};
 use crate::features::{Encoder, PATCH_LEN, POSITIONS};
 use crate::Result;
@@ -36,8 +36,8 @@ impl Encoding {
         self.next as f64 / inputs.small.len() as f64
     }
 
-    /// Encodes one image; after the last, standardises the features for the Gram matrix.
-    pub(super) fn unit(mut self: Box<Self>, inputs: &Inputs) -> Result<(State, f64)> {
+    /// Encodes one image; after the last, starts the head's fit.
+    pub(super) fn unit(mut self: Box<Self>, inputs: &mut Inputs) -> Result<(State, f64)> {
         let f = self.encoder.encode(&inputs.small[self.next]);
         self.features.extend_from_slice(&f);
         let cost = (POSITIONS * POSITIONS * PATCH_LEN * inputs.params.filters()) as f64 / 1e6;
@@ -48,7 +48,7 @@ impl Encoding {
             let Encoding {
                 learnt, features, ..
             } = *self;
-            Ok((Gram::start(inputs, learnt, features)?, cost))
+            Ok((Fitting::start(inputs, learnt, features)?, cost))
         }
     }
 }

@@ -4,9 +4,11 @@
 
 mod features;
 mod network;
+mod pretrained;
 
 pub use features::{SavedFeatures, KIND as FEATURES_KIND};
 pub use network::{SavedNetwork, KIND as NETWORK_KIND};
+pub use pretrained::{SavedPretrained, KIND as PRETRAINED_KIND};
 
 use super::Model;
 use crate::data::container::Container;
@@ -28,7 +30,8 @@ pub(super) fn json<T: serde::Serialize + ?Sized>(value: &T) -> Result<String> {
 impl Model {
     /// Reads and validates a model file of any kind: container, `format`, `version`, `kind`,
     /// then the kind's own tensors and metadata. Any defect gives [`Error::InvalidModel`]
-    /// naming it (a dataset file is recognised and named as such); nothing here panics.
+    /// naming it (a dataset file is recognised and named as such); nothing here panics. A
+    /// pretrained-feature model comes without its backbone: see [`Model::attach_backbone`].
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
         let file = Container::parse(bytes, invalid)?;
         match file.meta("format")? {
@@ -44,6 +47,7 @@ impl Model {
         match file.meta("kind")? {
             NETWORK_KIND => SavedNetwork::read(&file).map(Model::Network),
             FEATURES_KIND => SavedFeatures::read(&file).map(Model::Features),
+            PRETRAINED_KIND => SavedPretrained::read(&file).map(Model::Pretrained),
             kind => Err(invalid(format!("unknown model kind `{kind}`"))),
         }
     }
@@ -53,6 +57,7 @@ impl Model {
         match self {
             Model::Network(m) => m.to_bytes(),
             Model::Features(m) => m.to_bytes(),
+            Model::Pretrained(m) => m.to_bytes(),
         }
     }
 }

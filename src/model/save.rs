@@ -1,0 +1,112 @@
+//! Fitted models as they are saved: the receipt written, the evaluation on both splits.
+
+use super::{
+    evaluate, Evaluation, PixelModel, Receipt, SavedFeatures, SavedNetwork, SavedPretrained,
+};
+use crate::data::Dataset;
+use crate::features::FeatureTrained;
+use crate::network::Trained;
+use crate::pretrained::PretrainedTrained;
+use crate::Result;
+
+/// A trained network as it is saved (receipt written: `dataset_sha256` is
+/// [`Dataset::content_sha256`] of `dataset`, `created` an RFC 3339 date), with its evaluation
+/// on both splits.
+pub fn save_network(
+    trained: Trained,
+    dataset: &Dataset,
+    dataset_sha256: String,
+    created: String,
+) -> Result<(SavedNetwork, Evaluation)> {
+    let evaluation = evaluate(&trained.network, dataset)?;
+    let receipt = Receipt {
+        dataset_sha256,
+        final_cost: trained.report.final_cost,
+        train_accuracy: evaluation.train_accuracy,
+        test_accuracy: evaluation.test_accuracy,
+        iterations_run: trained.report.iterations_run,
+        created,
+    };
+    let saved = SavedNetwork {
+        network: trained.network,
+        hyperparams: trained.hyperparams,
+        receipt,
+    };
+    Ok((saved, evaluation))
+}
+
+/// A trained learned-feature model as it is saved (see [`save_network`]), with its evaluation.
+/// The train accuracy comes from the features computed in training: the same numbers an
+/// evaluation would compute again.
+pub fn save_features(
+    trained: FeatureTrained,
+    dataset: &Dataset,
+    dataset_sha256: String,
+    created: String,
+) -> Result<(SavedFeatures, Evaluation)> {
+    let test = &dataset.test;
+    let test_accuracy = if test.is_empty() {
+        None
+    } else {
+        Some(trained.model.accuracy_pixels(&test.pixels, &test.labels)?)
+    };
+    let evaluation = Evaluation {
+        train_accuracy: trained.report.train_accuracy,
+        test_accuracy,
+        test_majority_baseline: (!test.is_empty()).then(|| test.majority_rate()),
+        n_train: dataset.train.len(),
+        n_test: test.len(),
+    };
+    let receipt = Receipt {
+        dataset_sha256,
+        final_cost: trained.report.final_cost,
+        train_accuracy: evaluation.train_accuracy,
+        test_accuracy: evaluation.test_accuracy,
+        iterations_run: trained.report.final_iterations,
+        created,
+    };
+    let saved = SavedFeatures {
+        model: trained.model,
+        cross_validation: trained.report.cross_validation,
+        receipt,
+    };
+    Ok((saved, evaluation))
+}
+
+/// A trained pretrained-feature model as it is saved (see [`save_network`]), with its
+/// evaluation. The train accuracy comes from the features extracted in training; the test split
+/// runs through the backbone.
+pub fn save_pretrained(
+    trained: PretrainedTrained,
+    dataset: &Dataset,
+    dataset_sha256: String,
+    created: String,
+) -> Result<(SavedPretrained, Evaluation)> {
+    let test = &dataset.test;
+    let test_accuracy = if test.is_empty() {
+        None
+    } else {
+        Some(trained.model.accuracy_pixels(&test.pixels, &test.labels)?)
+    };
+    let evaluation = Evaluation {
+        train_accuracy: trained.report.train_accuracy,
+        test_accuracy,
+        test_majority_baseline: (!test.is_empty()).then(|| test.majority_rate()),
+        n_train: dataset.train.len(),
+        n_test: test.len(),
+    };
+    let receipt = Receipt {
+        dataset_sha256,
+        final_cost: trained.report.final_cost,
+        train_accuracy: evaluation.train_accuracy,
+        test_accuracy: evaluation.test_accuracy,
+        iterations_run: trained.report.final_iterations,
+        created,
+    };
+    let saved = SavedPretrained {
+        model: trained.model,
+        cross_validation: trained.report.cross_validation,
+        receipt,
+    };
+    Ok((saved, evaluation))
+}

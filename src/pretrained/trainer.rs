@@ -1,0 +1,400 @@
+//! Resumable training of a [`PretrainedModel`]: the `extracting` stage runs the backbone on the
+//! training images a bounded number at a time, then the `fitting` stage fits the shared head.
+//! The extracted features can be taken out ([`PretrainedTrainer::features`]) and given to a
+//! later training ([`PretrainedTrainer::new`] with `cached`), which then only fits the head.
+
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use super::{image_cost, PretrainedModel, PretrainedParams, FEATURES};
+use crate::backbone::{Backbone, Scratch};
+use crate::features::head::{CrossValidation, HeadFit, HeadFitter};
+use crate::features::FOLDS;
+use crate::preprocess::{PIXELS, SIDE};
+use crate::rng::Mt19937;
+use crate::{Error, Result};
+
+/// Work of one step when training runs to the end in one call (`fit`, the CLI), in millions of
+/// multiply-adds (8 images at 128 px).
+pub const FIT_STEP: f64 = 1000.0;
+
+/// The pooled backbone features of a training split, to cache and give to a later training:
+/// valid for the same images (in the same order), the same backbone and the same side.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ExtractedFeatures {
+    /// Hex sha256 of the backbone file that computed them.
+    pub backbone_sha256: String,
+    /// The backbone's input side, pixels.
+    pub side: usize,
+    /// `m x FEATURES` row-major, one row per training image, in the split's order.
+    pub rows: Vec<f32>,
+}
+
+impl ExtractedFeatures {
+    /// Number of images.
+    pub fn len(&self) -> usize {
+        self.rows.len() / FEATURES
+    }
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+}
+
+/// Where a training stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PretrainedStage {
+    /// Running the backbone on the training images.
+    Extracting,
+    /// Cross-validation and the final logistic regression.
+    Fitting,
+    Done,
+}
+
+impl PretrainedStage {
+    /// Short human name.
+    pub fn name(self) -> &'static str {
+        match self {
+            PretrainedStage::Extracting => "extracting",
+            PretrainedStage::Fitting => "fitting",
+            PretrainedStage::Done => "done",
+        }
+    }
+}
+
+/// A progress report of a [`PretrainedTrainer`].
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct PretrainedProgress {
+    pub stage: PretrainedStage,
+    /// Fraction of the current stage done, in [0, 1].
+    pub stage_done: f64,
+    /// Work done and planned, millions of multiply-adds (estimates); `done <= total`.
+    pub done: f64,
+    pub total: f64,
+}
+
+/// What training reports beside the model.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct PretrainedReport {
+    pub cross_validation: CrossValidation,
+    /// Objective of the final fit divided by `C m`.
+    pub final_cost: f64,
+    /// Iterations of the final logistic-regression fit.
+    pub final_iterations: usize,
+    /// Accuracy on the training images, in [0, 1].
+    pub train_accuracy: f64,
+}
+
+/// A fitted model, how it was obtained, and the training features (to cache).
+#[derive(Clone, Debug)]
+pub struct PretrainedTrained {
+    pub model: PretrainedModel,
+    pub report: PretrainedReport,
+    pub features: ExtractedFeatures,
+}
+
+enum State {
+    /// Images `0..next` extracted into `rows`.
+    Extracting {
+        next: usize,
+        rows: Vec<f32>,
+        scratch: Box<Scratch>,
+    },
+    Fitting(Box<HeadFitter>),
+    Done(Box<HeadFit>),
+    /// A step failed: nothing more can be done.
+    Failed,
+}
+
+/// Resumable training of a [`PretrainedModel`].
+pub struct PretrainedTrainer {
+    params: PretrainedParams,
+    backbone: Arc<Backbone>,
+    labels: Vec<u8>,
+    /// The training images, 64x64x3 each.
+    pixels: Vec<u8>,
+    rng: Mt19937,
+    state: State,
+    /// The training features, once extracted.
+    extracted: Option<ExtractedFeatures>,
+    /// Work done so far, millions of multiply-adds (estimates).
+    done: f64,
+}
+
+impl std::fmt::Debug for PretrainedTrainer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PretrainedTrainer")
+            .field("params", &self.params)
+            .field("images", &self.labels.len())
+            .field("progress", &self.progress())
+            .finish_non_exhaustive()
+    }
+}
+
+impl PretrainedTrainer {
+    /// Prepares training on `pixels` (`m` 64x64x3 images) and `labels` (`m` values, 0 or 1)
+    /// with `backbone`. With `cached` features of these images (same backbone sha256, same
+    /// side, `m` rows of finite values; else [`Error::InvalidParameter`] naming what differs)
+    /// it skips the extraction. Needs at least [`FOLDS`] images.
+    pub fn new(
+        params: PretrainedParams,
+        backbone: Arc<Backbone>,
+        pixels: &[u8],
+        labels: &[u8],
+        cached: Option<ExtractedFeatures>,
+    ) -> Result<Self> {
+        let m = labels.len();
+        if pixels.len() != m * PIXELS {
+            return Err(Error::Shape(format!(
+                "{} pixel bytes for {m} labels (expected {})",
+                pixels.len(),
+                m * PIXELS
+            )));
+        }
+        if m < FOLDS {
+            return Err(Error::Shape(format!(
+                "{m} training images: the pretrained-feature model needs at least {FOLDS} for \
+                 its {FOLDS}-fold cross-validation"
+            )));
+        }
+        crate::check::labels(labels, 2)?;
+        let mut trainer = PretrainedTrainer {
+            rng: Mt19937::new(params.seed()),
+            params,
+            backbone,
+            labels: labels.to_vec(),
+            pixels: pixels.to_vec(),
+            state: State::Extracting {
+                next: 0,
+                rows: Vec::with_capacity(m * FEATURES),
+                scratch: Box::default(),
+            },
+            extracted: None,
+            done: 0.0,
+        };
+        if let Some(cached) = cached {
+            trainer.check_cached(&cached)?;
+            trainer.done = trainer.extraction_cost();
+            trainer.state = trainer.start_fitting(cached)?;
+        }
+        Ok(trainer)
+    }
+
+    fn check_cached(&self, cached: &ExtractedFeatures) -> Result<()> {
+        let refuse = |value: String, expected: &'static str| {
+            Err(Error::InvalidParameter {
+                name: "cached features",
+                value,
+                expected,
+            })
+        };
+        if cached.backbone_sha256 != self.backbone.sha256() {
+            return refuse(
+                format!("from backbone {}", cached.backbone_sha256),
+                "features from the backbone in use",
+            );
+        }
+        if cached.side != self.params.side() {
+            return refuse(
+                format!("extracted at {} px", cached.side),
+                "features extracted at the model's side",
+            );
+        }
+        if cached.rows.len() != self.labels.len() * FEATURES {
+            return refuse(
+                format!("{} values", cached.rows.len()),
+                "1280 features for each training image",
+            );
+        }
+        if cached.rows.iter().any(|v| !v.is_finite()) {
+            return refuse("a non-finite value".into(), "finite features");
+        }
+        Ok(())
+    }
+
+    /// Keeps the features and starts the head's fit on them (one row per image).
+    fn start_fitting(&mut self, features: ExtractedFeatures) -> Result<State> {
+        let fitter = HeadFitter::new(
+            features.rows.clone(),
+            FEATURES,
+            &self.labels,
+            1,
+            &mut self.rng,
+        )?;
+        self.extracted = Some(features);
+        Ok(State::Fitting(Box::new(fitter)))
+    }
+
+    pub fn params(&self) -> &PretrainedParams {
+        &self.params
+    }
+
+    /// The training features, once extracted (or given).
+    pub fn features(&self) -> Option<&ExtractedFeatures> {
+        self.extracted.as_ref()
+    }
+
+    fn extraction_cost(&self) -> f64 {
+        self.labels.len() as f64 * image_cost(self.params.side())
+    }
+
+    /// Where training stands.
+    pub fn progress(&self) -> PretrainedProgress {
+        let extraction = self.extraction_cost();
+        let fitting = HeadFitter::estimated_cost(self.labels.len(), FEATURES);
+        let total = extraction + fitting;
+        let (stage, stage_done, before, current) = match &self.state {
+            State::Extracting { next, .. } => (
+                PretrainedStage::Extracting,
+                *next as f64 / self.labels.len() as f64,
+                0.0,
+                extraction,
+            ),
+            State::Fitting(f) => (PretrainedStage::Fitting, f.fraction(), extraction, fitting),
+            State::Done(_) | State::Failed => (PretrainedStage::Done, 1.0, total, 0.0),
+        };
+        PretrainedProgress {
+            stage,
+            stage_done,
+            done: (before + current * stage_done).min(total),
+            total,
+        }
+    }
+
+    /// True once the head is fitted, or once a step has failed (then
+    /// [`finish`](Self::finish) says so).
+    pub fn is_done(&self) -> bool {
+        matches!(self.state, State::Done(_) | State::Failed)
+    }
+
+    /// Does about `work` millions of multiply-adds (at least one image or one unit of the
+    /// head's fit, at most one more than asked), then returns.
+    pub fn step(&mut self, work: f64) -> Result<()> {
+        let start = self.done;
+        while !self.is_done() {
+            self.done += self.unit()?;
+            if self.done - start >= work {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// One image, or one unit of the head's fit; returns its cost estimate. On an error the
+    /// state stays [`State::Failed`].
+    fn unit(&mut self) -> Result<f64> {
+        let (next, cost) = match std::mem::replace(&mut self.state, State::Failed) {
+            State::Extracting {
+                next,
+                mut rows,
+                mut scratch,
+            } => {
+                let side = self.params.side();
+                let image = self
+                    .pixels
+                    .get(next * PIXELS..(next + 1) * PIXELS)
+                    .ok_or(Error::Shape(format!("no training image {next}")))?;
+                let f = self
+                    .backbone
+                    .features_with(image, SIDE, side, &mut scratch)?;
+                rows.extend_from_slice(&f.pooled);
+                let state = if next + 1 < self.labels.len() {
+                    State::Extracting {
+                        next: next + 1,
+                        rows,
+                        scratch,
+                    }
+                } else {
+                    let features = ExtractedFeatures {
+                        backbone_sha256: self.backbone.sha256().to_string(),
+                        side,
+                        rows,
+                    };
+                    self.start_fitting(features)?
+                };
+                (state, image_cost(side))
+            }
+            State::Fitting(mut fitter) => {
+                let cost = fitter.unit()?;
+                if fitter.is_done() {
+                    (State::Done(Box::new(fitter.finish()?.0)), cost)
+                } else {
+                    (State::Fitting(fitter), cost)
+                }
+            }
+            done @ (State::Done(_) | State::Failed) => (done, 0.0),
+        };
+        self.state = next;
+        Ok(cost)
+    }
+
+    /// The fitted model (its backbone attached), its report and the training features. Fails
+    /// unless [`is_done`](Self::is_done) after no failed step.
+    pub fn finish(self) -> Result<PretrainedTrained> {
+        let fit = match self.state {
+            State::Done(fit) => *fit,
+            State::Failed => {
+                return Err(Error::State(
+                    "pretrained-feature training failed at an earlier step: there is no model",
+                ))
+            }
+            _ => {
+                return Err(Error::State(
+                    "the pretrained-feature model is not trained yet: it cannot stop half-way",
+                ))
+            }
+        };
+        let features = self
+            .extracted
+            .ok_or(Error::State("the training features were never extracted"))?;
+        let mut model = PretrainedModel::from_parts(
+            self.params,
+            fit.mean,
+            fit.std,
+            fit.weights,
+            fit.bias,
+            fit.cross_validation.c,
+            features.backbone_sha256.clone(),
+        )
+        .map_err(|e| Error::Numerical(format!("training produced an invalid model: {e}")))?;
+        model.attach_backbone(self.backbone)?;
+        let m = self.labels.len();
+        let right = features
+            .rows
+            .chunks_exact(FEATURES)
+            .zip(&self.labels)
+            .filter(|(f, &y)| u8::from(model.logit_from_features(f) > 0.0) == y)
+            .count();
+        Ok(PretrainedTrained {
+            model,
+            report: PretrainedReport {
+                cross_validation: fit.cross_validation,
+                final_cost: fit.final_cost,
+                final_iterations: fit.final_iterations,
+                train_accuracy: right as f64 / m as f64,
+            },
+            features,
+        })
+    }
+}
+
+impl PretrainedParams {
+    /// Trains to the end on `pixels`/`labels` with `backbone` (see [`PretrainedTrainer::new`]),
+    /// calling `progress` after every step of [`FIT_STEP`].
+    pub fn fit(
+        &self,
+        backbone: Arc<Backbone>,
+        pixels: &[u8],
+        labels: &[u8],
+        cached: Option<ExtractedFeatures>,
+        mut progress: impl FnMut(&PretrainedProgress),
+    ) -> Result<PretrainedTrained> {
+        let mut t = PretrainedTrainer::new(self.clone(), backbone, pixels, labels, cached)?;
+        while !t.is_done() {
+            t.step(FIT_STEP)?;
+            progress(&t.progress());
+        }
+        t.finish()
+    }
+}
