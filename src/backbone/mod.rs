@@ -8,7 +8,9 @@
 //!   across output channels only, so native and wasm builds give the same bits.
 //! - [`resize`]: the RGB `u8` image to the network's input (bilinear, half-pixel centres).
 //! - [`forward`]: the whole pass, with a reusable [`Scratch`].
+//! - [`bench`]: timing the pass and its layers, for the benchmarks.
 
+pub mod bench;
 pub mod forward;
 pub mod load;
 pub mod pointwise;
