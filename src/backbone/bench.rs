@@ -4,6 +4,7 @@
 //! milliseconds; nothing here asserts anything about speed.
 
 use serde::Serialize;
+use sha2::{Digest, Sha256};
 
 use super::pointwise::{Epilogue, Pointwise};
 use super::resize::to_input;
@@ -42,6 +43,9 @@ pub struct Report {
     pub madds: u64,
     /// Every layer timed alone.
     pub layers: Vec<LayerTime>,
+    /// Hex sha256 of the first image's pooled features (little-endian `f32` bytes): the same
+    /// on every target, as the kernels round the same way everywhere.
+    pub checksum: String,
 }
 
 /// Runs `passes` whole passes over `images` (RGB, `side x side`, taken in turn) at `input`
@@ -57,6 +61,14 @@ pub fn run(
 ) -> Result<Report> {
     let mut scratch = Scratch::default();
     let mut image_ms = Vec::with_capacity(passes);
+    let checksum = match images.first() {
+        Some(rgb) => {
+            let f = net.features_with(rgb, side, input, &mut scratch)?;
+            let bytes: Vec<u8> = f.pooled.iter().flat_map(|v| v.to_le_bytes()).collect();
+            hex(&Sha256::digest(&bytes))
+        }
+        None => String::new(),
+    };
     for i in 0..passes {
         let Some(&rgb) = images.get(i % images.len().max(1)) else {
             break;
@@ -75,7 +87,12 @@ pub fn run(
         image_ms,
         madds: layers.iter().map(|l| l.madds).sum(),
         layers,
+        checksum,
     })
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Calls `f` until `min_ms` have passed (at least twice, the first call untimed as a warm-up):
@@ -89,7 +106,7 @@ fn time(min_ms: f64, now: &mut dyn FnMut() -> f64, mut f: impl FnMut()) -> f64 {
         calls += 1;
         let dt = now() - t0;
         // A clock that gives NaN ends the loop too.
-        if !(dt < min_ms) && calls >= 2 {
+        if (dt >= min_ms || dt.is_nan()) && calls >= 2 {
             return dt / f64::from(calls);
         }
     }

@@ -15,6 +15,8 @@ pub mod forward;
 pub mod load;
 pub mod pointwise;
 pub mod resize;
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+mod simd;
 pub mod spatial;
 
 pub use forward::{Features, Scratch};

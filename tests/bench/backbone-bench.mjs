@@ -146,7 +146,10 @@ async function main() {
     out.push(`${l.name.padEnd(22)} ${l.kind.padEnd(9)} ${fmt(l.madds / 1e6, 2).padStart(8)} ${fmt(w, 3).padStart(9)} ` +
       `${fmt(gflops(l.madds, w)).padStart(8)} ${fmt(n, 3).padStart(10)} ${fmt(gflops(l.madds, n)).padStart(8)}`);
   });
-  const errors = [...web.errors, ...(nat.error ? [nat.error] : [])];
+  const sums = new Set([...webReports, ...natReports].map((r) => r.checksum ?? "(none)"));
+  out.push('', `features of the first image: ${sums.size === 1 ? 'the same bits in the browser and natively' : 'DIFFERENT'} ` +
+    `(sha256 ${[...sums].map((v) => v.slice(0, 16)).join(', ')})`);
+  const errors = [...web.errors, ...(sums.size > 1 ? ['the browser and native features differ'] : []), ...(nat.error ? [nat.error] : [])];
   if (errors.length) out.push('', 'ERRORS:', ...errors.map((e) => `  ${e}`));
   console.log(out.join('\n'));
   return errors.length ? 1 : 0;
