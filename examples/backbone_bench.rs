@@ -24,7 +24,11 @@ fn stats(xs: &[f64]) -> (f64, f64, f64) {
     if n == 0 {
         return (f64::NAN, f64::NAN, f64::NAN);
     }
-    let med = if n % 2 == 1 { s[n / 2] } else { (s[n / 2 - 1] + s[n / 2]) / 2.0 };
+    let med = if n % 2 == 1 {
+        s[n / 2]
+    } else {
+        (s[n / 2 - 1] + s[n / 2]) / 2.0
+    };
     (s[0], med, s[n - 1])
 }
 
@@ -89,13 +93,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let (a, b, c) = stats(xs);
         println!("{name:<28} {a:>9.2} {b:>9.2} {c:>9.2}");
     };
-    row(&format!("{passes} images, s"), &totals.iter().map(|t| t / 1e3).collect::<Vec<_>>());
+    row(
+        &format!("{passes} images, s"),
+        &totals.iter().map(|t| t / 1e3).collect::<Vec<_>>(),
+    );
     row("ms per image (run median)", &per_image);
     row("pass GFLOP/s", &pass_gflops);
     row("1x1 peak GFLOP/s", &peak_1x1);
     println!("multiply-adds per pass: {:.1} M", r.madds as f64 / 1e6);
     println!();
-    println!("{:<22} {:>9} {:>8} {:>9} {:>8}", "layer (median of runs)", "kind", "M madds", "ms", "GFLOP/s");
+    println!(
+        "{:<22} {:>9} {:>8} {:>9} {:>8}",
+        "layer (median of runs)", "kind", "M madds", "ms", "GFLOP/s"
+    );
     let mut by_kind = std::collections::BTreeMap::<&str, (f64, u64)>::new();
     for (l, ms) in r.layers.iter().zip(&layer_ms) {
         let (_, med, _) = stats(ms);
@@ -112,7 +122,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         );
     }
     for (kind, (ms, madds)) in by_kind {
-        println!("all {kind:<18} {:>9} {:>8.2} {:>9.3} {:>8.1}", "", madds as f64 / 1e6, ms, 2.0 * madds as f64 / (ms * 1e6));
+        println!(
+            "all {kind:<18} {:>9} {:>8.2} {:>9.3} {:>8.1}",
+            "",
+            madds as f64 / 1e6,
+            ms,
+            2.0 * madds as f64 / (ms * 1e6)
+        );
     }
     Ok(())
 }

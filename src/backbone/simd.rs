@@ -29,71 +29,100 @@ fn finish(acc: v128, bias: *const f32, dst: *mut f32) {
     }
 }
 
-/// `V` vectors (`4 V` channels from `g`) of one depthwise output pixel.
+/// `V` vectors (`4 V` channels from `g`) of `P` neighbouring depthwise output pixels
+/// (`dst` `[P, c]`, pixel `i` reading `i * step` input pixels to the right), each weight
+/// vector loaded once for the `P` pixels.
 #[inline(always)]
-fn depthwise_group<const V: usize>(
+#[allow(clippy::too_many_arguments)]
+fn depthwise_group<const V: usize, const P: usize>(
     x: &[f32],
     weight: &[f32],
     bias: &[f32],
     win: &Window,
+    step: usize,
     dst: &mut [f32],
     g: usize,
 ) {
-    let c = dst.len();
-    let mut acc = [f32x4_splat(0.0); V];
-    // SAFETY: `inside` (checked by the caller) bounds every tap; `g + 4 V <= c`.
+    let c = bias.len();
+    let mut acc = [[f32x4_splat(0.0); V]; P];
+    // SAFETY: the caller checked that every tap of every pixel is inside `x` and `weight`,
+    // `g + 4 V <= c` and `dst` holds `P c` values.
     unsafe {
         for a in 0..win.ny {
             for b in 0..win.nx {
                 let (p, t) = win.at(a, b);
                 let xp = x.as_ptr().add(p * c + g);
                 let wp = weight.as_ptr().add(t * c + g);
-                for (v, acc_v) in acc.iter_mut().enumerate() {
-                    let xv = v128_load(xp.add(4 * v) as *const v128);
+                for v in 0..V {
                     let wv = v128_load(wp.add(4 * v) as *const v128);
-                    *acc_v = f32x4_add(*acc_v, f32x4_mul(xv, wv));
+                    for (i, acc_i) in acc.iter_mut().enumerate() {
+                        let xv = v128_load(xp.add(i * step * c + 4 * v) as *const v128);
+                        acc_i[v] = f32x4_add(acc_i[v], f32x4_mul(xv, wv));
+                    }
                 }
             }
         }
-        for (v, &acc_v) in acc.iter().enumerate() {
-            finish(
-                acc_v,
-                bias.as_ptr().add(g + 4 * v),
-                dst.as_mut_ptr().add(g + 4 * v),
-            );
+        for (i, acc_i) in acc.iter().enumerate() {
+            for (v, &acc_v) in acc_i.iter().enumerate() {
+                let at = g + 4 * v;
+                finish(
+                    acc_v,
+                    bias.as_ptr().add(at),
+                    dst.as_mut_ptr().add(i * c + at),
+                );
+            }
         }
     }
 }
 
-/// One output pixel of a depthwise convolution of `c = dst.len()` channels (see
-/// `spatial::depthwise_pixel`).
-pub(super) fn depthwise_pixel(
+/// `n = dst.len() / c` neighbouring output pixels of a depthwise convolution of
+/// `c = bias.len()` channels (see `spatial::depthwise_pixels`).
+pub(super) fn depthwise_pixels(
     x: &[f32],
     weight: &[f32],
     bias: &[f32],
     win: &Window,
+    step: usize,
     dst: &mut [f32],
 ) {
-    let c = dst.len();
-    assert!(bias.len() >= c && inside(win, x, c, weight, c));
+    let c = bias.len();
+    let n = dst.len() / c.max(1);
+    let last = Window {
+        ix0: win.ix0 + n.saturating_sub(1) * step,
+        ..*win
+    };
+    assert!(n * c == dst.len() && inside(&last, x, c, weight, c));
     let mut g = 0;
-    while g + 16 <= c {
-        depthwise_group::<4>(x, weight, bias, win, dst, g);
-        g += 16;
-    }
-    while g + 4 <= c {
-        depthwise_group::<1>(x, weight, bias, win, dst, g);
-        g += 4;
-    }
-    for (ch, d) in dst.iter_mut().enumerate().skip(g) {
-        let mut acc = 0.0f32;
-        for a in 0..win.ny {
-            for b in 0..win.nx {
-                let (p, t) = win.at(a, b);
-                acc += x[p * c + ch] * weight[t * c + ch];
-            }
+    if n == 2 {
+        while g + 16 <= c {
+            depthwise_group::<4, 2>(x, weight, bias, win, step, dst, g);
+            g += 16;
         }
-        *d = relu6(acc + bias[ch]);
+        while g + 4 <= c {
+            depthwise_group::<1, 2>(x, weight, bias, win, step, dst, g);
+            g += 4;
+        }
+    } else {
+        while g + 16 <= c {
+            depthwise_group::<4, 1>(x, weight, bias, win, step, dst, g);
+            g += 16;
+        }
+        while g + 4 <= c {
+            depthwise_group::<1, 1>(x, weight, bias, win, step, dst, g);
+            g += 4;
+        }
+    }
+    for i in 0..n {
+        for ch in g..c {
+            let mut acc = 0.0f32;
+            for a in 0..win.ny {
+                for b in 0..win.nx {
+                    let (p, t) = win.at(a, b);
+                    acc += x[(p + i * step) * c + ch] * weight[t * c + ch];
+                }
+            }
+            dst[i * c + ch] = relu6(acc + bias[ch]);
+        }
     }
 }
 

@@ -81,8 +81,15 @@ impl Spatial {
         let bias = &self.bias[..c];
         for oy in 0..oh {
             let dys = tap_range(oy, stride, pt, k, h);
-            for ox in 0..ow {
+            let mut ox = 0;
+            while ox < ow {
                 let dxs = tap_range(ox, stride, pl, k, w);
+                // Two neighbours whose taps are the same (inside the image) share the weights.
+                let n = if ox + 1 < ow && tap_range(ox + 1, stride, pl, k, w) == dxs {
+                    2
+                } else {
+                    1
+                };
                 let win = Window {
                     iy0: oy * stride + dys.start - pt,
                     ix0: ox * stride + dxs.start - pl,
@@ -92,8 +99,9 @@ impl Spatial {
                     k,
                     w,
                 };
-                let dst = &mut out[(oy * ow + ox) * c..(oy * ow + ox + 1) * c];
-                depthwise_pixel(x, &self.weight, bias, &win, dst);
+                let dst = &mut out[(oy * ow + ox) * c..(oy * ow + ox + n) * c];
+                depthwise_pixels(x, &self.weight, bias, &win, stride, dst);
+                ox += n;
             }
         }
     }
@@ -102,6 +110,7 @@ impl Spatial {
 /// The taps of one output pixel that fall inside the image: tap `(a, b)` (`a < ny`,
 /// `b < nx`) reads input pixel `(iy0 + a, ix0 + b)` (of a `w`-wide image) with kernel tap
 /// `tap0 + a * k + b`.
+#[derive(Clone, Copy)]
 pub(super) struct Window {
     pub iy0: usize,
     pub ix0: usize,
@@ -160,6 +169,26 @@ fn stem_pixel(x: &[f32], cin: usize, weight: &[f32], bias: &[f32], win: &Window,
     }
 }
 
+/// `n` neighbouring output pixels of a depthwise convolution of `c = bias.len()` channels,
+/// `dst` `[n, c]`: pixel `i` has the window `win` moved right by `i * step` input pixels.
+#[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+fn depthwise_pixels(
+    x: &[f32],
+    weight: &[f32],
+    bias: &[f32],
+    win: &Window,
+    step: usize,
+    dst: &mut [f32],
+) {
+    for (i, px) in dst.chunks_exact_mut(bias.len().max(1)).enumerate() {
+        let moved = Window {
+            ix0: win.ix0 + i * step,
+            ..*win
+        };
+        depthwise_pixel(x, weight, bias, &moved, px);
+    }
+}
+
 /// One output pixel of a depthwise convolution of `c = dst.len()` channels:
 /// `dst[ch] = relu6(sum over taps (a, b) of x * weight, + bias[ch])`.
 #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
@@ -194,7 +223,7 @@ fn depthwise_pixel(x: &[f32], weight: &[f32], bias: &[f32], win: &Window, dst: &
 }
 
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-use super::simd::{depthwise_pixel, stem_pixel};
+use super::simd::{depthwise_pixels, stem_pixel};
 
 /// Channels summed together in registers natively by the depthwise convolution: two 4-lane vectors
 /// (every depthwise layer of the network has a multiple of 8 channels).
