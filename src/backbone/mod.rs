@@ -9,12 +9,16 @@
 //! - [`resize`]: the RGB `u8` image to the network's input (bilinear, half-pixel centres).
 //! - [`forward`]: the whole pass, with a reusable [`Scratch`].
 //! - [`imagenet`]: the classification with no training: ImageNet's cat classes, a heat map.
+//! - [`bench`]: timing the pass and its layers, for the benchmarks.
 
+pub mod bench;
 pub mod forward;
 pub mod imagenet;
 pub mod load;
 pub mod pointwise;
 pub mod resize;
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+mod simd;
 pub mod spatial;
 
 pub use forward::{Features, Scratch};

@@ -93,16 +93,118 @@ impl Pointwise {
                 while r < b1 {
                     let n = if r + ROWS <= b1 { ROWS } else { 1 };
                     if n == ROWS {
-                        let acc = tile::<ROWS, PANEL>(x, cin, r, panel);
-                        self.finish(&acc, r, c0, valid, epilogue, out);
+                        self.tile_out::<ROWS>(x, r, c0, valid, panel, epilogue, out);
                     } else {
-                        let acc = tile::<1, PANEL>(x, cin, r, panel);
-                        self.finish(&acc, r, c0, valid, epilogue, out);
+                        self.tile_out::<1>(x, r, c0, valid, panel, epilogue, out);
                     }
                     r += n;
                 }
             }
             b0 = b1;
+        }
+    }
+
+    /// Rows `r0..r0+R` times one panel, then bias, epilogue and the store of `valid` channels.
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    fn tile_out<const R: usize>(
+        &self,
+        x: &[f32],
+        r0: usize,
+        c0: usize,
+        valid: usize,
+        panel: &[f32],
+        epilogue: Epilogue,
+        out: &mut [f32],
+    ) {
+        let acc = tile::<R, PANEL>(x, self.cin, r0, panel);
+        self.finish(&acc, r0, c0, valid, epilogue, out);
+    }
+
+    /// The same with explicit simd128 operations (the same operations in the same order, so
+    /// the same bits): two 4-lane accumulators a row, the epilogue on vectors.
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    fn tile_out<const R: usize>(
+        &self,
+        x: &[f32],
+        r0: usize,
+        c0: usize,
+        valid: usize,
+        panel: &[f32],
+        epilogue: Epilogue,
+        out: &mut [f32],
+    ) {
+        use core::arch::wasm32::*;
+        let (cin, cout) = (self.cin, self.cout);
+        assert!(
+            cin > 0
+                && (r0 + R) * cin <= x.len()
+                && cin * PANEL <= panel.len()
+                && (r0 + R) * cout <= out.len()
+                && c0 + valid <= self.bias.len()
+        );
+        let mut lo = [f32x4_splat(0.0); R];
+        let mut hi = [f32x4_splat(0.0); R];
+        // SAFETY: the assert above bounds every index read here; loads may be unaligned.
+        unsafe {
+            let xp = x.as_ptr().add(r0 * cin);
+            let mut wp = panel.as_ptr();
+            for k in 0..cin {
+                let w_lo = v128_load(wp as *const v128);
+                let w_hi = v128_load(wp.add(4) as *const v128);
+                wp = wp.add(PANEL);
+                for i in 0..R {
+                    let a = f32x4_splat(*xp.add(i * cin + k));
+                    lo[i] = f32x4_add(lo[i], f32x4_mul(a, w_lo));
+                    hi[i] = f32x4_add(hi[i], f32x4_mul(a, w_hi));
+                }
+            }
+        }
+        if valid < PANEL {
+            let mut acc = [[0.0f32; PANEL]; R];
+            for i in 0..R {
+                // SAFETY: `acc[i]` holds 8 floats; stores may be unaligned.
+                unsafe {
+                    v128_store(acc[i].as_mut_ptr() as *mut v128, lo[i]);
+                    v128_store(acc[i].as_mut_ptr().add(4) as *mut v128, hi[i]);
+                }
+            }
+            self.finish(&acc, r0, c0, valid, epilogue, out);
+            return;
+        }
+        let (zero, six) = (f32x4_splat(0.0), f32x4_splat(6.0));
+        // SAFETY: `c0 + 8 <= bias.len()` and `(r0 + R) * cout <= out.len()` (asserted), and the
+        // residual was checked by `apply` to hold `rows * cout` values.
+        unsafe {
+            let bp = self.bias.as_ptr().add(c0);
+            let (b_lo, b_hi) = (
+                v128_load(bp as *const v128),
+                v128_load(bp.add(4) as *const v128),
+            );
+            for i in 0..R {
+                let at = (r0 + i) * cout + c0;
+                let mut v_lo = f32x4_add(lo[i], b_lo);
+                let mut v_hi = f32x4_add(hi[i], b_hi);
+                match epilogue {
+                    Epilogue::Linear => {}
+                    // pmax(0, v) = 0 < v ? v : 0 and pmin(6, v) = v < 6 ? v : 6: `relu6`.
+                    Epilogue::Relu6 => {
+                        v_lo = f32x4_pmin(six, f32x4_pmax(zero, v_lo));
+                        v_hi = f32x4_pmin(six, f32x4_pmax(zero, v_hi));
+                    }
+                    Epilogue::Residual(res) => {
+                        let rp = res.as_ptr().add(at);
+                        v_lo = f32x4_add(v_lo, v128_load(rp as *const v128));
+                        v_hi = f32x4_add(v_hi, v128_load(rp.add(4) as *const v128));
+                    }
+                }
+                let op = out.as_mut_ptr().add(at);
+                v128_store(op as *mut v128, v_lo);
+                v128_store(op.add(4) as *mut v128, v_hi);
+            }
         }
     }
 
@@ -151,7 +253,8 @@ fn panels(cout: usize) -> impl Iterator<Item = (usize, usize)> {
 
 /// Rows `r0..r0+R` of `x` (`[.., cin]`) times one packed panel `[cin, W]`: `R x W` sums, each
 /// in the order of `k`. Portable code that the compiler turns into 4-lane vector operations
-/// across `j` natively and in wasm (simd128); lanes never meet inside one sum.
+/// across `j`; lanes never meet inside one sum.
+#[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
 #[inline(always)]
 fn tile<const R: usize, const W: usize>(
     x: &[f32],

@@ -7,7 +7,9 @@
 //! adding `+-0` to a sum leaves it unchanged, so skipping gives the same bits), then `+ bias`,
 //! then ReLU6. No fused multiply-add; vector lanes run across output channels only.
 
-use super::{relu6, same_padding};
+#[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+use super::relu6;
+use super::same_padding;
 
 /// A spatial convolution's weights `[k, k, cin, cout]` (`cin` = 1 for a depthwise one, whose
 /// `cout` is its channel count) and bias `[cout]`.
@@ -48,31 +50,21 @@ impl Spatial {
         {
             return;
         }
-        let mut acc = vec![0.0f32; cout];
         for oy in 0..oh {
+            let dys = tap_range(oy, stride, pt, k, h);
             for ox in 0..ow {
-                acc.fill(0.0);
-                for dy in 0..k {
-                    let Some(iy) = (oy * stride + dy).checked_sub(pt).filter(|&v| v < h) else {
-                        continue;
-                    };
-                    for dx in 0..k {
-                        let Some(ix) = (ox * stride + dx).checked_sub(pl).filter(|&v| v < w) else {
-                            continue;
-                        };
-                        let px = &x[(iy * w + ix) * cin..(iy * w + ix + 1) * cin];
-                        let taps = &self.weight[(dy * k + dx) * cin * cout..][..cin * cout];
-                        for (&v, wc) in px.iter().zip(taps.chunks_exact(cout)) {
-                            for (a, &wv) in acc.iter_mut().zip(wc) {
-                                *a += v * wv;
-                            }
-                        }
-                    }
-                }
+                let dxs = tap_range(ox, stride, pl, k, w);
+                let win = Window {
+                    iy0: oy * stride + dys.start - pt,
+                    ix0: ox * stride + dxs.start - pl,
+                    ny: dys.len(),
+                    nx: dxs.len(),
+                    tap0: dys.start * k + dxs.start,
+                    k,
+                    w,
+                };
                 let dst = &mut out[(oy * ow + ox) * cout..(oy * ow + ox + 1) * cout];
-                for ((d, &a), &b) in dst.iter_mut().zip(&acc).zip(&self.bias) {
-                    *d = relu6(a + b);
-                }
+                stem_pixel(x, cin, &self.weight, &self.bias, &win, dst);
             }
         }
     }
@@ -88,35 +80,162 @@ impl Spatial {
         }
         let bias = &self.bias[..c];
         for oy in 0..oh {
-            // The output row is the accumulator: each tap (in dy, dx order) is added to every
-            // output pixel it reaches, contiguous runs of `c` channels that vectorise.
-            let row = &mut out[oy * ow * c..(oy + 1) * ow * c];
-            row.fill(0.0);
-            for dy in tap_range(oy, stride, pt, k, h) {
-                let iy = oy * stride + dy - pt;
-                let xrow = &x[iy * w * c..(iy + 1) * w * c];
-                for dx in 0..k {
-                    let taps = &self.weight[(dy * k + dx) * c..(dy * k + dx + 1) * c];
-                    // Outputs ox with 0 <= ox * stride + dx - pl < w.
-                    let first = (pl.saturating_sub(dx)).div_ceil(stride);
-                    let end = (w + pl).saturating_sub(dx).div_ceil(stride).min(ow);
-                    for ox in first..end {
-                        let ix = ox * stride + dx - pl;
-                        let xv = &xrow[ix * c..(ix + 1) * c];
-                        let acc = &mut row[ox * c..(ox + 1) * c];
-                        for ((a, &v), &t) in acc.iter_mut().zip(xv).zip(taps) {
-                            *a += v * t;
-                        }
-                    }
-                }
-            }
-            for px in row.chunks_exact_mut(c) {
-                for (a, &b) in px.iter_mut().zip(bias) {
-                    *a = relu6(*a + b);
-                }
+            let dys = tap_range(oy, stride, pt, k, h);
+            let mut ox = 0;
+            while ox < ow {
+                let dxs = tap_range(ox, stride, pl, k, w);
+                // Two neighbours whose taps are the same (inside the image) share the weights.
+                let n = if ox + 1 < ow && tap_range(ox + 1, stride, pl, k, w) == dxs {
+                    2
+                } else {
+                    1
+                };
+                let win = Window {
+                    iy0: oy * stride + dys.start - pt,
+                    ix0: ox * stride + dxs.start - pl,
+                    ny: dys.len(),
+                    nx: dxs.len(),
+                    tap0: dys.start * k + dxs.start,
+                    k,
+                    w,
+                };
+                let dst = &mut out[(oy * ow + ox) * c..(oy * ow + ox + n) * c];
+                depthwise_pixels(x, &self.weight, bias, &win, stride, dst);
+                ox += n;
             }
         }
     }
+}
+
+/// The taps of one output pixel that fall inside the image: tap `(a, b)` (`a < ny`,
+/// `b < nx`) reads input pixel `(iy0 + a, ix0 + b)` (of a `w`-wide image) with kernel tap
+/// `tap0 + a * k + b`.
+#[derive(Clone, Copy)]
+pub(super) struct Window {
+    pub iy0: usize,
+    pub ix0: usize,
+    pub ny: usize,
+    pub nx: usize,
+    pub tap0: usize,
+    pub k: usize,
+    pub w: usize,
+}
+
+impl Window {
+    /// `(input pixel, kernel tap)` of tap `(a, b)`.
+    #[inline(always)]
+    pub fn at(&self, a: usize, b: usize) -> (usize, usize) {
+        (
+            (self.iy0 + a) * self.w + self.ix0 + b,
+            self.tap0 + a * self.k + b,
+        )
+    }
+}
+
+/// One output pixel of the stem: `dst[co] = relu6(sum over taps (a, b), then input channels,
+/// of x * weight, + bias[co])`, each group of output channels summed in registers.
+#[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+fn stem_pixel(x: &[f32], cin: usize, weight: &[f32], bias: &[f32], win: &Window, dst: &mut [f32]) {
+    let cout = dst.len();
+    let groups = cout / GROUP * GROUP;
+    for g in (0..groups).step_by(GROUP) {
+        let mut acc = [0.0f32; GROUP];
+        for a in 0..win.ny {
+            for b in 0..win.nx {
+                let (p, t) = win.at(a, b);
+                for (ci, &v) in x[p * cin..(p + 1) * cin].iter().enumerate() {
+                    let wt = lanes(weight, (t * cin + ci) * cout + g);
+                    for j in 0..GROUP {
+                        acc[j] += v * wt[j];
+                    }
+                }
+            }
+        }
+        for ((d, &s), &bv) in dst[g..g + GROUP].iter_mut().zip(&acc).zip(&bias[g..]) {
+            *d = relu6(s + bv);
+        }
+    }
+    for (co, d) in dst.iter_mut().enumerate().skip(groups) {
+        let mut acc = 0.0f32;
+        for a in 0..win.ny {
+            for b in 0..win.nx {
+                let (p, t) = win.at(a, b);
+                for ci in 0..cin {
+                    acc += x[p * cin + ci] * weight[(t * cin + ci) * cout + co];
+                }
+            }
+        }
+        *d = relu6(acc + bias[co]);
+    }
+}
+
+/// `n` neighbouring output pixels of a depthwise convolution of `c = bias.len()` channels,
+/// `dst` `[n, c]`: pixel `i` has the window `win` moved right by `i * step` input pixels.
+#[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+fn depthwise_pixels(
+    x: &[f32],
+    weight: &[f32],
+    bias: &[f32],
+    win: &Window,
+    step: usize,
+    dst: &mut [f32],
+) {
+    for (i, px) in dst.chunks_exact_mut(bias.len().max(1)).enumerate() {
+        let moved = Window {
+            ix0: win.ix0 + i * step,
+            ..*win
+        };
+        depthwise_pixel(x, weight, bias, &moved, px);
+    }
+}
+
+/// One output pixel of a depthwise convolution of `c = dst.len()` channels:
+/// `dst[ch] = relu6(sum over taps (a, b) of x * weight, + bias[ch])`.
+#[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+fn depthwise_pixel(x: &[f32], weight: &[f32], bias: &[f32], win: &Window, dst: &mut [f32]) {
+    let c = dst.len();
+    let groups = c / GROUP * GROUP;
+    for g in (0..groups).step_by(GROUP) {
+        let mut acc = [0.0f32; GROUP];
+        for a in 0..win.ny {
+            for b in 0..win.nx {
+                let (p, t) = win.at(a, b);
+                let (xv, wt) = (lanes(x, p * c + g), lanes(weight, t * c + g));
+                for j in 0..GROUP {
+                    acc[j] += xv[j] * wt[j];
+                }
+            }
+        }
+        for ((d, &s), &bv) in dst[g..g + GROUP].iter_mut().zip(&acc).zip(&bias[g..]) {
+            *d = relu6(s + bv);
+        }
+    }
+    for (ch, d) in dst.iter_mut().enumerate().skip(groups) {
+        let mut acc = 0.0f32;
+        for a in 0..win.ny {
+            for b in 0..win.nx {
+                let (p, t) = win.at(a, b);
+                acc += x[p * c + ch] * weight[t * c + ch];
+            }
+        }
+        *d = relu6(acc + bias[ch]);
+    }
+}
+
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+use super::simd::{depthwise_pixels, stem_pixel};
+
+/// Channels summed together in registers natively by the depthwise convolution: two 4-lane vectors
+/// (every depthwise layer of the network has a multiple of 8 channels).
+#[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+const GROUP: usize = 8;
+
+/// `GROUP` values of `v` from `at` (the caller stays inside `v`).
+#[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+#[inline(always)]
+fn lanes(v: &[f32], at: usize) -> &[f32; GROUP] {
+    let s = &v[at..at + GROUP];
+    s.try_into().unwrap_or(&[0.0; GROUP])
 }
 
 /// The kernel offsets `d` (`0..k`) for which output `o` reads an input inside `0..n`:

@@ -1,0 +1,26 @@
+// One run of the backbone benchmark (bench-backbone.js starts a fresh module worker for each):
+// loads the wasm module, the dataset and the backbone (untimed), then calls the module's
+// bench_backbone, which times each pass and each layer with this worker's performance.now().
+//
+// Request: {passes, minMs}. Reply: {type: 'result', loadMs, report} or {type: 'error', message}.
+
+import { loadWasm } from './wasm-load.js';
+import { messageOf as message } from './helpers.js';
+
+const BACKBONE_URL = './data/backbone.safetensors';
+
+self.addEventListener('message', async (event) => {
+  try {
+    const t0 = performance.now();
+    const { wasm, dataset } = await loadWasm();
+    const response = await fetch(BACKBONE_URL);
+    if (!response.ok) throw new Error(`cannot load ${BACKBONE_URL}: HTTP ${response.status}`);
+    const backbone = new Uint8Array(await response.arrayBuffer());
+    const loadMs = performance.now() - t0;
+    const { passes, minMs } = event.data;
+    const report = wasm.bench_backbone(backbone, dataset, passes, minMs, () => performance.now());
+    self.postMessage({ type: 'result', loadMs, report });
+  } catch (e) {
+    self.postMessage({ type: 'error', message: message(e) });
+  }
+}, { once: true });
