@@ -131,6 +131,7 @@ fn replies() -> Vec<Reply> {
             id: 1,
             stopped: false,
             discarded: Some(false),
+            features: Some("cached".into()),
             done: 20,
             iterations: 20,
             info: Some(object.clone()),
@@ -159,6 +160,7 @@ fn replies() -> Vec<Reply> {
         Reply::ModelLoaded {
             id: 4,
             info: object.clone(),
+            needs_backbone: Some("ab".repeat(32)),
         },
         Reply::ModelBytes {
             id: 5,
