@@ -135,6 +135,28 @@ test('pretrained features: the CLI\'s accuracy and probabilities, its heat map, 
     assert.ok(!second.texts.some((t) => /extracting/.test(t)), `extracted again: ${JSON.stringify(second.texts)}`);
     assert.match(second.done, /features kept from an earlier training/);
     assert.equal(second.test, first.test);
+
+    // A cancel (here while fitting) keeps nothing new: photos use the previous model.
+    await startTraining(page, { model: 'pretrained' });
+    await page.waitForFunction(() => /fitting/.test(document.getElementById('progress-text').textContent),
+      null, { timeout: 60_000, polling: 10 });
+    await page.click('[data-testid=cancel]');
+    await waitForStatus(page, 'cancelled', 60_000);
+    assert.match(await page.textContent('#progress-text'),
+      /The pretrained-feature model needs every stage, so nothing was kept: photos are classified with the previous model\./);
+    await page.click('#clear');
+    await chooseFiles(page, [{ ...PHOTOS[0], name: 'again-a.png' }]);
+    const [again] = await waitForCards(page, 1, 60_000);
+    assert.equal(again.probability, predicted['pre-a.png'].probability);
+
+    // After a reload the model in use is restored (the backbone from IndexedDB) and the features
+    // come from IndexedDB: no extraction either.
+    await page.reload({ waitUntil: 'domcontentloaded' });
+    await waitForStatus(page, 'trained', 60_000);
+    const third = await trainPretrained(page);
+    console.log(`after a reload (features from IndexedDB): ${third.ms} ms; ${third.done}`);
+    assert.ok(!third.texts.some((t) => /extracting/.test(t)), `extracted after the reload: ${JSON.stringify(third.texts)}`);
+    assert.match(third.done, /features kept from an earlier training/);
     assert.equal(noErrors(app), null);
   });
 
