@@ -150,6 +150,13 @@ pub enum Reply {
         images: Bytes,
         side: usize,
         weights: Option<Bytes>,
+        /// Pretrained features only: the maps of the test images it gets wrong.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        heat: Option<Vec<f32>>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        heat_side: Option<usize>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        heat_indices: Option<Vec<usize>>,
     },
     /// A photo was added to the own dataset (decoded, or with its error).
     DatasetAdded {

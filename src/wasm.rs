@@ -367,6 +367,12 @@ struct ClassifyResult<'a> {
     heat_side: Option<usize>,
 }
 
+#[derive(Serialize)]
+struct HeatMaps {
+    side: usize,
+    values: Vec<f32>,
+}
+
 /// serde-wasm-bindgen turns `Vec<u8>` into a plain array; bytes are smaller as `Uint8Array`.
 mod serde_bytes_as_array {
     pub fn serialize<S: serde::Serializer>(v: &[u8], s: S) -> Result<S::Ok, S::Error> {
@@ -468,6 +474,23 @@ impl WasmModel {
             seen_rgba: rgba(&c.pixels),
             heat: heat.map(|h| h.values),
             heat_side,
+        })
+    }
+
+    /// Pretrained features only: the heat maps of images `indices` of `split` (`train` or
+    /// `test`), `{side, values}` with `values` the `side x side` maps one after the other, in
+    /// the order given (see [`model::heat_maps`]).
+    pub fn heat_maps(
+        &self,
+        dataset: &WasmDataset,
+        split: &str,
+        indices: Vec<u32>,
+    ) -> Result<JsValue, JsValue> {
+        let indices: Vec<usize> = indices.into_iter().map(|i| i as usize).collect();
+        let maps = model::heat_maps(&self.inner, dataset.split(split)?, &indices).map_err(err)?;
+        to_js(&HeatMaps {
+            side: maps.first().map_or(0, |m| m.side),
+            values: maps.into_iter().flat_map(|m| m.values).collect(),
         })
     }
 

@@ -314,7 +314,9 @@ export const REPLY = Object.freeze({
 
 // The current model on the test split: each image's P(cat), the labels, the images (side x side
 // RGBA each, one after the other) and, for networks on pixels, the first layer's weights as
-// images of the same size (else null).
+// images of the same size (else null). A pretrained-feature model adds the heat maps of the test
+// images it gets wrong: `heat_indices` (ascending), their heat_side x heat_side maps one after
+// the other in `heat`.
 /**
  * @typedef {Object} InspectionReply
  * @property {'inspection'} type
@@ -325,6 +327,9 @@ export const REPLY = Object.freeze({
  * @property {Uint8Array} images
  * @property {number} side
  * @property {ArrayBuffer|null} weights
+ * @property {Array<number>} [heat]
+ * @property {number} [heat_side]
+ * @property {Array<number>} [heat_indices]
  */
 
 // A photo for the own dataset was read (`ok`, with its 64x64 RGBA image) or could not be

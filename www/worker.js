@@ -246,10 +246,18 @@ function inspect(id) {
   const images = new Uint8Array(labels.length * size);
   for (let i = 0; i < labels.length; i++) images.set(dataset.image_rgba('test', i), i * size);
   const weights = info.kind === 'network' ? whole(model.first_layer_images()).buffer : null;
+  // A pretrained-feature model shows where it saw a cat in the test images it gets wrong.
+  const heat = {};
+  if (info.kind === 'pretrained') {
+    const wrong = [];
+    for (let i = 0; i < labels.length; i++) if (Number(probabilities[i] > 0.5) !== labels[i]) wrong.push(i);
+    const maps = model.heat_maps(dataset, 'test', Uint32Array.from(wrong));
+    Object.assign(heat, { heat: Array.from(maps.values), heat_side: maps.side, heat_indices: wrong });
+  }
   const transfer = [probabilities.buffer, labels.buffer, images.buffer];
   if (weights) transfer.push(weights);
   self.postMessage({
-    type: REPLY.INSPECTION, id, evaluation, probabilities, labels, images, side, weights,
+    type: REPLY.INSPECTION, id, evaluation, probabilities, labels, images, side, weights, ...heat,
   }, transfer);
 }
 

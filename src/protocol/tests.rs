@@ -174,6 +174,9 @@ fn replies() -> Vec<Reply> {
             images: bytes.clone(),
             side: 64,
             weights: Some(bytes.clone()),
+            heat: Some(vec![0.5; 16]),
+            heat_side: Some(4),
+            heat_indices: Some(vec![3]),
         },
         Reply::DatasetAdded {
             id: 7,

@@ -106,6 +106,14 @@ test('pretrained features: the CLI\'s accuracy and probabilities, its heat map, 
     assert.ok(accuracy >= 0.97, `test accuracy ${first.test}`);
     assert.equal(first.test, percentText(cli.evaluation.test_accuracy));
 
+    // The inspection panel: each test image it gets wrong with its heat map beside it.
+    await page.waitForSelector('#inspect:not([hidden])', { timeout: 60_000 });
+    await page.waitForFunction(() => /pretrained/.test(document.getElementById('inspect-model').textContent),
+      null, { timeout: 60_000 });
+    const mistakes = await page.locator('#mistakes [data-testid=gallery-image]').count();
+    assert.equal(mistakes, Math.round(50 * (1 - accuracy)));
+    assert.equal(await page.locator('#mistakes [data-testid=gallery-heat]').count(), mistakes);
+
     // Photos: the CLI's probability with the model saved from the page.
     const bytes = await page.evaluate(async () => Array.from(new Uint8Array((await window.__purrceptron.call('export-model')).bytes)));
     const saved = path.join(dir, 'page-pretrained.safetensors');
