@@ -96,6 +96,9 @@ pub enum Reply {
         stopped: bool,
         #[serde(skip_serializing_if = "Option::is_none")]
         discarded: Option<bool>,
+        /// Pretrained features only: `extracted` or `cached`.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        features: Option<String>,
         done: usize,
         iterations: usize,
         info: Option<Value>,
@@ -128,7 +131,13 @@ pub enum Reply {
         heat_side: Option<usize>,
     },
     /// A model file is the current model now; `info` describes it.
-    ModelLoaded { id: u32, info: Value },
+    ModelLoaded {
+        id: u32,
+        info: Value,
+        /// Set when the model needs a backbone the worker has not loaded (not current then).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        needs_backbone: Option<String>,
+    },
     /// The current model's file.
     ModelBytes { id: u32, bytes: Bytes },
     /// The inspection panel's data: the test split's probabilities, labels and images, and
@@ -141,6 +150,13 @@ pub enum Reply {
         images: Bytes,
         side: usize,
         weights: Option<Bytes>,
+        /// Pretrained features only: the maps of the test images it gets wrong.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        heat: Option<Vec<f32>>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        heat_side: Option<usize>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        heat_indices: Option<Vec<usize>>,
     },
     /// A photo was added to the own dataset (decoded, or with its error).
     DatasetAdded {

@@ -3,15 +3,16 @@
 //! export returns `Result<_, JsValue>`: a failure reaches the worker as a JS `Error` whose
 //! `name` is the core error's kind and whose `message` is its text.
 
-use std::rc::Rc;
+use std::sync::Arc;
 
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
 use crate::backbone::Backbone;
 use crate::data::{Dataset, PhotoSet, Split};
-use crate::model::{self, Evaluation, Model, ModelSpec, PixelModel, Training};
+use crate::model::{self, Evaluation, Model, ModelSpec, PixelModel, Training, TrainingContext};
 use crate::preprocess::{Framing, SIDE};
+use crate::pretrained::{ExtractedFeatures, PretrainedParams};
 use crate::Error;
 
 /// A core error as a JS `Error` whose `name` is its kind (`photo`, `model`, `dataset`, ...:
@@ -51,7 +52,8 @@ pub fn presets() -> Result<JsValue, JsValue> {
     to_js(&model::presets().map_err(err)?)
 }
 
-/// 64x64x3 RGB -> 64x64x4 RGBA (opaque), the layout of a canvas `ImageData`.
+/// `side x side x 3` RGB -> `side x side x 4` RGBA (opaque), the layout of a canvas
+/// `ImageData`; any side (64 for the pixel models, the backbone's side for pretrained features).
 fn rgba(rgb: &[u8]) -> Vec<u8> {
     rgb.chunks_exact(3)
         .flat_map(|p| [p[0], p[1], p[2], 255])
@@ -174,19 +176,42 @@ impl WasmTrainer {
     /// parameters; missing ones take the defaults, others are refused.
     #[wasm_bindgen(constructor)]
     pub fn new(dataset: &WasmDataset, params: JsValue) -> Result<WasmTrainer, JsValue> {
-        // Through a JSON value, so that every key given is seen (and an unknown one refused).
-        let request: serde_json::Value = serde_wasm_bindgen::from_value(params).map_err(|e| {
-            err(Error::InvalidParameter {
-                name: "training parameters",
-                value: e.to_string(),
-                expected: "an object of the model's parameters",
-            })
-        })?;
+        let request = request_of(params)?;
         let spec = ModelSpec::from_request(&request).map_err(err)?;
         let training = spec.start(&dataset.inner.train).map_err(err)?;
         Ok(WasmTrainer {
             inner: Some(training),
         })
+    }
+
+    /// [`new`](Self::new) with the pretrained backbone (which `pretrained` needs and the other
+    /// kinds ignore) and, to skip the extraction, the training features of an earlier run on
+    /// the same dataset, backbone and side (refused with an Error named `parameter` if they do
+    /// not fit). `cached` is consumed.
+    pub fn with_backbone(
+        dataset: &WasmDataset,
+        params: JsValue,
+        backbone: &WasmBackbone,
+        cached: Option<WasmFeatures>,
+    ) -> Result<WasmTrainer, JsValue> {
+        let spec = ModelSpec::from_request(&request_of(params)?).map_err(err)?;
+        let context = TrainingContext {
+            backbone: Some(Arc::clone(&backbone.inner)),
+            features: cached.map(|f| f.inner),
+        };
+        let training = spec
+            .start_with(&dataset.inner.train, context)
+            .map_err(err)?;
+        Ok(WasmTrainer {
+            inner: Some(training),
+        })
+    }
+
+    /// Pretrained features only: the training features once extracted (or given), to keep for a
+    /// later training; `undefined` before (and for the other kinds).
+    pub fn features(&self) -> Option<WasmFeatures> {
+        let t = self.inner.as_ref()?;
+        t.features().map(|f| WasmFeatures { inner: f.clone() })
     }
 
     /// Runs up to `n` iterations (learned-feature model: about `n` million multiply-adds);
@@ -224,6 +249,61 @@ impl WasmTrainer {
     }
 }
 
+/// A training request through a JSON value, so that every key given is seen (and an unknown
+/// one refused).
+fn request_of(params: JsValue) -> Result<serde_json::Value, JsValue> {
+    serde_wasm_bindgen::from_value(params).map_err(|e| {
+        err(Error::InvalidParameter {
+            name: "training parameters",
+            value: e.to_string(),
+            expected: "an object of the model's parameters",
+        })
+    })
+}
+
+/// The pooled backbone features of a training split (see [`ExtractedFeatures`]): what the
+/// worker caches so that retraining the head skips the extraction.
+#[wasm_bindgen]
+pub struct WasmFeatures {
+    inner: ExtractedFeatures,
+}
+
+#[wasm_bindgen]
+impl WasmFeatures {
+    /// `rows`: `m x 1280` values row-major, one row per training image in the split's order;
+    /// `backbone_sha256`: the backbone that computed them; `side`: its input side, pixels.
+    #[wasm_bindgen(constructor)]
+    pub fn new(rows: Vec<f32>, backbone_sha256: String, side: usize) -> WasmFeatures {
+        WasmFeatures {
+            inner: ExtractedFeatures {
+                backbone_sha256,
+                side,
+                rows,
+            },
+        }
+    }
+
+    /// The values (a `Float32Array` copy), `m x 1280` row-major.
+    pub fn rows(&self) -> Vec<f32> {
+        self.inner.rows.clone()
+    }
+
+    /// Hex sha256 of the backbone that computed them.
+    pub fn backbone_sha256(&self) -> String {
+        self.inner.backbone_sha256.clone()
+    }
+
+    /// The backbone's input side, pixels.
+    pub fn side(&self) -> usize {
+        self.inner.side
+    }
+
+    /// Number of images.
+    pub fn images(&self) -> usize {
+        self.inner.len()
+    }
+}
+
 fn finished() -> JsValue {
     err(Error::State("this training has already finished"))
 }
@@ -244,9 +324,10 @@ struct ModelInfo<'a> {
     kind: &'static str,
     /// Networks only (`null` otherwise).
     hyperparams: Option<&'a crate::network::Hyperparams>,
-    /// Learned-feature model only: its settings and cross-validation.
+    /// Feature models only: their settings; learned features and pretrained features (whose
+    /// `{side, seed}` also say the backbone's input side) both have cross-validation.
     #[serde(skip_serializing_if = "Option::is_none")]
-    params: Option<&'a crate::features::FeatureParams>,
+    params: Option<Params<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     cross_validation: Option<&'a crate::features::CrossValidation>,
     receipt: &'a model::Receipt,
@@ -255,6 +336,16 @@ struct ModelInfo<'a> {
     costs: &'a [(usize, f64)],
     /// Set when the training went wrong without overflowing (see `convergence::check`).
     warning: Option<String>,
+    /// Pretrained features only: hex sha256 of the backbone file the model needs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    backbone_sha256: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Params<'a> {
+    Features(&'a crate::features::FeatureParams),
+    Pretrained(&'a PretrainedParams),
 }
 
 #[derive(Serialize)]
@@ -264,9 +355,22 @@ struct ClassifyResult<'a> {
     width: u32,
     height: u32,
     format: &'a str,
-    /// The 64x64 image the model saw, RGBA.
+    /// The `side x side` image the model saw, RGBA (64 but for pretrained features).
+    side: usize,
     #[serde(with = "serde_bytes_as_array")]
     seen_rgba: Vec<u8>,
+    /// Pretrained features only: `heat_side x heat_side` logits, row-major, where the model saw
+    /// a cat (see [`model::HeatMap`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    heat: Option<Vec<f32>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    heat_side: Option<usize>,
+}
+
+#[derive(Serialize)]
+struct HeatMaps {
+    side: usize,
+    values: Vec<f32>,
 }
 
 /// serde-wasm-bindgen turns `Vec<u8>` into a plain array; bytes are smaller as `Uint8Array`.
@@ -301,11 +405,16 @@ impl WasmModel {
             Model::Network(m) => (Some(&m.hyperparams), None, None, m.network.dims()),
             Model::Features(m) => (
                 None,
-                Some(m.model.params()),
+                Some(Params::Features(m.model.params())),
                 Some(&m.cross_validation),
                 &[][..],
             ),
-            Model::Pretrained(m) => (None, None, Some(&m.cross_validation), &[][..]),
+            Model::Pretrained(m) => (
+                None,
+                Some(Params::Pretrained(m.model.params())),
+                Some(&m.cross_validation),
+                &[][..],
+            ),
         };
         to_js(&ModelInfo {
             kind: self.inner.kind(),
@@ -317,7 +426,23 @@ impl WasmModel {
             evaluation: self.evaluation.as_ref(),
             costs: &self.costs,
             warning: self.warning.clone(),
+            backbone_sha256: self.inner.backbone_sha256(),
         })
+    }
+
+    /// Hex sha256 of the backbone file a pretrained-feature model needs; `undefined` for the
+    /// other kinds.
+    pub fn backbone_sha256(&self) -> Option<String> {
+        self.inner.backbone_sha256().map(str::to_string)
+    }
+
+    /// Attaches the backbone a pretrained-feature model needs (ignored by the other kinds); a
+    /// backbone other than the one it was trained with throws an Error named `model` that
+    /// gives both hashes.
+    pub fn attach_backbone(&mut self, backbone: &WasmBackbone) -> Result<(), JsValue> {
+        self.inner
+            .attach_backbone(Arc::clone(&backbone.inner))
+            .map_err(err)
     }
 
     /// Accuracy on a dataset: `{train_accuracy, test_accuracy, test_majority_baseline, ...}`.
@@ -333,16 +458,39 @@ impl WasmModel {
     }
 
     /// Decodes and classifies a photo (`fit`: `crop` or `squash`):
-    /// `{probability, label, width, height, format, seen_rgba}`.
+    /// `{probability, label, width, height, format, side, seen_rgba}`, plus `heat` and
+    /// `heat_side` for pretrained features.
     pub fn classify(&self, bytes: &[u8], fit: &str) -> Result<JsValue, JsValue> {
-        let c = model::classify(&self.inner, bytes, parse_framing(fit)?).map_err(err)?;
+        let (c, heat) =
+            model::classify_with_heat_map(&self.inner, bytes, parse_framing(fit)?).map_err(err)?;
+        let heat_side = heat.as_ref().map(|h| h.side);
         to_js(&ClassifyResult {
             probability: c.probability,
             label: c.label,
             width: c.width,
             height: c.height,
             format: c.format,
+            side: c.side,
             seen_rgba: rgba(&c.pixels),
+            heat: heat.map(|h| h.values),
+            heat_side,
+        })
+    }
+
+    /// Pretrained features only: the heat maps of images `indices` of `split` (`train` or
+    /// `test`), `{side, values}` with `values` the `side x side` maps one after the other, in
+    /// the order given (see [`model::heat_maps`]).
+    pub fn heat_maps(
+        &self,
+        dataset: &WasmDataset,
+        split: &str,
+        indices: Vec<u32>,
+    ) -> Result<JsValue, JsValue> {
+        let indices: Vec<usize> = indices.into_iter().map(|i| i as usize).collect();
+        let maps = model::heat_maps(&self.inner, dataset.split(split)?, &indices).map_err(err)?;
+        to_js(&HeatMaps {
+            side: maps.first().map_or(0, |m| m.side),
+            values: maps.into_iter().flat_map(|m| m.values).collect(),
         })
     }
 
@@ -419,11 +567,11 @@ impl WasmPhotoSet {
 }
 
 /// The pretrained backbone (EfficientNet-Lite0) and ImageNet's classifier: the classification
-/// with no training (see [`crate::backbone::imagenet`]). Shared (`Rc`) with the models built on
-/// it, so the 4.7 MB file is parsed once.
+/// with no training (see [`crate::backbone::imagenet`]). Shared (`Arc`) with the trainings and
+/// models built on it, so the 4.7 MB file is parsed once.
 #[wasm_bindgen]
 pub struct WasmBackbone {
-    inner: Rc<Backbone>,
+    inner: Arc<Backbone>,
 }
 
 #[derive(Serialize)]
@@ -452,7 +600,7 @@ impl WasmBackbone {
     #[wasm_bindgen(constructor)]
     pub fn new(bytes: &[u8]) -> Result<WasmBackbone, JsValue> {
         Backbone::from_bytes(bytes)
-            .map(|b| WasmBackbone { inner: Rc::new(b) })
+            .map(|b| WasmBackbone { inner: Arc::new(b) })
             .map_err(err)
     }
 

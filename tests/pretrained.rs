@@ -281,6 +281,38 @@ fn the_heat_map_averages_to_the_logit() {
     }
 }
 
+/// The inspection panel's heat maps of chosen test images: each is the model's own map of that
+/// image (the same numbers as [`heat_map`] on its features), in the order asked, and averages to
+/// its logit; an index past the split is refused.
+#[test]
+fn heat_maps_of_chosen_images_are_theirs_in_order() {
+    let d = common::catvnoncat();
+    let model = Model::Pretrained(small_model().clone());
+    let maps = purrceptron::model::heat_maps(&model, &d.test, &[3, 0]).unwrap();
+    let mut scratch = Scratch::default();
+    for (map, i) in maps.iter().zip([3, 0]) {
+        let f = small_model()
+            .model
+            .features(d.test.image(i), SIDE, &mut scratch)
+            .unwrap();
+        assert_eq!(
+            (map.side, &map.values),
+            (4, &small_model().model.heat_map(&f))
+        );
+        let mean = map.values.iter().map(|&v| f64::from(v)).sum::<f64>() / 16.0;
+        let logit = model.logit_image(d.test.image(i), SIDE).unwrap();
+        assert!(
+            (mean - logit).abs() < 1e-3 * logit.abs().max(1.0),
+            "{mean} vs {logit}"
+        );
+    }
+    let e = purrceptron::model::heat_maps(&model, &d.test, &[d.test.len()]);
+    assert!(matches!(
+        e,
+        Err(Error::InvalidParameter { name: "index", .. })
+    ));
+}
+
 /// A request with a key the kind does not take is refused by name; training without the
 /// backbone is a clear error; cached features of another side are refused.
 #[test]

@@ -71,7 +71,11 @@ function makeCard(file, url) {
   return li;
 }
 
-/** "where did it see a cat?": a toggle (aria-pressed) drawing the heat map over `canvas`. */
+/**
+ * "where did it see a cat?": a toggle (aria-pressed) drawing the heat map over `canvas`, for
+ * ImageNet's verdict (the regions that made it think of its cat class) and for a
+ * pretrained-feature model (the regions its own logistic regression scores as cat).
+ */
 function heatToggle(canvas, seen, r) {
   const button = document.createElement('button');
   button.type = 'button';
@@ -84,7 +88,8 @@ function heatToggle(canvas, seen, r) {
     const on = button.getAttribute('aria-pressed') !== 'true';
     button.setAttribute('aria-pressed', String(on));
     drawSeen(canvas, seen, { heat: r.heat, heatSide: r.heat_side, on });
-    canvas.setAttribute('aria-label', on ? `${label}, the regions that made it think “${r.class_name}” highlighted` : label);
+    const what = r.class_name ? `“${r.class_name}”` : 'cat';
+    canvas.setAttribute('aria-label', on ? `${label}, the regions that made it think ${what} highlighted` : label);
   });
   return button;
 }
@@ -129,8 +134,10 @@ export function createCards({ call, status, hasModel, isTraining, backbone }) {
       const by = paragraph('card-by', `no training yet: ImageNet's cat classes (${r.class_name} ${Math.round(100 * r.class_probability)}%)`);
       by.dataset.testid = 'card-by';
       card.querySelector('.verdict').after(by);
-      canvas.closest('figure').append(heatToggle(canvas, r.seen_rgba, r));
+    } else if (r.side !== 64) {
+      canvas.setAttribute('aria-label', `The ${r.side} by ${r.side} image the model saw`);
     }
+    if (r.heat && r.heat_side) canvas.closest('figure').append(heatToggle(canvas, r.seen_rgba, r));
     const p = document.createElement('span');
     p.className = 'probability';
     p.textContent = `P(cat) = ${r.probability.toFixed(3)}`;

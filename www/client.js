@@ -19,10 +19,11 @@ export class RequestError extends Error {
  * Starts the worker. `events`: {onReady(msg), onProgress(msg), onError(RequestError)} for the
  * messages no request waits for (start-up's, progress, failures no request owns);
  * onCrash({reason, restarted, restoring}) when the worker died after starting (a new one is
- * starting, with the current model if `restoring`); onStartFailure(text) when it could not start.
+ * starting, with the current model if `restoring`); onStartFailure(text) when it could not start;
+ * ensureBackbone() loads the pretrained network into the new worker when the model needs it.
  * Returns {call, keepModel, worker}.
  */
-export function createClient({ onReady, onProgress, onError, onCrash, onStartFailure }) {
+export function createClient({ onReady, onProgress, onError, onCrash, onStartFailure, ensureBackbone }) {
   const pending = new Map(); // id -> {resolve, reject}
   let nextId = 1;
   let modelBytes = null; // Uint8Array of the current model file, restored into a new worker
@@ -68,10 +69,19 @@ export function createClient({ onReady, onProgress, onError, onCrash, onStartFai
   }
 
   // Sent before anything else, so that requests queued behind it use the restored model.
+  // A pretrained-feature model comes back with `needs_backbone`: it is sent again once the
+  // backbone is loaded.
   function restoreModel() {
     if (!modelBytes) return;
-    const bytes = modelBytes.slice();
-    call(REQUEST.LOAD_MODEL, { bytes }, [bytes.buffer]).reply.catch((e) => {
+    const send = () => {
+      const bytes = modelBytes.slice();
+      return call(REQUEST.LOAD_MODEL, { bytes }, [bytes.buffer]).reply;
+    };
+    send().then(async (r) => {
+      if (!r.needs_backbone) return;
+      await ensureBackbone();
+      if ((await send()).needs_backbone) throw new Error('the pretrained network is still missing');
+    }).catch((e) => {
       onCrash({ reason: `the model could not be restored: ${e.message}`, restarted: true, restoring: false });
     });
   }

@@ -6,6 +6,7 @@
 
 import { $, percent, plural, rgbaCanvas } from './helpers.js';
 import { REQUEST } from './protocol.js';
+import { drawSeen } from './heatmap.js';
 
 /** Class names by label: 0 is non-cat, 1 is cat (the dataset's order). */
 const CLASS = ['non-cat', 'cat'];
@@ -47,6 +48,19 @@ export function initInspect(app) {
     const actual = CLASS[labels[index]];
     figure.append(rgbaCanvas(images, side, `test image ${index}: a ${actual}, P(cat) ${p.toFixed(2)}`,
       index * side * side * 4));
+    const heat = current.heat?.get(index);
+    if (heat) {
+      // Beside the image: where the pretrained-feature model saw a cat in it.
+      const canvas = document.createElement('canvas');
+      canvas.width = side;
+      canvas.height = side;
+      canvas.dataset.testid = 'gallery-heat';
+      canvas.setAttribute('role', 'img');
+      canvas.setAttribute('aria-label', `test image ${index} with the regions that made the model think cat highlighted`);
+      drawSeen(canvas, images.subarray(index * side * side * 4, (index + 1) * side * side * 4),
+        { heat, heatSide: current.heatSide, on: true });
+      figure.append(canvas);
+    }
     const caption = document.createElement('figcaption');
     caption.textContent = `#${index} · P(cat) ${p.toFixed(3)}` + (actualNote ? ` · really ${actual}` : '');
     figure.append(caption);
@@ -153,7 +167,13 @@ export function initInspect(app) {
     const { probabilities, labels, evaluation: ev } = r;
     const cells = [[[], []], [[], []]];
     for (let i = 0; i < labels.length; i++) cells[labels[i]][probabilities[i] > 0.5 ? 1 : 0].push(i);
-    current = { probabilities, labels, images: r.images, side: r.side, cells };
+    // Heat maps by test image (pretrained-feature models, the images they get wrong).
+    let heat = null;
+    if (Array.isArray(r.heat_indices) && r.heat_side) {
+      const n = r.heat_side * r.heat_side;
+      heat = new Map(r.heat_indices.map((i, k) => [i, r.heat.slice(k * n, (k + 1) * n)]));
+    }
+    current = { probabilities, labels, images: r.images, side: r.side, cells, heat, heatSide: r.heat_side };
     el.model.textContent = title;
     el.train.textContent = percent(ev.train_accuracy);
     el.test.textContent = percent(ev.test_accuracy);
@@ -165,7 +185,8 @@ export function initInspect(app) {
     el.cellImages.replaceChildren();
     el.mistakes.replaceChildren(...wrong.map((i) => galleryItem(i, true)));
     el.mistakesNote.textContent = labels.length === 0 ? 'This dataset has no test images.'
-      : wrong.length ? `The ${plural(wrong.length, 'test image', 'test images')} the model gets wrong, with its probability of “cat”.`
+      : wrong.length ? `The ${plural(wrong.length, 'test image', 'test images')} the model gets wrong, with its probability of “cat”` +
+        (heat ? ' and, beside each, where it saw a cat.' : '.')
         : 'The model gets every test image right.';
     drawWeights(r.weights, r.side, kind);
     el.panel.hidden = false;

@@ -58,6 +58,8 @@ const client = createClient({
     status.set('error');
     status.showError(`The classifier could not start: ${text}.`);
   },
+  // A restarted worker given back a pretrained-feature model needs the backbone first.
+  ensureBackbone: () => backbone.ensure(),
 });
 const { call } = client;
 // For the browser tests of recovery and memory, in test mode only (see protocol.js).
@@ -65,7 +67,7 @@ if (TEST_MODE) window.__purrceptron = { worker: client.worker, call: (type, payl
 
 const chart = createChart({
   placeholder: () => (training.isFeatures()
-    ? 'The learned-feature model has no cost curve: its stages show above.'
+    ? 'The feature models have no cost curve: their stages show above.'
     : training.isTraining() ? 'Waiting for the first cost…' : 'The cost curve appears here while training.'),
 });
 
@@ -74,6 +76,7 @@ const training = createTraining({
   status,
   chart,
   onStarted: () => saved.trainingStarted(),
+  ensureBackbone: () => backbone.ensure(),
   onTrained(info) {
     client.keepModel();
     keepTrained(info).catch((e) => status.showError(e.message));
@@ -101,6 +104,7 @@ const saved = initSaved({
   call,
   status,
   isTraining: training.isTraining,
+  ensureBackbone: () => backbone.ensure(),
   // The worker's current model became a saved one (chosen, loaded from a file, restored).
   onChosen(record) {
     training.useModel();

@@ -209,8 +209,9 @@ export const REPLY = Object.freeze({
  */
 
 // A model choice with every default filled in, from the Rust core (model::presets): `spec` is
-// {model: 'network', hidden, iterations, learning_rate, l2, seed, report_every, solver} or
-// {model: 'features', filters, patches, kmeans_iterations, seed}.
+// {model: 'network', hidden, iterations, learning_rate, l2, seed, report_every, solver},
+// {model: 'features', filters, patches, kmeans_iterations, seed} or
+// {model: 'pretrained', side, seed}; `expected_accuracy` is text such as '~98% on the test set'.
 /**
  * @typedef {Object} Preset
  * @property {string} id
@@ -242,14 +243,17 @@ export const REPLY = Object.freeze({
  * @property {number} elapsed
  */
 
-// A training ended: finished or `stopped` early. `discarded`: stopped before the learned-feature
-// model was complete, so nothing was kept and `info` is null.
+// A training ended: finished or `stopped` early. `discarded`: stopped before a feature model
+// (learned or pretrained) was complete, so nothing was kept and `info` is null. `features`
+// (pretrained model only): 'extracted' this time, or 'cached' (kept from an earlier training on
+// the same dataset, backbone and side, so only the head was fitted).
 /**
  * @typedef {Object} TrainedReply
  * @property {'trained'} type
  * @property {number} id
  * @property {boolean} stopped
  * @property {boolean} [discarded]
+ * @property {string} [features]
  * @property {number} done
  * @property {number} iterations
  * @property {Object|null} info
@@ -268,7 +272,8 @@ export const REPLY = Object.freeze({
 // no model yet, so the backbone and ImageNet's cat classes), P(cat), the label, the file's size
 // and format, and the side x side RGBA image the model saw (64 px for a model, 128 for the
 // backbone). 'imagenet' adds the likeliest cat class (its name and own probability) and the
-// heat map: heat_side x heat_side values, row-major, the class's logit from each region alone.
+// heat map: heat_side x heat_side values, row-major, the class's logit from each region alone;
+// a pretrained-feature model gives its own heat map (its head applied to each region) too.
 /**
  * @typedef {Object} ClassifiedReply
  * @property {'classified'} type
@@ -288,12 +293,15 @@ export const REPLY = Object.freeze({
  * @property {number} [heat_side]
  */
 
-// The model file is now the current model; `info` describes it.
+// The model file is now the current model; `info` describes it. With `needs_backbone` (the
+// sha256 of the backbone a pretrained-feature model needs) it is not: the worker has no backbone
+// yet, so the page loads it ('load-backbone') and sends the file again.
 /**
  * @typedef {Object} ModelLoadedReply
  * @property {'model-loaded'} type
  * @property {number} id
  * @property {Object} info
+ * @property {string} [needs_backbone]
  */
 
 // The current model's file bytes.
@@ -306,7 +314,9 @@ export const REPLY = Object.freeze({
 
 // The current model on the test split: each image's P(cat), the labels, the images (side x side
 // RGBA each, one after the other) and, for networks on pixels, the first layer's weights as
-// images of the same size (else null).
+// images of the same size (else null). A pretrained-feature model adds the heat maps of the test
+// images it gets wrong: `heat_indices` (ascending), their heat_side x heat_side maps one after
+// the other in `heat`.
 /**
  * @typedef {Object} InspectionReply
  * @property {'inspection'} type
@@ -317,6 +327,9 @@ export const REPLY = Object.freeze({
  * @property {Uint8Array} images
  * @property {number} side
  * @property {ArrayBuffer|null} weights
+ * @property {Array<number>} [heat]
+ * @property {number} [heat_side]
+ * @property {Array<number>} [heat_indices]
  */
 
 // A photo for the own dataset was read (`ok`, with its 64x64 RGBA image) or could not be

@@ -95,7 +95,8 @@ function fileName(name) {
 // ---- the panel ----------------------------------------------------------------------------------
 
 /**
- * Wires the saved-models panel. `app`: {call, status, isTraining, onChosen(record)}. `onChosen` runs whenever the worker's current model becomes a saved one
+ * Wires the saved-models panel. `app`: {call, status, isTraining, ensureBackbone, onChosen(record)}.
+ * `ensureBackbone()` loads the pretrained network a pretrained-feature model needs. `onChosen` runs whenever the worker's current model becomes a saved one
  * (chosen, loaded from a file, restored on reload); `record` is {id, name, info, ...}.
  * Returns {start(), trained(name)}.
  */
@@ -166,6 +167,25 @@ export function initSaved(app) {
     return li;
   }
 
+  /**
+   * Makes a model file's bytes (an ArrayBuffer, kept: copies are sent) the worker's current
+   * model and returns its info. A pretrained-feature model needs the backbone: if the worker
+   * has none yet, it is loaded (fetched the first time) and the file sent again.
+   */
+  async function loadBytes(bytes) {
+    const send = () => {
+      const copy = bytes.slice(0);
+      return app.call(REQUEST.LOAD_MODEL, { bytes: copy }, [copy]).reply;
+    };
+    let r = await send();
+    if (r.needs_backbone) {
+      await app.ensureBackbone();
+      r = await send();
+      if (r.needs_backbone) throw new KindError('model', 'this model needs the pretrained network, which could not be loaded');
+    }
+    return r.info;
+  }
+
   async function reload() {
     records = (await db.all()).sort((a, b) => b.id - a.id);
     render();
@@ -193,9 +213,8 @@ export function initSaved(app) {
     if (app.isTraining()) throw new KindError('state', 'A training is running: wait for it to finish (or cancel it) before choosing another model.');
     const full = await db.get(record.id);
     if (!full) throw new Error(`${record.name} is no longer saved.`);
-    // The stored buffer is transferred to the worker, so send a copy and keep the original.
-    const bytes = full.bytes.slice(0);
-    const { info } = await app.call(REQUEST.LOAD_MODEL, { bytes }, [bytes]).reply;
+    // The stored buffer stays here: loadBytes sends copies.
+    const info = await loadBytes(full.bytes);
     currentId = record.id;
     await db.put({ ...full, used: Date.now() });
     await reload();
@@ -256,8 +275,7 @@ export function initSaved(app) {
     status.clearError();
     let info;
     try {
-      const bytes = await file.arrayBuffer();
-      ({ info } = await app.call(REQUEST.LOAD_MODEL, { bytes }, [bytes]).reply);
+      info = await loadBytes(await file.arrayBuffer());
     } catch (e) {
       status.report(e, `Cannot load ${file.name || 'this file'}: ${e.message}. Choose a model file ` +
         '(.safetensors) downloaded from this page or written by `purrceptron train`.');

@@ -9,16 +9,22 @@ import { REQUEST, KindError } from './protocol.js';
 /** @type {Map<string, import('./protocol.js').Preset>} */
 const presets = new Map();
 const isFeatures = (id) => presets.get(id)?.spec.model === 'features';
+const isPretrained = (id) => presets.get(id)?.spec.model === 'pretrained';
+// The feature models run stages to the end: no iterations, no learning rate, no cost curve.
+const hasStages = (id) => isFeatures(id) || isPretrained(id);
 
-// Stages of the learned-feature model, in order, as the worker names them.
+// Stages of the feature models, in order, as the worker names them.
 const FEATURE_STAGES = ['patches', 'whitening', 'k-means', 'encoding', 'fitting'];
+const PRETRAINED_STAGES = ['extracting', 'fitting'];
+const KIND_NAMES = { features: 'learned-feature model', pretrained: 'pretrained-feature model' };
 
 /**
- * Wires the panel. `app`: {call, status, chart, onStarted(), onTrained(info)}: `onStarted`
- * runs as a training starts, `onTrained` when it has left a new model in the worker.
+ * Wires the panel. `app`: {call, status, chart, onStarted(), onTrained(info), ensureBackbone()}:
+ * `onStarted` runs as a training starts, `onTrained` when it has left a new model in the
+ * worker; `ensureBackbone` (backbone.js) loads the pretrained network into the worker.
  * Returns {ready, setSummary, useModel, onProgress, hasModel, isTraining, isFeatures}.
  */
-export function createTraining({ call, status, chart, onStarted, onTrained }) {
+export function createTraining({ call, status, chart, onStarted, onTrained, ensureBackbone }) {
   const el = {
     form: $('train-form'),
     model: $('model'),
@@ -44,12 +50,13 @@ export function createTraining({ call, status, chart, onStarted, onTrained }) {
   let hasModel = false;
   let training = false;
   let trainId = null;
+  let trainKind = null; // the spec's model of the training running (or last run)
 
   function onModelChange() {
     const preset = presets.get(el.model.value);
-    const features = isFeatures(el.model.value);
-    // No iterations or learning rate for the learned-feature model: its stages run to the end
-    // and its penalty is picked by cross-validation.
+    const features = hasStages(el.model.value);
+    // No iterations or learning rate for the feature models: their stages run to the end and
+    // their penalty is picked by cross-validation.
     if (preset && !features) {
       el.iters.value = preset.spec.iterations;
       el.lr.value = preset.spec.learning_rate;
@@ -78,6 +85,7 @@ export function createTraining({ call, status, chart, onStarted, onTrained }) {
     const preset = presets.get(el.model.value);
     if (!preset) throw new KindError('state', 'The classifier is still starting: try again in a moment.');
     if (isFeatures(el.model.value)) return { model: 'features', seed: number(el.seed, 'Seed', '1') };
+    if (isPretrained(el.model.value)) return { model: 'pretrained', seed: number(el.seed, 'Seed', '1') };
     let hidden = preset.spec.hidden;
     if (preset.custom_layers) {
       const parts = el.hidden.value.split(/[\s,]+/).filter(Boolean);
@@ -112,6 +120,19 @@ export function createTraining({ call, status, chart, onStarted, onTrained }) {
       return;
     }
     setRunning(true);
+    trainKind = params.model ?? 'network';
+    if (trainKind === 'pretrained') {
+      // The network is fetched (with its own progress bar) the first time, then kept.
+      el.progressText.textContent = 'Loading the pretrained network…';
+      try {
+        await ensureBackbone();
+      } catch (e) {
+        status.showError(`${e.message} The other models still work.`);
+        el.progressText.textContent = 'The pretrained network is not available.';
+        setRunning(false);
+        return;
+      }
+    }
     status.set('training');
     el.results.hidden = true;
     el.note.hidden = true;
@@ -126,7 +147,7 @@ export function createTraining({ call, status, chart, onStarted, onTrained }) {
       const result = await reply;
       showTrained(result);
       if (result.discarded) {
-        status.set('cancelled', 'Training stopped; the learned-feature model was not finished, so nothing was kept.');
+        status.set('cancelled', `Training stopped; the ${KIND_NAMES[trainKind] ?? 'model'} was not finished, so nothing was kept.`);
         return;
       }
       hasModel = true;
@@ -157,20 +178,25 @@ export function createTraining({ call, status, chart, onStarted, onTrained }) {
     chart.add(p.cost_iteration, p.cost);
   }
 
-  // The learned-feature model reports stages, not iterations: `done`/`iterations` count work.
+  // The feature models report stages, not iterations: `done`/`iterations` count work. The
+  // pretrained model's extraction counts images (its fraction of the training split).
   function onStageProgress(p) {
     el.progress.value = p.iterations > 0 ? Math.min(1, p.done / p.iterations) : 0;
-    const index = FEATURE_STAGES.indexOf(p.stage);
+    const stages = trainKind === 'pretrained' ? PRETRAINED_STAGES : FEATURE_STAGES;
+    const index = stages.indexOf(p.stage);
     const pct = Math.round(100 * (p.stage_done ?? 0));
-    const text = index < 0 ? 'Finishing…'
-      : `Stage ${index + 1} of ${FEATURE_STAGES.length}: ${p.stage} ${pct}%`;
+    const n = summary?.train?.n;
+    const what = p.stage === 'extracting' && finite(n)
+      ? `extracting features, image ${formatCount(Math.round((p.stage_done ?? 0) * n))} of ${formatCount(n)}`
+      : `${p.stage} ${pct}%`;
+    const text = index < 0 ? 'Finishing…' : `Stage ${index + 1} of ${stages.length}: ${what}`;
     el.progressText.textContent = text;
     el.progress.setAttribute('aria-valuetext', text);
   }
 
   function showTrained(r) {
     if (r.discarded) {
-      el.progressText.textContent = `Stopped after ${formatSeconds(r.seconds)}. The learned-feature model needs ` +
+      el.progressText.textContent = `Stopped after ${formatSeconds(r.seconds)}. The ${KIND_NAMES[trainKind] ?? 'model'} needs ` +
         'every stage, so nothing was kept' + (hasModel ? ': photos are classified with the previous model.' : '.');
       return;
     }
@@ -191,7 +217,12 @@ export function createTraining({ call, status, chart, onStarted, onTrained }) {
       : r.info.kind === 'features'
         ? `Done: learned features in ${formatSeconds(r.seconds)} (penalty C = ${r.info.cross_validation?.c} ` +
           'picked by cross-validation on the training set).'
-        : `Done: ${formatCount(r.done)} iterations in ${formatSeconds(r.seconds)}.`;
+        : r.info.kind === 'pretrained'
+          ? `Done: pretrained features in ${formatSeconds(r.seconds)} (` + (r.features === 'cached'
+            ? 'features kept from an earlier training, so only the logistic regression was fitted'
+            : `features of ${formatCount(ev.n_train)} images extracted at ${r.info.params?.side} px`) +
+            `; penalty C = ${r.info.cross_validation?.c} picked by cross-validation).`
+          : `Done: ${formatCount(r.done)} iterations in ${formatSeconds(r.seconds)}.`;
     if (r.info.warning) {
       // Capitalised for a sentence of its own; the cost curve above shows the rise.
       el.note.textContent = r.info.warning[0].toUpperCase() + r.info.warning.slice(1) + '.';
@@ -233,7 +264,16 @@ export function createTraining({ call, status, chart, onStarted, onTrained }) {
     /** The model choices and their defaults, from the worker's `ready` (kept across restarts). */
     setPresets(list) {
       if (presets.size > 0 || !Array.isArray(list)) return;
-      for (const p of list) presets.set(p.id, p);
+      for (const p of list) {
+        presets.set(p.id, p);
+        // The accuracy to expect is the core's (measured by its tests), not a copy.
+        if (p.expected_accuracy) {
+          const option = el.model.querySelector(`option[value="${p.id}"]`);
+          if (option) option.textContent = `${p.name} — ${p.expected_accuracy}`;
+          const note = document.querySelector(`.models li[data-model="${p.id}"] [data-testid$=expected]`);
+          if (note) note.textContent = p.expected_accuracy;
+        }
+      }
       onModelChange();
     },
     /** The summary of the dataset training uses now. */
@@ -249,6 +289,6 @@ export function createTraining({ call, status, chart, onStarted, onTrained }) {
     onProgress,
     hasModel: () => hasModel,
     isTraining: () => training,
-    isFeatures: () => isFeatures(el.model.value),
+    isFeatures: () => hasStages(el.model.value),
   };
 }

@@ -4,6 +4,7 @@
 import { handleDataset } from './owndata-worker.js';
 import { REQUEST, REPLY, KindError, errorOf, TEST_MODE } from './protocol.js';
 import { loadWasm, whole, samplesOf } from './wasm-load.js';
+import { getFile, putFile } from './filestore.js';
 
 // A step should take long enough that the per-step overhead (a yield, a progress check) is
 // small, and short enough that a cancel is honoured within a frame or two.
@@ -17,6 +18,10 @@ let dataset = null;
 let model = null;
 let backbone = null; // the pretrained backbone (WasmBackbone), once the page has sent it
 let training = null; // {id, cancelled}
+let presets = [];
+// The pretrained model's training features, by dataset sha256, backbone sha256 and side: a
+// retraining of its head skips the extraction. Kept here and in IndexedDB (a reload too).
+const featureCache = new Map(); // key -> {rows: Float32Array, backbone_sha256, side}
 
 // Start-up is not a request: it ends with 'ready' or 'startup-error', neither with an id.
 const ready = (async () => {
@@ -25,7 +30,7 @@ const ready = (async () => {
     const summary = dataset.summary();
     const samples = samplesOf(dataset);
     // The models' defaults live in the Rust core; the page fills its form from these.
-    const presets = wasm.presets();
+    presets = wasm.presets();
     self.postMessage({ type: REPLY.READY, summary, samples, presets }, samples.map((s) => s.rgba.buffer));
     return true;
   } catch (e) {
@@ -46,13 +51,54 @@ const nextTask = () => new Promise((resolve) => {
 
 const noModel = (what) => new KindError('state', `There is no model to ${what} yet: train one or load one first.`);
 
+const featureKey = (datasetSha, backboneSha, side) => `features:${datasetSha}:${backboneSha}:${side}`;
+
+// The kept training features for this training, or null: from memory, else from IndexedDB.
+async function cachedFeatures(key) {
+  if (featureCache.has(key)) return featureCache.get(key);
+  const [, , backboneSha, side] = key.split(':');
+  const buffer = await getFile(key).catch(() => null);
+  if (!buffer) return null;
+  const entry = { rows: new Float32Array(buffer), backbone_sha256: backboneSha, side: Number(side) };
+  featureCache.set(key, entry);
+  return entry;
+}
+
+function keepFeatures(key, features) {
+  const entry = { rows: features.rows(), backbone_sha256: features.backbone_sha256(), side: features.side() };
+  features.free();
+  featureCache.set(key, entry);
+  // A full disk only costs the next visit an extraction.
+  putFile(key, entry.rows.buffer.slice(0)).catch((e) => console.warn(`the training features are not kept: ${e.message}`));
+}
+
+// A pretrained-feature training: the backbone the page loaded and, if kept, the features.
+async function startPretrained(params) {
+  if (!backbone) {
+    throw new KindError('state', 'The pretrained model needs the pretrained network, which is not loaded yet.');
+  }
+  const defaults = presets.find((p) => p.id === 'pretrained')?.spec ?? {};
+  const side = params.side ?? defaults.side;
+  const key = featureKey(dataset.summary().sha256, backbone.sha256(), side);
+  const kept = await cachedFeatures(key);
+  const cached = kept ? new wasm.WasmFeatures(kept.rows, kept.backbone_sha256, kept.side) : undefined;
+  return { key, cached: Boolean(kept), trainer: wasm.WasmTrainer.with_backbone(dataset, params, backbone, cached) };
+}
+
 async function train(id, params) {
   if (training) throw new KindError('state', 'a training is already running: cancel it first');
   training = { id, cancelled: false };
   const started = performance.now();
   let trainer = null;
   try {
-    trainer = new wasm.WasmTrainer(dataset, params);
+    let features = null; // {key, cached} for the pretrained model
+    if (params?.model === 'pretrained') {
+      const p = await startPretrained(params);
+      trainer = p.trainer;
+      features = { key: p.key, cached: p.cached };
+    } else {
+      trainer = new wasm.WasmTrainer(dataset, params);
+    }
     let n = 1;
     let lastPost = 0;
     let report = null;
@@ -80,8 +126,14 @@ async function train(id, params) {
     }
     const stopped = !report.finished;
     const ended = { type: REPLY.TRAINED, id, stopped, done: report.done, iterations: report.iterations };
-    // The learned-feature model is only usable once every stage has run: a cancel discards it
-    // and keeps the previous model, if any.
+    if (features) {
+      ended.features = features.cached ? 'cached' : 'extracted';
+      // Extracted in full (even if the fit was then cancelled): kept for the next training.
+      const extracted = features.cached ? undefined : trainer.features();
+      if (extracted) keepFeatures(features.key, extracted);
+    }
+    // The feature models are only usable once every stage has run: a cancel discards them and
+    // keeps the previous model, if any.
     if (stopped && report.stage) {
       return { ...ended, discarded: true, info: null, seconds: (performance.now() - started) / 1000 };
     }
@@ -105,9 +157,9 @@ function classify(id, bytes, name) {
   const by = model ? 'model' : 'imagenet';
   const r = model ? model.classify(photo, 'crop') : backbone.imagenet(photo, 'crop');
   const seen = whole(r.seen_rgba);
-  const extra = by === 'imagenet' ? {
-    class_name: r.class_name, class_probability: r.class_probability, heat: r.heat, heat_side: r.heat_side,
-  } : {};
+  // ImageNet's verdict names its class; both it and a pretrained-feature model have a heat map.
+  const extra = by === 'imagenet' ? { class_name: r.class_name, class_probability: r.class_probability } : {};
+  if (r.heat) Object.assign(extra, { heat: Array.from(r.heat), heat_side: r.heat_side });
   self.postMessage({
     type: REPLY.CLASSIFIED, id, name, by, probability: r.probability, label: r.label,
     width: r.width, height: r.height, format: r.format, side: Math.round(Math.sqrt(seen.length / 4)),
@@ -136,6 +188,21 @@ function loadModel(id, bytes) {
     : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const loaded = wasm.WasmModel.from_bytes(view);
   const info = loaded.info();
+  const needs = loaded.backbone_sha256();
+  if (needs) {
+    // A pretrained-feature model: the page fetches the backbone and sends the file again.
+    if (!backbone) {
+      loaded.free();
+      self.postMessage({ type: REPLY.MODEL_LOADED, id, info, needs_backbone: needs });
+      return;
+    }
+    try {
+      loaded.attach_backbone(backbone);
+    } catch (e) {
+      loaded.free();
+      throw e;
+    }
+  }
   if (model) model.free();
   model = loaded;
   self.postMessage({ type: REPLY.MODEL_LOADED, id, info });
@@ -147,24 +214,50 @@ function exportModel(id) {
   self.postMessage({ type: REPLY.MODEL_BYTES, id, bytes }, [bytes]);
 }
 
+// The current model's accuracy on the current dataset. A pretrained-feature model's receipt
+// already holds its accuracies on the dataset it names (measured by the same code when it was
+// trained): running the backbone over every image again would keep the worker from answering
+// for many seconds (the page's watchdog restarts it after 15).
+function evaluationOf(info, summary) {
+  const r = info.receipt;
+  if (info.kind !== 'pretrained' || r?.dataset_sha256 !== summary.sha256) return model.evaluate(dataset);
+  const t = summary.test;
+  return {
+    train_accuracy: r.train_accuracy,
+    test_accuracy: t.n ? r.test_accuracy : null,
+    test_majority_baseline: t.n ? Math.max(t.cats, t.non_cats) / t.n : null,
+    n_train: summary.train.n,
+    n_test: t.n,
+  };
+}
+
 // Everything the page needs to show how the current model does on the test split: accuracy,
 // each test image's probability, the images themselves and, for networks on pixels, the first
 // layer's weights as images.
 function inspect(id) {
   if (!model) throw noModel('inspect');
   const info = model.info();
-  const evaluation = model.evaluate(dataset);
+  const summary = dataset.summary();
+  const evaluation = evaluationOf(info, summary);
   const probabilities = model.probabilities(dataset, 'test');
   const labels = dataset.labels('test');
-  const side = dataset.summary().side;
+  const side = summary.side;
   const size = side * side * 4;
   const images = new Uint8Array(labels.length * size);
   for (let i = 0; i < labels.length; i++) images.set(dataset.image_rgba('test', i), i * size);
   const weights = info.kind === 'network' ? whole(model.first_layer_images()).buffer : null;
+  // A pretrained-feature model shows where it saw a cat in the test images it gets wrong.
+  const heat = {};
+  if (info.kind === 'pretrained') {
+    const wrong = [];
+    for (let i = 0; i < labels.length; i++) if (Number(probabilities[i] > 0.5) !== labels[i]) wrong.push(i);
+    const maps = model.heat_maps(dataset, 'test', Uint32Array.from(wrong));
+    Object.assign(heat, { heat: Array.from(maps.values), heat_side: maps.side, heat_indices: wrong });
+  }
   const transfer = [probabilities.buffer, labels.buffer, images.buffer];
   if (weights) transfer.push(weights);
   self.postMessage({
-    type: REPLY.INSPECTION, id, evaluation, probabilities, labels, images, side, weights,
+    type: REPLY.INSPECTION, id, evaluation, probabilities, labels, images, side, weights, ...heat,
   }, transfer);
 }
 

@@ -4,9 +4,9 @@
 use serde::Serialize;
 
 use super::{Model, PixelModel};
-use crate::data::{Dataset, CLASSES};
+use crate::data::{Dataset, Split, CLASSES};
 use crate::preprocess::{self, Framing};
-use crate::Result;
+use crate::{Error, Result};
 
 /// Accuracy of a model on both splits, beside the "always the majority class" baseline.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -120,4 +120,36 @@ pub fn classify_with_heat_map(
         values,
     };
     Ok((verdict(logit, photo), Some(heat)))
+}
+
+/// The heat maps of images `indices` of `split` (64x64, resized up to the model's side as when
+/// it is evaluated) under a pretrained-feature model, in the order given: where it saw a cat in
+/// the test images it gets wrong. Other kinds have none ([`Error::State`]); an index past the
+/// split is [`Error::InvalidParameter`].
+pub fn heat_maps(model: &Model, split: &Split, indices: &[usize]) -> Result<Vec<HeatMap>> {
+    let Model::Pretrained(saved) = model else {
+        return Err(Error::State(
+            "heat maps are drawn for pretrained-feature models only",
+        ));
+    };
+    let mut scratch = crate::backbone::Scratch::default();
+    indices
+        .iter()
+        .map(|&i| {
+            if i >= split.len() {
+                return Err(Error::InvalidParameter {
+                    name: "index",
+                    value: i.to_string(),
+                    expected: "an image of the split (below its length)",
+                });
+            }
+            let f = saved
+                .model
+                .features(split.image(i), preprocess::SIDE, &mut scratch)?;
+            Ok(HeatMap {
+                side: f.side,
+                values: saved.model.heat_map(&f),
+            })
+        })
+        .collect()
 }

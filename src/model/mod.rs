@@ -14,7 +14,7 @@ use std::sync::Arc;
 use ndarray::Array1;
 
 pub use evaluate::{
-    classify, classify_with_heat_map, evaluate, Classification, Evaluation, HeatMap,
+    classify, classify_with_heat_map, evaluate, heat_maps, Classification, Evaluation, HeatMap,
 };
 pub use file::{SavedFeatures, SavedNetwork, SavedPretrained};
 pub use receipt::{rfc3339_utc, Receipt};

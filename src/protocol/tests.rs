@@ -131,6 +131,7 @@ fn replies() -> Vec<Reply> {
             id: 1,
             stopped: false,
             discarded: Some(false),
+            features: Some("cached".into()),
             done: 20,
             iterations: 20,
             info: Some(object.clone()),
@@ -159,6 +160,7 @@ fn replies() -> Vec<Reply> {
         Reply::ModelLoaded {
             id: 4,
             info: object.clone(),
+            needs_backbone: Some("ab".repeat(32)),
         },
         Reply::ModelBytes {
             id: 5,
@@ -172,6 +174,9 @@ fn replies() -> Vec<Reply> {
             images: bytes.clone(),
             side: 64,
             weights: Some(bytes.clone()),
+            heat: Some(vec![0.5; 16]),
+            heat_side: Some(4),
+            heat_indices: Some(vec![3]),
         },
         Reply::DatasetAdded {
             id: 7,
