@@ -44,27 +44,17 @@ pub fn save_features(
     dataset_sha256: String,
     created: String,
 ) -> Result<(SavedFeatures, Evaluation)> {
-    let test = &dataset.test;
-    let test_accuracy = if test.is_empty() {
-        None
-    } else {
-        Some(trained.model.accuracy_pixels(&test.pixels, &test.labels)?)
-    };
-    let evaluation = Evaluation {
-        train_accuracy: trained.report.train_accuracy,
-        test_accuracy,
-        test_majority_baseline: (!test.is_empty()).then(|| test.majority_rate()),
-        n_train: dataset.train.len(),
-        n_test: test.len(),
-    };
-    let receipt = Receipt {
+    let (evaluation, receipt) = head_receipt(
+        &trained.model,
+        dataset,
+        HeadFit {
+            train_accuracy: trained.report.train_accuracy,
+            final_cost: trained.report.final_cost,
+            iterations: trained.report.final_iterations,
+        },
         dataset_sha256,
-        final_cost: trained.report.final_cost,
-        train_accuracy: evaluation.train_accuracy,
-        test_accuracy: evaluation.test_accuracy,
-        iterations_run: trained.report.final_iterations,
         created,
-    };
+    )?;
     let saved = SavedFeatures {
         model: trained.model,
         cross_validation: trained.report.cross_validation,
@@ -82,14 +72,52 @@ pub fn save_pretrained(
     dataset_sha256: String,
     created: String,
 ) -> Result<(SavedPretrained, Evaluation)> {
+    let (evaluation, receipt) = head_receipt(
+        &trained.model,
+        dataset,
+        HeadFit {
+            train_accuracy: trained.report.train_accuracy,
+            final_cost: trained.report.final_cost,
+            iterations: trained.report.final_iterations,
+        },
+        dataset_sha256,
+        created,
+    )?;
+    let saved = SavedPretrained {
+        model: trained.model,
+        cross_validation: trained.report.cross_validation,
+        receipt,
+    };
+    Ok((saved, evaluation))
+}
+
+/// What a fitted head reports of its training images.
+struct HeadFit {
+    /// Accuracy on the training images, from the features computed in training, in [0, 1].
+    train_accuracy: f64,
+    /// Objective of the final fit divided by `C n`.
+    final_cost: f64,
+    /// Iterations of the final logistic-regression fit.
+    iterations: usize,
+}
+
+/// The evaluation and receipt of a model under the shared head (learned or pretrained
+/// features): the train accuracy comes from training, the test split runs through `model`.
+fn head_receipt(
+    model: &impl PixelModel,
+    dataset: &Dataset,
+    fit: HeadFit,
+    dataset_sha256: String,
+    created: String,
+) -> Result<(Evaluation, Receipt)> {
     let test = &dataset.test;
     let test_accuracy = if test.is_empty() {
         None
     } else {
-        Some(trained.model.accuracy_pixels(&test.pixels, &test.labels)?)
+        Some(model.accuracy_pixels(&test.pixels, &test.labels)?)
     };
     let evaluation = Evaluation {
-        train_accuracy: trained.report.train_accuracy,
+        train_accuracy: fit.train_accuracy,
         test_accuracy,
         test_majority_baseline: (!test.is_empty()).then(|| test.majority_rate()),
         n_train: dataset.train.len(),
@@ -97,16 +125,11 @@ pub fn save_pretrained(
     };
     let receipt = Receipt {
         dataset_sha256,
-        final_cost: trained.report.final_cost,
+        final_cost: fit.final_cost,
         train_accuracy: evaluation.train_accuracy,
         test_accuracy: evaluation.test_accuracy,
-        iterations_run: trained.report.final_iterations,
+        iterations_run: fit.iterations,
         created,
     };
-    let saved = SavedPretrained {
-        model: trained.model,
-        cross_validation: trained.report.cross_validation,
-        receipt,
-    };
-    Ok((saved, evaluation))
+    Ok((evaluation, receipt))
 }
