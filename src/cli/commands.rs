@@ -12,7 +12,7 @@ use purrceptron::model::{classify_with_heat_map, evaluate};
 use purrceptron::preprocess::Framing;
 use purrceptron::{Error, Result};
 
-use super::output::print_eval;
+use super::output::{photos_exit_code, print_eval};
 use super::{load_dataset, load_model_with_backbone, read, write};
 
 /// `convert`: a dataset file from the HDF5 files (`h5`) or from photo folders (`images`).
@@ -160,16 +160,7 @@ pub fn predict(
             }
         }
     }
-    let _ = std::io::stdout().flush();
-    Ok(if failed == 0 {
-        ExitCode::SUCCESS
-    } else {
-        eprintln!(
-            "{failed} of {} photos could not be classified",
-            photos.len()
-        );
-        ExitCode::from(2)
-    })
+    Ok(photos_exit_code(failed, photos.len()))
 }
 
 /// `serve`: the web app's static files on 127.0.0.1.

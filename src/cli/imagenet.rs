@@ -1,17 +1,16 @@
 //! `imagenet`: photos classified with no training, by the pretrained backbone and ImageNet's own
 //! classifier (the page's no-training mode prints the same numbers).
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use serde_json::json;
 
-use purrceptron::backbone::Backbone;
 use purrceptron::preprocess::Framing;
-use purrceptron::{Error, Result};
+use purrceptron::Result;
 
-use super::read;
+use super::output::photos_exit_code;
+use super::{load_backbone, read};
 
 /// One line per photo: path, P(cat), label, the most likely cat class and its probability (or
 /// the photo's error). Exit code 2 when some photos could not be read.
@@ -21,10 +20,7 @@ pub fn imagenet(
     framing: Framing,
     json: bool,
 ) -> Result<ExitCode> {
-    let net = Backbone::from_bytes(&read(backbone)?).map_err(|e| match e {
-        Error::InvalidBackbone(m) => Error::InvalidBackbone(format!("{}: {m}", backbone.display())),
-        other => other,
-    })?;
+    let net = load_backbone(backbone)?;
     let mut failed = 0;
     for path in photos {
         let shown = path.display().to_string();
@@ -56,14 +52,5 @@ pub fn imagenet(
             }
         }
     }
-    let _ = std::io::stdout().flush();
-    Ok(if failed == 0 {
-        ExitCode::SUCCESS
-    } else {
-        eprintln!(
-            "{failed} of {} photos could not be classified",
-            photos.len()
-        );
-        ExitCode::from(2)
-    })
+    Ok(photos_exit_code(failed, photos.len()))
 }

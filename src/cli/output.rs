@@ -1,6 +1,7 @@
 //! What the commands print that more than one of them prints.
 
 use std::io::Write;
+use std::process::ExitCode;
 use std::time::Instant;
 
 use purrceptron::model::{Evaluation, TrainingProgress};
@@ -58,4 +59,16 @@ pub fn draw_progress(p: &TrainingProgress, start: Instant) {
         );
     }
     let _ = std::io::stderr().flush();
+}
+
+/// The exit code of a command that classified `total` photos (`predict`, `imagenet`), after
+/// their lines: 2, said on stderr, when `failed` of them could not be classified.
+pub fn photos_exit_code(failed: usize, total: usize) -> ExitCode {
+    let _ = std::io::stdout().flush();
+    if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        eprintln!("{failed} of {total} photos could not be classified");
+        ExitCode::from(2)
+    }
 }
