@@ -145,13 +145,13 @@ impl FeatureModel {
 
     /// Logit of "cat" from unstandardised features.
     pub fn logit_from_features(&self, f: &[f32]) -> f64 {
-        let z: Vec<f64> = f
-            .iter()
-            .zip(&self.scaler_mean)
-            .zip(&self.scaler_std)
-            .map(|((&x, m), s)| (f64::from(x) - m) / s)
-            .collect();
-        crate::kernels::dot(&z, &self.weights) + self.bias
+        crate::features::head::logit(
+            f,
+            &self.scaler_mean,
+            &self.scaler_std,
+            &self.weights,
+            self.bias,
+        )
     }
 
     /// Logits `(m,)` of `m` 64x64x3 images given one after the other; `P(cat) = sigmoid(z)`.

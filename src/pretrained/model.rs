@@ -166,13 +166,13 @@ impl PretrainedModel {
     /// Logit of "cat" from [`FEATURES`] unstandardised features (pooled, or one position of
     /// the map): `Σ_j w_j (x_j - mean_j) / std_j + bias`, summed in f64 in feature order.
     pub fn logit_from_features(&self, f: &[f32]) -> f64 {
-        let z: Vec<f64> = f
-            .iter()
-            .zip(&self.scaler_mean)
-            .zip(&self.scaler_std)
-            .map(|((&x, m), s)| (f64::from(x) - m) / s)
-            .collect();
-        crate::kernels::dot(&z, &self.weights) + self.bias
+        crate::features::head::logit(
+            f,
+            &self.scaler_mean,
+            &self.scaler_std,
+            &self.weights,
+            self.bias,
+        )
     }
 
     /// The backbone's features of `rgb` (`side x side` RGB, row-major) at the model's side,

@@ -62,6 +62,20 @@ pub struct HeadFit {
     pub final_iterations: usize,
 }
 
+/// The logit of a fitted head on one row of unstandardised features `f` (`(nf,)`):
+/// `Σ_j weights[j] (f[j] - mean[j]) / std[j] + bias`, the standardised values summed with
+/// [`crate::kernels::dot`] (the same rounding natively and in wasm). Both feature models
+/// classify with it.
+pub fn logit(f: &[f32], mean: &[f64], std: &[f64], weights: &[f64], bias: f64) -> f64 {
+    let z: Vec<f64> = f
+        .iter()
+        .zip(mean)
+        .zip(std)
+        .map(|((&x, m), s)| (f64::from(x) - m) / s)
+        .collect();
+    crate::kernels::dot(&z, weights) + bias
+}
+
 /// What every fit reads: the rows, their standardisation, labels and folds.
 #[derive(Debug)]
 struct Data {
