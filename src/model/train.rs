@@ -209,27 +209,11 @@ impl Training {
             }
             Inner::Features(t) => {
                 let p = t.progress();
-                TrainingProgress {
-                    done: p.done.round() as usize,
-                    iterations: p.total.round() as usize,
-                    cost: None,
-                    cost_iteration: None,
-                    finished: t.is_done(),
-                    stage: Some(p.stage.name()),
-                    stage_done: Some(p.stage_done),
-                }
+                staged(p.done, p.total, t.is_done(), p.stage.name(), p.stage_done)
             }
             Inner::Pretrained(t) => {
                 let p = t.progress();
-                TrainingProgress {
-                    done: p.done.round() as usize,
-                    iterations: p.total.round() as usize,
-                    cost: None,
-                    cost_iteration: None,
-                    finished: t.is_done(),
-                    stage: Some(p.stage.name()),
-                    stage_done: Some(p.stage_done),
-                }
+                staged(p.done, p.total, t.is_done(), p.stage.name(), p.stage_done)
             }
         }
     }
@@ -298,5 +282,25 @@ impl Training {
                 })
             }
         }
+    }
+}
+
+/// The progress of a model trained in stages (learned or pretrained features): work counted in
+/// millions of multiply-adds, `done` of `total`, and the stage running.
+fn staged(
+    done: f64,
+    total: f64,
+    finished: bool,
+    stage: &'static str,
+    stage_done: f64,
+) -> TrainingProgress {
+    TrainingProgress {
+        done: done.round() as usize,
+        iterations: total.round() as usize,
+        cost: None,
+        cost_iteration: None,
+        finished,
+        stage: Some(stage),
+        stage_done: Some(stage_done),
     }
 }
