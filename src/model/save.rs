@@ -47,7 +47,7 @@ pub fn save_features(
     let (evaluation, receipt) = head_receipt(
         &trained.model,
         dataset,
-        HeadFit {
+        HeadReport {
             train_accuracy: trained.report.train_accuracy,
             final_cost: trained.report.final_cost,
             iterations: trained.report.final_iterations,
@@ -75,7 +75,7 @@ pub fn save_pretrained(
     let (evaluation, receipt) = head_receipt(
         &trained.model,
         dataset,
-        HeadFit {
+        HeadReport {
             train_accuracy: trained.report.train_accuracy,
             final_cost: trained.report.final_cost,
             iterations: trained.report.final_iterations,
@@ -92,7 +92,7 @@ pub fn save_pretrained(
 }
 
 /// What a fitted head reports of its training images.
-struct HeadFit {
+struct HeadReport {
     /// Accuracy on the training images, from the features computed in training, in [0, 1].
     train_accuracy: f64,
     /// Objective of the final fit divided by `C n`.
@@ -106,7 +106,7 @@ struct HeadFit {
 fn head_receipt(
     model: &impl PixelModel,
     dataset: &Dataset,
-    fit: HeadFit,
+    fit: HeadReport,
     dataset_sha256: String,
     created: String,
 ) -> Result<(Evaluation, Receipt)> {

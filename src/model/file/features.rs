@@ -7,11 +7,9 @@
 //! inverse penalty), `cross_validation` (JSON of [`CrossValidation`]) and `receipt`. The
 //! encoder's folded filters are recomputed on load.
 
-use std::collections::HashMap;
-
 use safetensors::Dtype;
 
-use super::{invalid, json, FORMAT, VERSION};
+use super::{head_metadata, invalid};
 use crate::data::container::{self, Container};
 use crate::features::{CrossValidation, FeatureModel, FeatureParams, Whitening, PATCH_LEN};
 use crate::model::Receipt;
@@ -52,18 +50,13 @@ impl SavedFeatures {
             .into_iter()
             .map(|(name, shape, v)| container::f64_owned(name, shape, v.iter().copied()))
             .collect();
-        let metadata = HashMap::from([
-            ("format".to_string(), FORMAT.to_string()),
-            ("version".to_string(), VERSION.to_string()),
-            ("kind".to_string(), KIND.to_string()),
-            ("params".to_string(), json(m.params())?),
-            ("c".to_string(), json(&m.c())?),
-            (
-                "cross_validation".to_string(),
-                json(&self.cross_validation)?,
-            ),
-            ("receipt".to_string(), json(&self.receipt)?),
-        ]);
+        let metadata = head_metadata(
+            KIND,
+            m.params(),
+            m.c(),
+            &self.cross_validation,
+            &self.receipt,
+        )?;
         container::write(&tensors, Dtype::F64, metadata, invalid)
     }
 

@@ -10,6 +10,8 @@ pub use features::{SavedFeatures, KIND as FEATURES_KIND};
 pub use network::{SavedNetwork, KIND as NETWORK_KIND};
 pub use pretrained::{SavedPretrained, KIND as PRETRAINED_KIND};
 
+use std::collections::HashMap;
+
 use super::Model;
 use crate::data::container::Container;
 use crate::{Error, Result};
@@ -25,6 +27,27 @@ pub(super) fn invalid(msg: String) -> Error {
 
 pub(super) fn json<T: serde::Serialize + ?Sized>(value: &T) -> Result<String> {
     serde_json::to_string(value).map_err(|e| invalid(e.to_string()))
+}
+
+/// The metadata every model under the shared head (learned or pretrained features) writes:
+/// `format`, `version`, `kind`, `params` (JSON), `c`, `cross_validation` (JSON) and `receipt`
+/// (JSON); the kind adds its own keys.
+pub(super) fn head_metadata<P: serde::Serialize>(
+    kind: &str,
+    params: &P,
+    c: f64,
+    cross_validation: &crate::features::CrossValidation,
+    receipt: &super::Receipt,
+) -> Result<HashMap<String, String>> {
+    Ok(HashMap::from([
+        ("format".to_string(), FORMAT.to_string()),
+        ("version".to_string(), VERSION.to_string()),
+        ("kind".to_string(), kind.to_string()),
+        ("params".to_string(), json(params)?),
+        ("c".to_string(), json(&c)?),
+        ("cross_validation".to_string(), json(cross_validation)?),
+        ("receipt".to_string(), json(receipt)?),
+    ]))
 }
 
 impl Model {

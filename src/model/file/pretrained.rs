@@ -6,11 +6,9 @@
 //! [`PretrainedParams`]), `c` (the inverse penalty), `cross_validation` (JSON of
 //! [`CrossValidation`]), `backbone_sha256` (hex sha256 of the backbone file) and `receipt`.
 
-use std::collections::HashMap;
-
 use safetensors::Dtype;
 
-use super::{invalid, json, FORMAT, VERSION};
+use super::{head_metadata, invalid};
 use crate::data::container::{self, Container};
 use crate::features::CrossValidation;
 use crate::model::Receipt;
@@ -44,22 +42,17 @@ impl SavedPretrained {
             .into_iter()
             .map(|(name, v)| container::f64_owned(name, vec![v.len()], v.iter().copied()))
             .collect();
-        let metadata = HashMap::from([
-            ("format".to_string(), FORMAT.to_string()),
-            ("version".to_string(), VERSION.to_string()),
-            ("kind".to_string(), KIND.to_string()),
-            ("params".to_string(), json(m.params())?),
-            ("c".to_string(), json(&m.c())?),
-            (
-                "cross_validation".to_string(),
-                json(&self.cross_validation)?,
-            ),
-            (
-                "backbone_sha256".to_string(),
-                m.backbone_sha256().to_string(),
-            ),
-            ("receipt".to_string(), json(&self.receipt)?),
-        ]);
+        let mut metadata = head_metadata(
+            KIND,
+            m.params(),
+            m.c(),
+            &self.cross_validation,
+            &self.receipt,
+        )?;
+        metadata.insert(
+            "backbone_sha256".to_string(),
+            m.backbone_sha256().to_string(),
+        );
         container::write(&tensors, Dtype::F64, metadata, invalid)
     }
 
