@@ -5,38 +5,12 @@
 // holds {runs: [{loadMs, report}], errors} as JSON.
 
 import { $ } from './helpers.js';
+import { intParam, params, runInFreshWorker, status } from './bench-common.js';
 
-const params = new URLSearchParams(location.search);
-const intParam = (name, fallback) => {
-  const v = Number.parseInt(params.get(name) ?? '', 10);
-  return Number.isFinite(v) && v >= 1 ? v : fallback;
-};
 const config = { runs: intParam('runs', 5), passes: intParam('passes', 259), minMs: intParam('minms', 20) };
 
-const status = (text) => {
-  $('status').textContent = text;
-  console.log(`bench: ${text}`);
-};
-
-function runOnce() {
-  return new Promise((resolve, reject) => {
-    const worker = new Worker('./bench-backbone-worker.js', { type: 'module' });
-    const done = (fn, value) => {
-      worker.terminate();
-      fn(value);
-    };
-    worker.addEventListener('message', (event) => {
-      const msg = event.data ?? {};
-      if (msg.type === 'result') done(resolve, msg);
-      else done(reject, new Error(msg.message ?? 'the worker failed without a message'));
-    });
-    worker.addEventListener('error', (event) => {
-      event.preventDefault();
-      done(reject, new Error(`worker error: ${event.message || 'the worker script could not start'}`));
-    });
-    worker.postMessage({ passes: config.passes, minMs: config.minMs });
-  });
-}
+const runOnce = () =>
+  runInFreshWorker('./bench-backbone-worker.js', { passes: config.passes, minMs: config.minMs });
 
 async function startBench() {
   const results = { config, hardwareConcurrency: navigator.hardwareConcurrency, runs: [], errors: [] };

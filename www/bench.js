@@ -8,12 +8,8 @@
 // When finished: <body data-done="1">, and #results holds the results as JSON.
 
 import { $ } from './helpers.js';
+import { intParam, params, runInFreshWorker, status } from './bench-common.js';
 
-const params = new URLSearchParams(location.search);
-const intParam = (name, fallback) => {
-  const v = Number.parseInt(params.get(name) ?? '', 10);
-  return Number.isFinite(v) && v >= 1 ? v : fallback;
-};
 const RUNS = intParam('runs', 5);
 const SLOW_RUNS = intParam('slowruns', 3);
 const DEEP_ITERS = 2500;
@@ -25,32 +21,8 @@ const LR = { model: 'lr' };
 const DEEP = { model: 'deep', iterations: DEEP_ITERS };
 const JPEG = { kind: 'makejpeg', width: 4000, height: 3000, quality: 0.9 };
 
-const status = (text) => {
-  $('status').textContent = text;
-  console.log(`bench: ${text}`);
-};
-
-/** Runs one job in a fresh worker; resolves with its result, rejects with its error. */
-function runJob(job, transfer = []) {
-  return new Promise((resolve, reject) => {
-    const worker = new Worker('./bench-worker.js', { type: 'module' });
-    const done = (fn, value) => {
-      worker.terminate();
-      fn(value);
-    };
-    worker.addEventListener('message', (event) => {
-      const msg = event.data ?? {};
-      if (msg.type === 'result') done(resolve, msg);
-      else done(reject, new Error(msg.message ?? 'the worker failed without a message'));
-    });
-    worker.addEventListener('error', (event) => {
-      event.preventDefault();
-      done(reject, new Error(`worker error: ${event.message || 'the worker script could not start'}`));
-    });
-    worker.addEventListener('messageerror', () => done(reject, new Error('a message could not be deserialised')));
-    worker.postMessage(job, transfer);
-  });
-}
+/** Runs one job in a fresh bench worker. */
+const runJob = (job, transfer = []) => runInFreshWorker('./bench-worker.js', job, transfer);
 
 const sorted = (xs) => [...xs].sort((a, b) => a - b);
 function median(xs) {
