@@ -62,6 +62,9 @@ pub enum Request {
     Memory { id: u32 },
     /// Test mode only: an uncaught exception, as a bug would throw.
     Crash { id: u32 },
+    /// Test mode only: trainings pause when they reach this stage (`extracting`, `fitting`)
+    /// until cancelled, so a test can cancel inside a stage however fast it runs; null: none.
+    Hold { id: u32, stage: Option<String> },
 }
 
 /// What the worker posts. Replies to a request carry its `id`; `ready`, `startup-error` and
@@ -208,6 +211,8 @@ pub enum Reply {
     Pong { id: u32 },
     /// Test mode only: the module's memory in bytes.
     Memory { id: u32, wasm_bytes: usize },
+    /// Test mode only: the stage trainings now pause at (null: none).
+    Held { id: u32, stage: Option<String> },
     /// A request failed (`id` null: a failure no request owns). `kind` is an
     /// [`crate::ErrorKind`] name.
     Error {

@@ -12,7 +12,7 @@ use crate::backbone::Backbone;
 use crate::data::{Dataset, PhotoSet, Split};
 use crate::model::{self, Evaluation, Model, ModelSpec, PixelModel, Training, TrainingContext};
 use crate::preprocess::{Framing, SIDE};
-use crate::pretrained::{ExtractedFeatures, PretrainedParams};
+use crate::pretrained::{ExtractedFeatures, PretrainedParams, FEATURES};
 use crate::Error;
 
 /// A core error as a JS `Error` whose `name` is its kind (`photo`, `model`, `dataset`, ...:
@@ -185,9 +185,10 @@ impl WasmTrainer {
     }
 
     /// [`new`](Self::new) with the pretrained backbone (which `pretrained` needs and the other
-    /// kinds ignore) and, to skip the extraction, the training features of an earlier run on
-    /// the same dataset, backbone and side (refused with an Error named `parameter` if they do
-    /// not fit). `cached` is consumed.
+    /// kinds ignore) and, to skip the extraction, the features of an earlier run on the same
+    /// dataset, backbone and side (refused with an Error named `parameter` if they do not fit).
+    /// The extraction covers the test split too, so `finish` evaluates without the backbone.
+    /// `cached` is consumed.
     pub fn with_backbone(
         dataset: &WasmDataset,
         params: JsValue,
@@ -198,6 +199,7 @@ impl WasmTrainer {
         let context = TrainingContext {
             backbone: Some(Arc::clone(&backbone.inner)),
             features: cached.map(|f| f.inner),
+            test: Some(dataset.inner.test.clone()),
         };
         let training = spec
             .start_with(&dataset.inner.train, context)
@@ -207,8 +209,8 @@ impl WasmTrainer {
         })
     }
 
-    /// Pretrained features only: the training features once extracted (or given), to keep for a
-    /// later training; `undefined` before (and for the other kinds).
+    /// Pretrained features only: the features of both splits once extracted (or given), to keep
+    /// for a later training; `undefined` before (and for the other kinds).
     pub fn features(&self) -> Option<WasmFeatures> {
         let t = self.inner.as_ref()?;
         t.features().map(|f| WasmFeatures { inner: f.clone() })
@@ -261,7 +263,7 @@ fn request_of(params: JsValue) -> Result<serde_json::Value, JsValue> {
     })
 }
 
-/// The pooled backbone features of a training split (see [`ExtractedFeatures`]): what the
+/// The pooled backbone features of a dataset's splits (see [`ExtractedFeatures`]): what the
 /// worker caches so that retraining the head skips the extraction.
 #[wasm_bindgen]
 pub struct WasmFeatures {
@@ -270,22 +272,45 @@ pub struct WasmFeatures {
 
 #[wasm_bindgen]
 impl WasmFeatures {
-    /// `rows`: `m x 1280` values row-major, one row per training image in the split's order;
-    /// `backbone_sha256`: the backbone that computed them; `side`: its input side, pixels.
+    /// `rows`: `(m + t) x 1280` values row-major, one row per image: the `m` = `train_images`
+    /// training images, then the test images, each split in its order (fewer than `m` rows:
+    /// an Error named `parameter`); `backbone_sha256`: the backbone that computed them; `side`:
+    /// its input side, pixels.
     #[wasm_bindgen(constructor)]
-    pub fn new(rows: Vec<f32>, backbone_sha256: String, side: usize) -> WasmFeatures {
-        WasmFeatures {
+    pub fn new(
+        mut rows: Vec<f32>,
+        train_images: usize,
+        backbone_sha256: String,
+        side: usize,
+    ) -> Result<WasmFeatures, JsValue> {
+        let at = train_images.saturating_mul(FEATURES);
+        if at > rows.len() {
+            return Err(err(Error::InvalidParameter {
+                name: "cached features",
+                value: format!("{} values for {train_images} training images", rows.len()),
+                expected: "1280 features for each training image",
+            }));
+        }
+        let test_rows = rows.split_off(at);
+        Ok(WasmFeatures {
             inner: ExtractedFeatures {
                 backbone_sha256,
                 side,
                 rows,
+                test_rows,
             },
-        }
+        })
     }
 
-    /// The values (a `Float32Array` copy), `m x 1280` row-major.
+    /// The values (a `Float32Array` copy), `(m + t) x 1280` row-major: the training images',
+    /// then the test images'.
     pub fn rows(&self) -> Vec<f32> {
-        self.inner.rows.clone()
+        [&self.inner.rows[..], &self.inner.test_rows[..]].concat()
+    }
+
+    /// `m`, the number of training images (the first rows).
+    pub fn train_images(&self) -> usize {
+        self.inner.len()
     }
 
     /// Hex sha256 of the backbone that computed them.
@@ -455,6 +480,19 @@ impl WasmModel {
         let s = dataset.split(split)?;
         let z = self.inner.logits_pixels(&s.pixels).map_err(err)?;
         Ok(z.iter().map(|&z| crate::logistic::sigmoid(z)).collect())
+    }
+
+    /// Pretrained features only: P(cat) of each row of `rows` (`n x 1280`, features from this
+    /// model's backbone and side, e.g. the test rows a training extracted), without the
+    /// backbone; the same numbers as [`probabilities`](Self::probabilities). Other kinds throw
+    /// an Error named `state`.
+    pub fn probabilities_of_features(&self, rows: &[f32]) -> Result<Vec<f64>, JsValue> {
+        match &self.inner {
+            Model::Pretrained(m) => m.model.probabilities_of_features(rows).map_err(err),
+            Model::Network(_) | Model::Features(_) => Err(err(Error::State(
+                "only a pretrained-feature model classifies backbone features",
+            ))),
+        }
     }
 
     /// Decodes and classifies a photo (`fit`: `crop` or `squash`):

@@ -79,6 +79,7 @@ fn official_split_accuracy_and_head_only_retrain() {
     let context = TrainingContext {
         backbone: Some(backbone()),
         features: None,
+        test: Some(d.test.clone()),
     };
     let t0 = Instant::now();
     let mut training = spec.start_with(&d.train, context).unwrap();
@@ -96,6 +97,7 @@ fn official_split_accuracy_and_head_only_retrain() {
         .cloned()
         .expect("the extracted features");
     assert_eq!(cached.len(), d.train.len());
+    assert_eq!(cached.test_rows.len(), d.test.len() * FEATURES);
     assert_eq!(cached.backbone_sha256, backbone().sha256());
     let finished = training
         .finish(d, d.content_sha256(), String::new())
@@ -108,21 +110,46 @@ fn official_split_accuracy_and_head_only_retrain() {
         100.0 * finished.evaluation.train_accuracy
     );
     assert!(acc >= 0.97, "test accuracy {acc} < 0.97");
+    // The test accuracy came from the features extracted in training: the pixel path (photo
+    // preprocessing, the backbone again) agrees.
+    let Model::Pretrained(saved) = &finished.model else {
+        panic!("not a pretrained-feature model")
+    };
+    let by_pixels = saved
+        .model
+        .accuracy_pixels(&d.test.pixels, &d.test.labels)
+        .unwrap();
+    assert_eq!(acc, by_pixels);
+    // So do the probabilities the page's inspection takes from the kept test features.
+    let from_pixels: Vec<f64> = saved
+        .model
+        .logits_pixels(&d.test.pixels)
+        .unwrap()
+        .iter()
+        .map(|&z| purrceptron::logistic::sigmoid(z))
+        .collect();
+    let from_features = saved
+        .model
+        .probabilities_of_features(&cached.test_rows)
+        .unwrap();
+    assert_eq!(from_features, from_pixels);
 
     let t0 = Instant::now();
     let context = TrainingContext {
         backbone: Some(backbone()),
         features: Some(cached),
+        test: Some(d.test.clone()),
     };
     let mut again = spec.start_with(&d.train, context).unwrap();
     assert_eq!(again.progress().stage, Some("fitting"));
     while !again.is_done() {
         again.step_default().unwrap();
     }
-    let ms = t0.elapsed().as_secs_f64() * 1e3;
-    println!("head-only retrain from cached features: {ms:.1} ms");
     let again = again.finish(d, d.content_sha256(), String::new()).unwrap();
+    let ms = t0.elapsed().as_secs_f64() * 1e3;
+    println!("head-only retrain from cached features (fit and evaluation): {ms:.1} ms");
     assert_eq!(again.model, finished.model);
+    assert_eq!(again.evaluation, finished.evaluation);
 }
 
 /// Mean test accuracy over 20 random 209/50 resplits of the 259 images (features extracted
@@ -160,6 +187,7 @@ fn mean_accuracy_over_twenty_resplits() {
             backbone_sha256: backbone().sha256().to_string(),
             side: 128,
             rows: rows(train),
+            test_rows: Vec::new(),
         };
         let t = params
             .fit(
@@ -331,6 +359,7 @@ fn requests_and_contexts_are_checked() {
         backbone_sha256: backbone().sha256().to_string(),
         side: 128,
         rows: vec![0.0; d.train.len() * FEATURES],
+        test_rows: Vec::new(),
     };
     let params = PretrainedParams::builder().side(96).build().unwrap();
     let e = PretrainedTrainer::new(
@@ -338,7 +367,7 @@ fn requests_and_contexts_are_checked() {
         backbone(),
         &d.train.pixels,
         &d.train.labels,
-        Some(cached),
+        Some(cached.clone()),
     )
     .unwrap_err();
     assert!(
@@ -349,6 +378,14 @@ fn requests_and_contexts_are_checked() {
                 ..
             }
         ),
+        "{e:?}"
+    );
+    // Features cached without the test split's rows do not serve a training that has one.
+    let params = PretrainedParams::builder().build().unwrap();
+    let e = PretrainedTrainer::with_test(params, backbone(), &d.train, &d.test, Some(cached))
+        .unwrap_err();
+    assert!(
+        matches!(&e, Error::InvalidParameter { value, .. } if value == "0 test values"),
         "{e:?}"
     );
 }

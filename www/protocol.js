@@ -17,7 +17,7 @@
 //
 // Test mode: the page opened with `?test` in its URL (index.html?test) starts its worker as
 // worker.js?test. Only then does the page define `window.__purrceptron` and the worker answer
-// `crash` and `memory`; otherwise they are unknown requests. A query string changes nothing for
+// `crash`, `memory` and `hold`; otherwise they are unknown requests. A query string changes nothing for
 // the service worker (sw.js), which matches its cache ignoring the search part.
 //
 // The typedefs below are the one description of the messages (a Rust test compares them with
@@ -42,6 +42,7 @@ export const REQUEST = Object.freeze({
   PING: 'ping',
   MEMORY: 'memory',
   CRASH: 'crash',
+  HOLD: 'hold',
 });
 
 // Trains a model on the current dataset; `params` are the trainer's (WasmTrainer::new).
@@ -170,8 +171,17 @@ export const REQUEST = Object.freeze({
  * @property {number} id
  */
 
+// Test mode only: from now on a training pauses when it reaches this stage ('extracting',
+// 'fitting') until it is cancelled, so a test cancels inside a stage however fast it runs.
 /**
- * @typedef {TrainRequest|CancelRequest|ClassifyRequest|LoadModelRequest|ExportModelRequest|InspectRequest|DatasetAddRequest|DatasetClearRequest|DatasetBuildRequest|DatasetUseRequest|DatasetExportRequest|DatasetLoadRequest|LoadBackboneRequest|PingRequest|MemoryRequest|CrashRequest} Request
+ * @typedef {Object} HoldRequest
+ * @property {'hold'} type
+ * @property {number} id
+ * @property {string|null} stage
+ */
+
+/**
+ * @typedef {TrainRequest|CancelRequest|ClassifyRequest|LoadModelRequest|ExportModelRequest|InspectRequest|DatasetAddRequest|DatasetClearRequest|DatasetBuildRequest|DatasetUseRequest|DatasetExportRequest|DatasetLoadRequest|LoadBackboneRequest|PingRequest|MemoryRequest|CrashRequest|HoldRequest} Request
  */
 
 // ---- replies ------------------------------------------------------------------------------------
@@ -195,6 +205,7 @@ export const REPLY = Object.freeze({
   BACKBONE_LOADED: 'backbone-loaded',
   PONG: 'pong',
   MEMORY: 'memory',
+  HELD: 'held',
   ERROR: 'error',
   FATAL: 'fatal',
 });
@@ -416,6 +427,14 @@ export const REPLY = Object.freeze({
  * @property {number} wasm_bytes
  */
 
+// Test mode only: the stage trainings now pause at (null: none).
+/**
+ * @typedef {Object} HeldReply
+ * @property {'held'} type
+ * @property {number} id
+ * @property {string|null} stage
+ */
+
 // A request failed; `id` is null for a failure no request owns.
 /**
  * @typedef {Object} ErrorReply
@@ -434,7 +453,7 @@ export const REPLY = Object.freeze({
  */
 
 /**
- * @typedef {ReadyReply|StartupErrorReply|ProgressReply|TrainedReply|CancellingReply|ClassifiedReply|ModelLoadedReply|ModelBytesReply|InspectionReply|DatasetAddedReply|DatasetClearedReply|DatasetBuiltReply|DatasetUsingReply|DatasetExportedReply|DatasetLoadedReply|BackboneLoadedReply|PongReply|MemoryReply|ErrorReply|FatalReply} Reply
+ * @typedef {ReadyReply|StartupErrorReply|ProgressReply|TrainedReply|CancellingReply|ClassifiedReply|ModelLoadedReply|ModelBytesReply|InspectionReply|DatasetAddedReply|DatasetClearedReply|DatasetBuiltReply|DatasetUsingReply|DatasetExportedReply|DatasetLoadedReply|BackboneLoadedReply|PongReply|MemoryReply|HeldReply|ErrorReply|FatalReply} Reply
  */
 
 // ---- errors and test mode -------------------------------------------------------------------

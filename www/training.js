@@ -179,13 +179,14 @@ export function createTraining({ call, status, chart, onStarted, onTrained, ensu
   }
 
   // The feature models report stages, not iterations: `done`/`iterations` count work. The
-  // pretrained model's extraction counts images (its fraction of the training split).
+  // pretrained model's extraction counts images (its fraction of both splits: the test images'
+  // features are extracted too, for the evaluation).
   function onStageProgress(p) {
     el.progress.value = p.iterations > 0 ? Math.min(1, p.done / p.iterations) : 0;
     const stages = trainKind === 'pretrained' ? PRETRAINED_STAGES : FEATURE_STAGES;
     const index = stages.indexOf(p.stage);
     const pct = Math.round(100 * (p.stage_done ?? 0));
-    const n = summary?.train?.n;
+    const n = (summary?.train?.n ?? NaN) + (summary?.test?.n ?? 0);
     const what = p.stage === 'extracting' && finite(n)
       ? `extracting features, image ${formatCount(Math.round((p.stage_done ?? 0) * n))} of ${formatCount(n)}`
       : `${p.stage} ${pct}%`;
@@ -220,7 +221,7 @@ export function createTraining({ call, status, chart, onStarted, onTrained, ensu
         : r.info.kind === 'pretrained'
           ? `Done: pretrained features in ${formatSeconds(r.seconds)} (` + (r.features === 'cached'
             ? 'features kept from an earlier training, so only the logistic regression was fitted'
-            : `features of ${formatCount(ev.n_train)} images extracted at ${r.info.params?.side} px`) +
+            : `features of ${formatCount(ev.n_train + (ev.n_test ?? 0))} images (both splits) extracted at ${r.info.params?.side} px`) +
             `; penalty C = ${r.info.cross_validation?.c} picked by cross-validation).`
           : `Done: ${formatCount(r.done)} iterations in ${formatSeconds(r.seconds)}.`;
     if (r.info.warning) {

@@ -9,6 +9,8 @@ import { getFile, putFile } from './filestore.js';
 // A step should take long enough that the per-step overhead (a yield, a progress check) is
 // small, and short enough that a cancel is honoured within a frame or two.
 const STEP_TARGET_MS = 25;
+// Pooled features per image of the pretrained backbone.
+const FEATURES = 1280;
 // Progress messages are cheap, but the page only needs a few per 100 ms to look live.
 const PROGRESS_INTERVAL_MS = 40;
 
@@ -19,9 +21,11 @@ let model = null;
 let backbone = null; // the pretrained backbone (WasmBackbone), once the page has sent it
 let training = null; // {id, cancelled}
 let presets = [];
-// The pretrained model's training features, by dataset sha256, backbone sha256 and side: a
-// retraining of its head skips the extraction. Kept here and in IndexedDB (a reload too).
-const featureCache = new Map(); // key -> {rows: Float32Array, backbone_sha256, side}
+let holdStage = null; // test mode only: the stage trainings pause at (see protocol.js, 'hold')
+// The pretrained model's features of both splits, by dataset sha256, backbone sha256 and side: a
+// retraining of its head skips the extraction and the evaluation's pass through the backbone.
+// Kept here and in IndexedDB (a reload too).
+const featureCache = new Map(); // key -> {rows: Float32Array, train, backbone_sha256, side}
 
 // Start-up is not a request: it ends with 'ready' or 'startup-error', neither with an id.
 const ready = (async () => {
@@ -51,7 +55,8 @@ const nextTask = () => new Promise((resolve) => {
 
 const noModel = (what) => new KindError('state', `There is no model to ${what} yet: train one or load one first.`);
 
-const featureKey = (datasetSha, backboneSha, side) => `features:${datasetSha}:${backboneSha}:${side}`;
+// `features2`: the rows of both splits (`features` held the training split's only: never read).
+const featureKey = (datasetSha, backboneSha, side) => `features2:${datasetSha}:${backboneSha}:${side}`;
 
 // The kept training features for this training, or null: from memory, else from IndexedDB.
 async function cachedFeatures(key) {
@@ -59,13 +64,18 @@ async function cachedFeatures(key) {
   const [, , backboneSha, side] = key.split(':');
   const buffer = await getFile(key).catch(() => null);
   if (!buffer) return null;
-  const entry = { rows: new Float32Array(buffer), backbone_sha256: backboneSha, side: Number(side) };
+  // The key names the dataset: it is the one in use, so its training split's size holds.
+  const entry = {
+    rows: new Float32Array(buffer), train: dataset.summary().train.n, backbone_sha256: backboneSha, side: Number(side),
+  };
   featureCache.set(key, entry);
   return entry;
 }
 
 function keepFeatures(key, features) {
-  const entry = { rows: features.rows(), backbone_sha256: features.backbone_sha256(), side: features.side() };
+  const entry = {
+    rows: features.rows(), train: features.train_images(), backbone_sha256: features.backbone_sha256(), side: features.side(),
+  };
   features.free();
   featureCache.set(key, entry);
   // A full disk only costs the next visit an extraction.
@@ -81,7 +91,7 @@ async function startPretrained(params) {
   const side = params.side ?? defaults.side;
   const key = featureKey(dataset.summary().sha256, backbone.sha256(), side);
   const kept = await cachedFeatures(key);
-  const cached = kept ? new wasm.WasmFeatures(kept.rows, kept.backbone_sha256, kept.side) : undefined;
+  const cached = kept ? new wasm.WasmFeatures(kept.rows, kept.train, kept.backbone_sha256, kept.side) : undefined;
   return { key, cached: Boolean(kept), trainer: wasm.WasmTrainer.with_backbone(dataset, params, backbone, cached) };
 }
 
@@ -110,7 +120,8 @@ async function train(id, params) {
       // (a bigger network) cannot overshoot the target by much.
       n = Math.max(1, Math.min(n * 4, Math.round(n * STEP_TARGET_MS / Math.max(dt, 0.25))));
       const now = performance.now();
-      if (report.finished || now - lastPost >= PROGRESS_INTERVAL_MS) {
+      const held = holdStage !== null && !report.finished && report.stage === holdStage;
+      if (report.finished || held || now - lastPost >= PROGRESS_INTERVAL_MS) {
         lastPost = now;
         self.postMessage({
           type: REPLY.PROGRESS, id, done: report.done, iterations: report.iterations,
@@ -122,6 +133,7 @@ async function train(id, params) {
       if (report.finished) break;
       // Let the event loop deliver a 'cancel' (or a photo to classify) between steps.
       await nextTask();
+      while (held && !training.cancelled) await new Promise((resolve) => setTimeout(resolve, 5));
       if (training.cancelled) break;
     }
     const stopped = !report.finished;
@@ -231,6 +243,16 @@ function evaluationOf(info, summary) {
   };
 }
 
+// P(cat) of each test image. A pretrained-feature model's come from the test features its
+// training extracted when they were kept for this dataset, backbone and side (the same numbers
+// as the backbone would compute again, ~1 s of it saved).
+function testProbabilities(info) {
+  const kept = info.kind === 'pretrained'
+    && featureCache.get(featureKey(dataset.summary().sha256, info.backbone_sha256, info.params?.side));
+  if (!kept) return model.probabilities(dataset, 'test');
+  return model.probabilities_of_features(kept.rows.subarray(kept.train * FEATURES));
+}
+
 // Everything the page needs to show how the current model does on the test split: accuracy,
 // each test image's probability, the images themselves and, for networks on pixels, the first
 // layer's weights as images.
@@ -239,7 +261,7 @@ function inspect(id) {
   const info = model.info();
   const summary = dataset.summary();
   const evaluation = evaluationOf(info, summary);
-  const probabilities = model.probabilities(dataset, 'test');
+  const probabilities = testProbabilities(info);
   const labels = dataset.labels('test');
   const side = summary.side;
   const size = side * side * 4;
@@ -266,6 +288,10 @@ const TEST_REQUESTS = {
   [REQUEST.MEMORY](id) {
     // WebAssembly memory only grows: its size now is the peak so far.
     self.postMessage({ type: REPLY.MEMORY, id, wasm_bytes: memory.buffer.byteLength });
+  },
+  [REQUEST.HOLD](id, msg) {
+    holdStage = typeof msg.stage === 'string' ? msg.stage : null;
+    self.postMessage({ type: REPLY.HELD, id, stage: holdStage });
   },
   [REQUEST.CRASH]() {
     // For the tests of the page's recovery: an exception nobody catches, as a bug would throw.
@@ -302,7 +328,7 @@ async function handle(msg) {
       break;
     default: {
       if (TEST_MODE && Object.hasOwn(TEST_REQUESTS, type)) {
-        TEST_REQUESTS[type](id);
+        TEST_REQUESTS[type](id, msg);
         break;
       }
       const r = handleDataset(msg, { wasm, dataset, training: Boolean(training) });

@@ -27,6 +27,8 @@ pub fn train(args: TrainArgs) -> Result<ExitCode> {
             _ => None,
         },
         features: None,
+        // Pretrained features: the test images are extracted with the training images, once.
+        test: Some(dataset.test.clone()),
     };
     let bar = !args.json && std::io::stderr().is_terminal();
     let start = Instant::now();

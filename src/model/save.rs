@@ -49,6 +49,7 @@ pub fn save_features(
         dataset,
         HeadReport {
             train_accuracy: trained.report.train_accuracy,
+            test_accuracy: None,
             final_cost: trained.report.final_cost,
             iterations: trained.report.final_iterations,
         },
@@ -64,8 +65,9 @@ pub fn save_features(
 }
 
 /// A trained pretrained-feature model as it is saved (see [`save_network`]), with its
-/// evaluation. The train accuracy comes from the features extracted in training; the test split
-/// runs through the backbone.
+/// evaluation. The train accuracy comes from the features extracted in training, and so does the
+/// test accuracy when the training extracted the test split's too; else the test split runs
+/// through the backbone.
 pub fn save_pretrained(
     trained: PretrainedTrained,
     dataset: &Dataset,
@@ -77,6 +79,7 @@ pub fn save_pretrained(
         dataset,
         HeadReport {
             train_accuracy: trained.report.train_accuracy,
+            test_accuracy: trained.report.test_accuracy,
             final_cost: trained.report.final_cost,
             iterations: trained.report.final_iterations,
         },
@@ -95,6 +98,9 @@ pub fn save_pretrained(
 struct HeadReport {
     /// Accuracy on the training images, from the features computed in training, in [0, 1].
     train_accuracy: f64,
+    /// Accuracy on the dataset's test split if training computed it (from the test images'
+    /// features), in [0, 1]; `None`: computed here from the pixels.
+    test_accuracy: Option<f64>,
     /// Objective of the final fit divided by `C n`.
     final_cost: f64,
     /// Iterations of the final logistic-regression fit.
@@ -111,10 +117,10 @@ fn head_receipt(
     created: String,
 ) -> Result<(Evaluation, Receipt)> {
     let test = &dataset.test;
-    let test_accuracy = if test.is_empty() {
-        None
-    } else {
-        Some(model.accuracy_pixels(&test.pixels, &test.labels)?)
+    let test_accuracy = match fit.test_accuracy {
+        _ if test.is_empty() => None,
+        Some(accuracy) => Some(accuracy),
+        None => Some(model.accuracy_pixels(&test.pixels, &test.labels)?),
     };
     let evaluation = Evaluation {
         train_accuracy: fit.train_accuracy,

@@ -30,12 +30,15 @@ enum Inner {
 }
 
 /// What a training may need beside its specification and data: the backbone (required by
-/// pretrained features, ignored by the other kinds) and, to skip the extraction, the training
-/// features of an earlier run on the same split, backbone and side ([`Training::features`]).
+/// pretrained features, ignored by the other kinds), to skip the extraction the features of an
+/// earlier run on the same splits, backbone and side ([`Training::features`]), and the test
+/// split, whose features a pretrained training then extracts with the training images' so that
+/// [`Training::finish`] (given the same split) needs no second pass through the backbone.
 #[derive(Clone, Default)]
 pub struct TrainingContext {
     pub backbone: Option<Arc<Backbone>>,
     pub features: Option<ExtractedFeatures>,
+    pub test: Option<Split>,
 }
 
 /// Where a training stands. Networks count iterations and report their latest recorded cost;
@@ -105,13 +108,23 @@ impl ModelSpec {
                     "training on pretrained features needs the backbone: load \
                      backbone.safetensors (./build.sh writes it to www/data) and pass it in",
                 ))?;
-                Inner::Pretrained(Box::new(PretrainedTrainer::new(
-                    params.clone(),
-                    backbone,
-                    &train.pixels,
-                    &train.labels,
-                    context.features,
-                )?))
+                let trainer = match &context.test {
+                    Some(test) => PretrainedTrainer::with_test(
+                        params.clone(),
+                        backbone,
+                        train,
+                        test,
+                        context.features,
+                    ),
+                    None => PretrainedTrainer::new(
+                        params.clone(),
+                        backbone,
+                        &train.pixels,
+                        &train.labels,
+                        context.features,
+                    ),
+                };
+                Inner::Pretrained(Box::new(trainer?))
             }
         };
         Ok(Training { inner })
@@ -270,7 +283,13 @@ impl Training {
                 })
             }
             Inner::Pretrained(trainer) => {
-                let trained = trainer.finish()?;
+                // The test accuracy from the extracted features holds for this dataset's split
+                // only.
+                let same_test = trainer.test() == &dataset.test;
+                let mut trained = trainer.finish()?;
+                if !same_test {
+                    trained.report.test_accuracy = None;
+                }
                 let (saved, evaluation) =
                     save_pretrained(trained, dataset, dataset_sha256, created)?;
                 Ok(Finished {

@@ -163,6 +163,23 @@ impl PretrainedModel {
         self.c
     }
 
+    /// P(cat) of each row of `rows` (`n x FEATURES` pooled features row-major, from this model's
+    /// backbone at its side, as a training extracts them): the numbers the pixel path gives
+    /// for the same images, without the backbone. A length not a multiple of [`FEATURES`] is
+    /// [`Error::Shape`].
+    pub fn probabilities_of_features(&self, rows: &[f32]) -> Result<Vec<f64>> {
+        if rows.len() % FEATURES != 0 {
+            return Err(Error::Shape(format!(
+                "{} feature values: not rows of {FEATURES}",
+                rows.len()
+            )));
+        }
+        Ok(rows
+            .chunks_exact(FEATURES)
+            .map(|f| crate::logistic::sigmoid(self.logit_from_features(f)))
+            .collect())
+    }
+
     /// Logit of "cat" from [`FEATURES`] unstandardised features (pooled, or one position of
     /// the map): `Σ_j w_j (x_j - mean_j) / std_j + bias`, summed in f64 in feature order.
     pub fn logit_from_features(&self, f: &[f32]) -> f64 {

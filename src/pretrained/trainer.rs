@@ -2,6 +2,8 @@
 //! training images a bounded number at a time, then the `fitting` stage fits the shared head.
 //! The extracted features can be taken out ([`PretrainedTrainer::features`]) and given to a
 //! later training ([`PretrainedTrainer::new`] with `cached`), which then only fits the head.
+//! Given a test split ([`PretrainedTrainer::with_test`]), the extraction covers its images too,
+//! so that the evaluation (and a retraining's) needs no second pass through the backbone.
 
 use std::sync::Arc;
 
@@ -9,6 +11,7 @@ use serde::Serialize;
 
 use super::{image_cost, PretrainedModel, PretrainedParams, FEATURES};
 use crate::backbone::{Backbone, Scratch};
+use crate::data::Split;
 use crate::features::head::{CrossValidation, HeadFit, HeadFitter};
 use crate::features::FOLDS;
 use crate::preprocess::{PIXELS, SIDE};
@@ -19,8 +22,9 @@ use crate::{Error, Result};
 /// multiply-adds (8 images at 128 px).
 pub const FIT_STEP: f64 = 1000.0;
 
-/// The pooled backbone features of a training split, to cache and give to a later training:
-/// valid for the same images (in the same order), the same backbone and the same side.
+/// The pooled backbone features of a training split (and of its test split, if the training
+/// had one), to cache and give to a later training: valid for the same images (in the same
+/// order), the same backbone and the same side.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ExtractedFeatures {
     /// Hex sha256 of the backbone file that computed them.
@@ -29,6 +33,8 @@ pub struct ExtractedFeatures {
     pub side: usize,
     /// `m x FEATURES` row-major, one row per training image, in the split's order.
     pub rows: Vec<f32>,
+    /// `t x FEATURES`, one row per test image in the split's order; empty without a test split.
+    pub test_rows: Vec<f32>,
 }
 
 impl ExtractedFeatures {
@@ -84,6 +90,9 @@ pub struct PretrainedReport {
     pub final_iterations: usize,
     /// Accuracy on the training images, in [0, 1].
     pub train_accuracy: f64,
+    /// Accuracy on the test images given with [`PretrainedTrainer::with_test`] (from their
+    /// extracted features), in [0, 1]; `None` without them.
+    pub test_accuracy: Option<f64>,
 }
 
 /// A fitted model, how it was obtained, and the training features (to cache).
@@ -95,7 +104,7 @@ pub struct PretrainedTrained {
 }
 
 enum State {
-    /// Images `0..next` extracted into `rows`.
+    /// Images `0..next` extracted into `rows`: the training images, then the test images.
     Extracting {
         next: usize,
         rows: Vec<f32>,
@@ -114,6 +123,8 @@ pub struct PretrainedTrainer {
     labels: Vec<u8>,
     /// The training images, 64x64x3 each.
     pixels: Vec<u8>,
+    /// The test images whose features are extracted too, and their labels (maybe none).
+    test: Split,
     rng: Mt19937,
     state: State,
     /// The training features, once extracted.
@@ -165,6 +176,7 @@ impl PretrainedTrainer {
             backbone,
             labels: labels.to_vec(),
             pixels: pixels.to_vec(),
+            test: Split::default(),
             state: State::Extracting {
                 next: 0,
                 rows: Vec::with_capacity(m * FEATURES),
@@ -173,12 +185,46 @@ impl PretrainedTrainer {
             extracted: None,
             done: 0.0,
         };
-        if let Some(cached) = cached {
-            trainer.check_cached(&cached)?;
-            trainer.done = trainer.extraction_cost();
-            trainer.state = trainer.start_fitting(cached)?;
-        }
+        trainer.use_cached(cached)?;
         Ok(trainer)
+    }
+
+    /// As [`new`](Self::new) on `train`, and the extraction covers `test` too: its accuracy
+    /// is then in the report ([`PretrainedReport::test_accuracy`]), and `cached` features
+    /// must hold its rows as well.
+    pub fn with_test(
+        params: PretrainedParams,
+        backbone: Arc<Backbone>,
+        train: &Split,
+        test: &Split,
+        cached: Option<ExtractedFeatures>,
+    ) -> Result<Self> {
+        let mut trainer = Self::new(params, backbone, &train.pixels, &train.labels, None)?;
+        if test.pixels.len() != test.labels.len() * PIXELS {
+            return Err(Error::Shape(format!(
+                "{} test pixel bytes for {} labels",
+                test.pixels.len(),
+                test.labels.len()
+            )));
+        }
+        trainer.test = test.clone();
+        trainer.use_cached(cached)?;
+        Ok(trainer)
+    }
+
+    /// With `cached` features, skips the extraction (after checking they fit).
+    fn use_cached(&mut self, cached: Option<ExtractedFeatures>) -> Result<()> {
+        if let Some(cached) = cached {
+            self.check_cached(&cached)?;
+            self.done = self.extraction_cost();
+            self.state = self.start_fitting(cached)?;
+        }
+        Ok(())
+    }
+
+    /// Images to extract: the training images, then the test images.
+    fn images(&self) -> usize {
+        self.labels.len() + self.test.len()
     }
 
     fn check_cached(&self, cached: &ExtractedFeatures) -> Result<()> {
@@ -207,7 +253,18 @@ impl PretrainedTrainer {
                 "1280 features for each training image",
             );
         }
-        if cached.rows.iter().any(|v| !v.is_finite()) {
+        if cached.test_rows.len() != self.test.len() * FEATURES {
+            return refuse(
+                format!("{} test values", cached.test_rows.len()),
+                "1280 features for each test image",
+            );
+        }
+        if cached
+            .rows
+            .iter()
+            .chain(&cached.test_rows)
+            .any(|v| !v.is_finite())
+        {
             return refuse("a non-finite value".into(), "finite features");
         }
         Ok(())
@@ -230,13 +287,18 @@ impl PretrainedTrainer {
         &self.params
     }
 
+    /// The test images whose features the extraction covers (empty without them).
+    pub fn test(&self) -> &Split {
+        &self.test
+    }
+
     /// The training features, once extracted (or given).
     pub fn features(&self) -> Option<&ExtractedFeatures> {
         self.extracted.as_ref()
     }
 
     fn extraction_cost(&self) -> f64 {
-        self.labels.len() as f64 * image_cost(self.params.side())
+        self.images() as f64 * image_cost(self.params.side())
     }
 
     /// Where training stands.
@@ -247,7 +309,7 @@ impl PretrainedTrainer {
         let (stage, stage_done, before, current) = match &self.state {
             State::Extracting { next, .. } => (
                 PretrainedStage::Extracting,
-                *next as f64 / self.labels.len() as f64,
+                *next as f64 / self.images() as f64,
                 0.0,
                 extraction,
             ),
@@ -291,25 +353,32 @@ impl PretrainedTrainer {
                 mut scratch,
             } => {
                 let side = self.params.side();
-                let image = self
-                    .pixels
-                    .get(next * PIXELS..(next + 1) * PIXELS)
-                    .ok_or(Error::Shape(format!("no training image {next}")))?;
+                let m = self.labels.len();
+                let (pixels, i) = if next < m {
+                    (&self.pixels, next)
+                } else {
+                    (&self.test.pixels, next - m)
+                };
+                let image = pixels
+                    .get(i * PIXELS..(i + 1) * PIXELS)
+                    .ok_or(Error::Shape(format!("no image {next}")))?;
                 let f = self
                     .backbone
                     .features_with(image, SIDE, side, &mut scratch)?;
                 rows.extend_from_slice(&f.pooled);
-                let state = if next + 1 < self.labels.len() {
+                let state = if next + 1 < self.images() {
                     State::Extracting {
                         next: next + 1,
                         rows,
                         scratch,
                     }
                 } else {
+                    let test_rows = rows.split_off(m * FEATURES);
                     let features = ExtractedFeatures {
                         backbone_sha256: self.backbone.sha256().to_string(),
                         side,
                         rows,
+                        test_rows,
                     };
                     self.start_fitting(features)?
                 };
@@ -359,20 +428,25 @@ impl PretrainedTrainer {
         )
         .map_err(|e| Error::Numerical(format!("training produced an invalid model: {e}")))?;
         model.attach_backbone(self.backbone)?;
-        let m = self.labels.len();
-        let right = features
-            .rows
-            .chunks_exact(FEATURES)
-            .zip(&self.labels)
-            .filter(|(f, &y)| u8::from(model.logit_from_features(f) > 0.0) == y)
-            .count();
+        let accuracy = |rows: &[f32], labels: &[u8]| {
+            let right = rows
+                .chunks_exact(FEATURES)
+                .zip(labels)
+                .filter(|(f, &y)| u8::from(model.logit_from_features(f) > 0.0) == y)
+                .count();
+            right as f64 / labels.len() as f64
+        };
+        let train_accuracy = accuracy(&features.rows, &self.labels);
+        let test_accuracy =
+            (!self.test.is_empty()).then(|| accuracy(&features.test_rows, &self.test.labels));
         Ok(PretrainedTrained {
             model,
             report: PretrainedReport {
                 cross_validation: fit.cross_validation,
                 final_cost: fit.final_cost,
                 final_iterations: fit.final_iterations,
-                train_accuracy: right as f64 / m as f64,
+                train_accuracy,
+                test_accuracy,
             },
             features,
         })

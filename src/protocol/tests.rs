@@ -95,6 +95,10 @@ fn requests() -> Vec<Request> {
         Request::Ping { id: 13 },
         Request::Memory { id: 14 },
         Request::Crash { id: 15 },
+        Request::Hold {
+            id: 17,
+            stage: Some("fitting".into()),
+        },
         Request::LoadBackbone {
             id: 16,
             bytes: vec![1, 2, 3],
@@ -222,6 +226,10 @@ fn replies() -> Vec<Reply> {
         Reply::Memory {
             id: 14,
             wasm_bytes: 1 << 20,
+        },
+        Reply::Held {
+            id: 17,
+            stage: None,
         },
         Reply::Error {
             id: Some(3),

@@ -93,9 +93,10 @@ test('pretrained features: the CLI\'s accuracy and probabilities, its heat map, 
 
     const first = await trainPretrained(page);
     console.log(`first training (backbone download + extraction + fit): ${first.ms} ms; ${first.done}`);
-    assert.ok(first.texts.some((t) => /^Stage 1 of 2: extracting features, image \d+ of 209$/.test(t)),
+    assert.ok(first.texts.some((t) => /^Stage 1 of 2: extracting features, image \d+ of 259$/.test(t)),
       `no extraction progress: ${JSON.stringify(first.texts.slice(0, 5))}`);
     assert.ok(first.texts.some((t) => /^Stage 2 of 2: fitting \d+%$/.test(t)), 'no fitting stage shown');
+    assert.match(first.done, /features of 259 images \(both splits\) extracted at 128 px/);
     const peak = await wasmBytes(page);
     console.log(`wasm memory: ${(first.during / MB).toFixed(1)} MB during the extraction, ${(peak / MB).toFixed(1)} MB after training`);
     assert.ok(peak <= 128 * MB, `wasm memory ${peak} bytes`);
@@ -144,12 +145,17 @@ test('pretrained features: the CLI\'s accuracy and probabilities, its heat map, 
     assert.match(second.done, /features kept from an earlier training/);
     assert.equal(second.test, first.test);
 
-    // A cancel (here while fitting) keeps nothing new: photos use the previous model.
+    // A cancel (here while fitting) keeps nothing new: photos use the previous model. The fit is
+    // held (test mode) so that the cancel lands inside it, however fast it runs.
+    await page.evaluate(() => window.__purrceptron.call('hold', { stage: 'fitting' }));
     await startTraining(page, { model: 'pretrained' });
     await page.waitForFunction(() => /fitting/.test(document.getElementById('progress-text').textContent),
       null, { timeout: 60_000, polling: 10 });
     await page.click('[data-testid=cancel]');
     await waitForStatus(page, 'cancelled', 60_000);
+    const released = await page.evaluate(() => window.__purrceptron.call('hold', { stage: null }));
+    assert.equal(released.type, 'held');
+    assert.equal(released.stage, null);
     assert.match(await page.textContent('#progress-text'),
       /The pretrained-feature model needs every stage, so nothing was kept: photos are classified with the previous model\./);
     await page.click('#clear');
