@@ -9,8 +9,17 @@
 //!
 //! The method is Nesterov's accelerated gradient in `w`-space with the adaptive restart of
 //! O'Donoghue & Candès (2015), step `1/L` with `L = 1 + C/4 λmax(K + 11ᵀ)` (the Hessian bound;
-//! `λmax` by power iteration, with a margin). Gradients and step differences are tracked through
-//! their images under `K`, so `w`-space inner products never need `Z`.
+//! `λmax` by power iteration, with a margin, or given: a cross-validation estimates it once on the
+//! whole Gram matrix, which bounds it for every fold). Gradients and step differences are tracked
+//! through their images under `K`, so `w`-space inner products never need `Z`.
+//!
+//! A fit stops when the gradient norm falls below `tol` times its norm at `(0, 0)`, whatever the
+//! start: a warm start (the previous C's solution) then saves iterations. Measured against the
+//! warm start's own gradient, the criterion tightened with every warm start, and 15 of the 40
+//! cross-validation fits on catvnoncat's pretrained features ran all 300 iterations (6458 in all,
+//! 2064 now). Those capped fits were the large Cs': the pretrained model, which picked C = 1 (the
+//! top of the grid) from them, now picks C = 0.03 (99.0% held out) and still scores 98% on the
+//! test split; the learned-feature model's mean over seeds 1-5 is still 88.0%.
 
 use crate::kernels::dot;
 use crate::logistic::{cross_entropy_from_logit, sigmoid};
@@ -43,12 +52,44 @@ pub struct Solver {
     g0: f64,
     iterations: usize,
     converged: bool,
+    /// Buffers of one iteration, `(n,)` each, kept so that an iteration allocates nothing.
+    work: Work,
+}
+
+/// The vectors an iteration computes: residuals, the gradient in α coordinates and its image,
+/// `K r`, the next iterate and its image, and the image of the step.
+#[derive(Clone, Debug)]
+struct Work {
+    r: Vec<f64>,
+    gamma: Vec<f64>,
+    kr: Vec<f64>,
+    kgamma: Vec<f64>,
+    xn: Vec<f64>,
+    kxn: Vec<f64>,
+    dk: Vec<f64>,
+}
+
+impl Work {
+    fn new(n: usize) -> Work {
+        let z = vec![0.0; n];
+        Work {
+            r: z.clone(),
+            gamma: z.clone(),
+            kr: z.clone(),
+            kgamma: z.clone(),
+            xn: z.clone(),
+            kxn: z.clone(),
+            dk: z,
+        }
+    }
 }
 
 impl Solver {
     /// Starts a fit on the Gram matrix `k` (`n x n`, row-major) with labels `y` (0/1) and inverse
     /// penalty `c` > 0, from `start` = `(α, b)` (a warm start) or zero. Stops when the gradient
-    /// norm falls below `tol` times its initial value, or after `max_iterations`.
+    /// norm falls below `tol` times its value at `(0, 0)`, or after `max_iterations`.
+    /// `lambda_max`: an estimate of λmax(K + 11ᵀ) or of a bound of it (that of a matrix `k` is a
+    /// principal submatrix of), else estimated here by power iteration.
     pub fn new(
         k: Vec<f64>,
         y: &[u8],
@@ -56,6 +97,7 @@ impl Solver {
         start: Option<(&[f64], f64)>,
         tol: f64,
         max_iterations: usize,
+        lambda_max: Option<f64>,
     ) -> Result<Self> {
         let n = y.len();
         if k.len() != n * n || n == 0 {
@@ -71,7 +113,7 @@ impl Solver {
                 expected: "a finite number > 0",
             });
         }
-        let lambda = lambda_max_plus_ones(&k, n);
+        let lambda = lambda_max.unwrap_or_else(|| lambda_max_plus_ones(&k, n));
         if !lambda.is_finite() {
             return Err(Error::Numerical(format!(
                 "the Gram matrix of the features is not finite (λmax = {lambda})"
@@ -83,7 +125,12 @@ impl Solver {
             _ => (vec![0.0; n], 0.0),
         };
         let kx = matvec(&k, &x, n);
-        let y = y.iter().map(|&l| f64::from(l)).collect();
+        let y: Vec<f64> = y.iter().map(|&l| f64::from(l)).collect();
+        // The gradient norm at (0, 0): r = 1/2 - y, so ‖∇f‖² = C² (rᵀKr + (Σr)²).
+        let r0: Vec<f64> = y.iter().map(|&l| 0.5 - l).collect();
+        let kr0 = matvec(&k, &r0, n);
+        let s0: f64 = r0.iter().sum();
+        let g0 = c * (dot(&r0, &kr0) + s0 * s0).max(0.0).sqrt();
         Ok(Solver {
             n,
             k,
@@ -99,9 +146,10 @@ impl Solver {
             kx,
             bx,
             t: 1.0,
-            g0: f64::NAN,
+            g0,
             iterations: 0,
             converged: false,
+            work: Work::new(n),
         })
     }
 
@@ -129,14 +177,17 @@ impl Solver {
                 break;
             }
             // Gradient at the extrapolated point v: γ = α_v + C r (in α coordinates), g_b = C Σ r.
-            let r: Vec<f64> = (0..n)
-                .map(|i| sigmoid(self.kv[i] + self.bv) - self.y[i])
-                .collect();
-            let gamma: Vec<f64> = (0..n).map(|i| self.v[i] + c * r[i]).collect();
-            let gb = c * r.iter().sum::<f64>();
-            let kr = matvec(&self.k, &r, n);
-            let kgamma: Vec<f64> = (0..n).map(|i| self.kv[i] + c * kr[i]).collect();
-            let norm2 = dot(&gamma, &kgamma) + gb * gb;
+            let w = &mut self.work;
+            for i in 0..n {
+                w.r[i] = sigmoid(self.kv[i] + self.bv) - self.y[i];
+                w.gamma[i] = self.v[i] + c * w.r[i];
+            }
+            let gb = c * w.r.iter().sum::<f64>();
+            matvec_into(&self.k, &w.r, n, &mut w.kr);
+            for i in 0..n {
+                w.kgamma[i] = self.kv[i] + c * w.kr[i];
+            }
+            let norm2 = dot(&w.gamma, &w.kgamma) + gb * gb;
             if !norm2.is_finite() {
                 return Err(Error::Numerical(format!(
                     "logistic regression (C = {c}) met a non-finite gradient at iteration {}",
@@ -144,9 +195,6 @@ impl Solver {
                 )));
             }
             let norm = norm2.max(0.0).sqrt();
-            if self.iterations == 0 {
-                self.g0 = norm;
-            }
             if norm <= self.tol * self.g0 || norm == 0.0 {
                 // v is the best point known: make it the answer.
                 self.x.clone_from(&self.v);
@@ -156,29 +204,31 @@ impl Solver {
                 break;
             }
             let eta = self.eta;
-            let xn: Vec<f64> = (0..n).map(|i| self.v[i] - eta * gamma[i]).collect();
-            let kxn: Vec<f64> = (0..n).map(|i| self.kv[i] - eta * kgamma[i]).collect();
+            for i in 0..n {
+                w.xn[i] = self.v[i] - eta * w.gamma[i];
+                w.kxn[i] = self.kv[i] - eta * w.kgamma[i];
+                w.dk[i] = w.kxn[i] - self.kx[i];
+            }
             let bxn = self.bv - eta * gb;
             // Restart when the momentum points uphill: ⟨∇f(v), x_new - x⟩ > 0 in w-space.
-            let dk: Vec<f64> = (0..n).map(|i| kxn[i] - self.kx[i]).collect();
-            let uphill = dot(&gamma, &dk) + gb * (bxn - self.bx) > 0.0;
+            let uphill = dot(&w.gamma, &w.dk) + gb * (bxn - self.bx) > 0.0;
             if uphill {
                 self.t = 1.0;
-                self.v.clone_from(&xn);
-                self.kv.clone_from(&kxn);
+                self.v.clone_from(&w.xn);
+                self.kv.clone_from(&w.kxn);
                 self.bv = bxn;
             } else {
                 let tn = (1.0 + (1.0 + 4.0 * self.t * self.t).sqrt()) / 2.0;
                 let beta = (self.t - 1.0) / tn;
                 for i in 0..n {
-                    self.v[i] = xn[i] + beta * (xn[i] - self.x[i]);
-                    self.kv[i] = kxn[i] + beta * (kxn[i] - self.kx[i]);
+                    self.v[i] = w.xn[i] + beta * (w.xn[i] - self.x[i]);
+                    self.kv[i] = w.kxn[i] + beta * (w.kxn[i] - self.kx[i]);
                 }
                 self.bv = bxn + beta * (bxn - self.bx);
                 self.t = tn;
             }
-            self.x = xn;
-            self.kx = kxn;
+            std::mem::swap(&mut self.x, &mut w.xn);
+            std::mem::swap(&mut self.kx, &mut w.kxn);
             self.bx = bxn;
             self.iterations += 1;
         }
@@ -214,9 +264,17 @@ impl Solver {
 /// without reductions that compilers vectorise, in the same order on every platform.
 pub fn matvec(k: &[f64], x: &[f64], n: usize) -> Vec<f64> {
     let mut out = vec![0.0; n];
-    if k.len() < n * n || x.len() < n {
-        return out;
+    matvec_into(k, x, n, &mut out);
+    out
+}
+
+/// [`matvec`] written into `out` (`(n,)`; left unchanged when a slice is too short).
+pub fn matvec_into(k: &[f64], x: &[f64], n: usize, out: &mut [f64]) {
+    if k.len() < n * n || x.len() < n || out.len() < n {
+        return;
     }
+    let out = &mut out[..n];
+    out.fill(0.0);
     let mut i = 0;
     while i + 4 <= n {
         let (x0, x1, x2, x3) = (x[i], x[i + 1], x[i + 2], x[i + 3]);
@@ -235,7 +293,6 @@ pub fn matvec(k: &[f64], x: &[f64], n: usize) -> Vec<f64> {
         }
         i += 1;
     }
-    out
 }
 
 /// `A x` for row-major `r x c` `a`.
@@ -244,7 +301,7 @@ pub fn matvec_rect(a: &[f64], x: &[f64], r: usize, c: usize) -> Vec<f64> {
 }
 
 /// Estimate of the largest eigenvalue of `K + 11ᵀ` (from below) by power iteration.
-fn lambda_max_plus_ones(k: &[f64], n: usize) -> f64 {
+pub fn lambda_max_plus_ones(k: &[f64], n: usize) -> f64 {
     // A start with components along every direction of interest: not orthogonal to the top one.
     let mut v: Vec<f64> = (0..n).map(|i| 1.0 + 0.1 * ((i * 37 % 11) as f64)).collect();
     let mut lambda = 0.0;
@@ -303,7 +360,7 @@ mod tests {
         let n = z.len();
         let k: Vec<f64> = (0..n * n).map(|p| dot(&z[p / n], &z[p % n])).collect();
         for c in [0.1, 1.0] {
-            let mut s = Solver::new(k.clone(), &y, c, None, 1e-10, 100_000).unwrap();
+            let mut s = Solver::new(k.clone(), &y, c, None, 1e-10, 100_000, None).unwrap();
             s.step(100_000).unwrap();
             assert!(s.converged());
             let (alpha, b) = s.solution();
@@ -325,8 +382,8 @@ mod tests {
 
     #[test]
     fn rejects_bad_inputs() {
-        assert!(Solver::new(vec![1.0; 3], &[0, 1], 1.0, None, 1e-6, 10).is_err());
-        assert!(Solver::new(vec![1.0; 4], &[0, 1], 0.0, None, 1e-6, 10).is_err());
-        assert!(Solver::new(vec![f64::NAN; 4], &[0, 1], 1.0, None, 1e-6, 10).is_err());
+        assert!(Solver::new(vec![1.0; 3], &[0, 1], 1.0, None, 1e-6, 10, None).is_err());
+        assert!(Solver::new(vec![1.0; 4], &[0, 1], 0.0, None, 1e-6, 10, None).is_err());
+        assert!(Solver::new(vec![f64::NAN; 4], &[0, 1], 1.0, None, 1e-6, 10, None).is_err());
     }
 }

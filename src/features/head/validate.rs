@@ -19,11 +19,20 @@ pub(super) struct Folds {
     /// Fold of each of the `m` training images.
     fold: Vec<usize>,
     rows: usize,
+    /// Estimate of λmax(K + 11ᵀ) of the whole Gram matrix: it bounds that of every principal
+    /// submatrix (Cauchy interlacing), so every fit can step by it.
+    lambda_max: f64,
 }
 
 impl Folds {
     pub(super) fn new(gram: Vec<f64>, fold: Vec<usize>, rows: usize) -> Folds {
-        Folds { gram, fold, rows }
+        let lambda_max = logreg::lambda_max_plus_ones(&gram, rows);
+        Folds {
+            gram,
+            fold,
+            rows,
+            lambda_max,
+        }
     }
 
     /// The rows outside fold `held`, or all of them.
@@ -60,7 +69,15 @@ impl Folds {
         let k = self.sub_gram(rows, rows);
         let y: Vec<u8> = rows.iter().map(|&r| labels[r % labels.len()]).collect();
         let start = warm.map(|(a, b)| (a.as_slice(), *b));
-        Solver::new(k, &y, c, start, SOLVER_TOLERANCE, SOLVER_MAX_ITERATIONS)
+        Solver::new(
+            k,
+            &y,
+            c,
+            start,
+            SOLVER_TOLERANCE,
+            SOLVER_MAX_ITERATIONS,
+            Some(self.lambda_max),
+        )
     }
 }
 
