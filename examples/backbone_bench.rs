@@ -1,17 +1,22 @@
 //! The backbone's speed natively, one thread, with the same code as the page
-//! www/bench-backbone.html (`purrceptron::backbone::bench::run`): ms per image at 128 px over
-//! the dataset's images, the pass's GFLOP/s and each layer's. A benchmark: prints, asserts nothing.
+//! www/bench-backbone.html (`purrceptron::pretrained::bench::run`): ms per image at 128 px over
+//! the dataset's images, the pass's GFLOP/s and each layer's, then a pretrained-feature training
+//! and 5 head-only retrainings, and 5 classifications of PHOTO if given (a file:
+//! tests/bench/backbone-bench.mjs passes the 12-megapixel JPEG the browser drew). A benchmark:
+//! prints, asserts nothing.
 //!
 //!   cargo run --release --example backbone_bench -- www/data/backbone.safetensors \
-//!       www/data/catvnoncat.safetensors [passes=259] [runs=5] [input=128]
+//!       www/data/catvnoncat.safetensors [passes=259] [runs=5] [PHOTO]
 //!
 //! With `--json` first, prints the runs' reports as one JSON array instead (for
 //! tests/bench/backbone-bench.mjs, which prints them beside the browser's).
 
+use std::sync::Arc;
 use std::time::Instant;
 
-use purrceptron::backbone::{bench, Backbone};
+use purrceptron::backbone::{Backbone, INPUT_SIDE};
 use purrceptron::data::Dataset;
+use purrceptron::pretrained::bench;
 
 fn arg(args: &[String], i: usize, fallback: usize) -> usize {
     args.get(i).and_then(|a| a.parse().ok()).unwrap_or(fallback)
@@ -39,16 +44,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         args.remove(1);
     }
     if args.len() < 3 {
-        eprintln!("usage: backbone_bench BACKBONE DATASET [passes=259] [runs=5] [input=128]");
+        eprintln!("usage: backbone_bench BACKBONE DATASET [passes=259] [runs=5] [PHOTO]");
         std::process::exit(2);
     }
-    let net = Backbone::from_bytes(&std::fs::read(&args[1])?)?;
+    let net = Arc::new(Backbone::from_bytes(&std::fs::read(&args[1])?)?);
     let data = Dataset::from_bytes(&std::fs::read(&args[2])?)?;
-    let (passes, runs, input) = (arg(&args, 3, 259), arg(&args, 4, 5), arg(&args, 5, 128));
-    let images: Vec<&[u8]> = (0..data.train.len())
-        .map(|i| data.train.image(i))
-        .chain((0..data.test.len()).map(|i| data.test.image(i)))
-        .collect();
+    let (passes, runs, input) = (arg(&args, 3, 259), arg(&args, 4, 5), INPUT_SIDE);
+    let photo = args.get(5).map(std::fs::read).transpose()?;
     let start = Instant::now();
     let mut now = || start.elapsed().as_secs_f64() * 1e3;
     let mut totals = Vec::new();
@@ -56,14 +58,27 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut pass_gflops = Vec::new();
     let mut peak_1x1 = Vec::new();
     let mut layer_ms: Vec<Vec<f64>> = Vec::new();
+    let (mut cold, mut retrain, mut photo_ms) = (Vec::new(), Vec::new(), Vec::new());
     let mut last = None;
     let mut reports = Vec::new();
     for _ in 0..runs {
-        let r = bench::run(&net, &images, 64, input, passes, 20.0, &mut now)?;
+        let report = bench::run(
+            Arc::clone(&net),
+            &data,
+            passes,
+            20.0,
+            5,
+            photo.as_deref(),
+            &mut now,
+        )?;
         if json {
-            reports.push(r);
+            reports.push(report);
             continue;
         }
+        cold.push(report.training.cold_ms);
+        retrain.extend_from_slice(&report.training.retrain_ms);
+        photo_ms.extend_from_slice(&report.training.photo_ms);
+        let r = report.backbone;
         let total: f64 = r.image_ms.iter().sum();
         let (_, med, _) = stats(&r.image_ms);
         totals.push(total);
@@ -100,6 +115,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     row("ms per image (run median)", &per_image);
     row("pass GFLOP/s", &pass_gflops);
     row("1x1 peak GFLOP/s", &peak_1x1);
+    row("training from nothing, ms", &cold);
+    row("head-only retraining, ms", &retrain);
+    row("classify PHOTO + heat map, ms", &photo_ms);
     println!("multiply-adds per pass: {:.1} M", r.madds as f64 / 1e6);
     println!();
     println!(

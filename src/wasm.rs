@@ -675,35 +675,34 @@ impl WasmBackbone {
 
 /// For the benchmark page (www/bench-backbone.html) only: loads `backbone` (the bytes of
 /// backbone.safetensors), runs `passes` whole passes over the dataset's images (train then
-/// test, 64 px resized to 128) and times every layer alone for at least `min_ms`, with the
-/// page's clock `now` (`performance.now`). Returns [`crate::backbone::bench::Report`].
+/// test, 64 px resized to 128), times every layer alone for at least `min_ms`, then a
+/// pretrained-feature training, `retrains` head-only retrainings and as many classifications of
+/// `photo` (a file's bytes, if given), with the page's clock `now` (`performance.now`). Returns
+/// [`crate::pretrained::bench::Report`].
 #[wasm_bindgen]
 pub fn bench_backbone(
     backbone: &[u8],
     dataset: &WasmDataset,
     passes: usize,
     min_ms: f64,
+    retrains: usize,
+    photo: Option<Vec<u8>>,
     now: &js_sys::Function,
 ) -> Result<JsValue, JsValue> {
     let net = crate::backbone::Backbone::from_bytes(backbone).map_err(err)?;
-    let d = &dataset.inner;
-    let images: Vec<&[u8]> = (0..d.train.len())
-        .map(|i| d.train.image(i))
-        .chain((0..d.test.len()).map(|i| d.test.image(i)))
-        .collect();
     let mut clock = || {
         now.call0(&JsValue::NULL)
             .ok()
             .and_then(|v| v.as_f64())
             .unwrap_or(f64::NAN)
     };
-    let report = crate::backbone::bench::run(
-        &net,
-        &images,
-        SIDE,
-        crate::backbone::INPUT_SIDE,
+    let report = crate::pretrained::bench::run(
+        Arc::new(net),
+        &dataset.inner,
         passes,
         min_ms,
+        retrains,
+        photo.as_deref(),
         &mut clock,
     )
     .map_err(err)?;

@@ -1,8 +1,9 @@
 // One run of the backbone benchmark (bench-backbone.js starts a fresh module worker for each):
 // loads the wasm module, the dataset and the backbone (untimed), then calls the module's
-// bench_backbone, which times each pass and each layer with this worker's performance.now().
+// bench_backbone, which times each pass and each layer, then a pretrained-feature training and
+// head-only retrainings, with this worker's performance.now().
 //
-// Request: {passes, minMs}. Reply: {type: 'result', loadMs, report} or {type: 'error', message}.
+// Request: {passes, minMs, retrains, jpeg?: ArrayBuffer} (the photo the model trained classifies). Reply: {type: 'result', loadMs, report} or {type: 'error', message}.
 
 import { loadWasm } from './wasm-load.js';
 import { messageOf as message } from './helpers.js';
@@ -17,8 +18,9 @@ self.addEventListener('message', async (event) => {
     if (!response.ok) throw new Error(`cannot load ${BACKBONE_URL}: HTTP ${response.status}`);
     const backbone = new Uint8Array(await response.arrayBuffer());
     const loadMs = performance.now() - t0;
-    const { passes, minMs } = event.data;
-    const report = wasm.bench_backbone(backbone, dataset, passes, minMs, () => performance.now());
+    const { passes, minMs, retrains, jpeg } = event.data;
+    const photo = jpeg ? new Uint8Array(jpeg) : undefined;
+    const report = wasm.bench_backbone(backbone, dataset, passes, minMs, retrains, photo, () => performance.now());
     self.postMessage({ type: 'result', loadMs, report });
   } catch (e) {
     self.postMessage({ type: 'error', message: message(e) });

@@ -2,15 +2,13 @@
 //! arithmetic rate, the 1x1 kernel's own rate, a whole training and the head-only retrain.
 
 use std::path::Path;
-use std::sync::Arc;
 use std::time::Instant;
 
 use purrceptron::backbone::pointwise::{Epilogue, Pointwise};
 use purrceptron::backbone::{Scratch, INPUT_SIDE};
 use purrceptron::data::Dataset;
-use purrceptron::model::{ModelSpec, TrainingContext};
 use purrceptron::preprocess::{PIXELS, SIDE};
-use purrceptron::pretrained::{PretrainedParams, MACS_AT_128};
+use purrceptron::pretrained::MACS_AT_128;
 use purrceptron::Result;
 
 /// Median of `runs` timings of `f`, in seconds.
@@ -65,45 +63,20 @@ pub fn bench(dataset: &Dataset, backbone: &Path, runs: usize) -> Result<()> {
         "  1x1 kernel alone ({rows}x{cin} . {cin}x{cout})   {:>8.1} GFLOP/s",
         2.0 * (rows * cin * cout) as f64 / t / 1e9
     );
-    let spec = ModelSpec::Pretrained(PretrainedParams::builder().build()?);
-    // As the page trains: the test split's features extracted with the training images', so
-    // the evaluation in `finish` needs no second pass.
-    let context = |features| TrainingContext {
-        backbone: Some(Arc::clone(&backbone)),
-        features,
-        test: Some(dataset.test.clone()),
-    };
     let start = Instant::now();
-    let mut training = spec.start_with(&dataset.train, context(None))?;
-    // One image a step, so the extraction's end is timed on its own.
-    while training.features().is_none() {
-        training.step(1)?;
-    }
-    let extraction = start.elapsed().as_secs_f64();
-    while !training.is_done() {
-        training.step_default()?;
-    }
-    let cached = training.features().cloned();
-    training.finish(dataset, String::new(), String::new())?;
-    let whole = start.elapsed().as_secs_f64();
-    let total_images = dataset.train.len() + dataset.test.len();
+    let mut now = || start.elapsed().as_secs_f64() * 1e3;
+    let t = purrceptron::pretrained::bench::training(backbone, dataset, runs, None, &mut now)?;
     println!(
-        "  extract {total_images} images, fit, evaluate {:>8.2} s  (extraction {:.2} s, head {:.2} s)",
-        whole,
-        extraction,
-        whole - extraction
+        "  extract {} images, fit, evaluate {:>8.2} s  (extraction {:.2} s, head {:.2} s)",
+        t.images,
+        t.cold_ms / 1e3,
+        t.extraction_ms / 1e3,
+        (t.cold_ms - t.extraction_ms) / 1e3
     );
-    let t = median(runs, || {
-        let mut t = spec.start_with(&dataset.train, context(cached.clone()))?;
-        while !t.is_done() {
-            t.step_default()?;
-        }
-        t.finish(dataset, String::new(), String::new())?;
-        Ok(())
-    })?;
-    println!(
-        "  head-only retrain from cached features {:>6.1} ms (fit and evaluation)",
-        t * 1e3
-    );
+    let mut retrain = t.retrain_ms;
+    retrain.sort_by(f64::total_cmp);
+    if let Some(ms) = retrain.get(retrain.len() / 2) {
+        println!("  head-only retrain from cached features {ms:>6.1} ms (fit and evaluation)");
+    }
     Ok(())
 }

@@ -5,8 +5,10 @@
 //!
 //! One file per concern: `params` (the checked settings), `model` (the fitted head, the
 //! backbone it needs and the class-activation heat map), `trainer` (resumable: extracting the
-//! training features a bounded number of images at a time, then the head's fit).
+//! training features a bounded number of images at a time, then the head's fit), `bench` (its
+//! timings, for the benchmarks).
 
+pub mod bench;
 mod model;
 mod params;
 mod trainer;

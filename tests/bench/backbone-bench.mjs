@@ -2,8 +2,9 @@
 // The pretrained backbone's speed, in the browser and natively, side by side. Starts the real
 // server, opens /bench-backbone.html in Debian's headless Chromium (playwright-core from
 // tests/e2e, a fresh profile), which runs the wasm module in `runs` fresh workers (one core
-// each, one after the other); then runs the same code natively
-// (target/release/examples/backbone_bench, one thread) and prints both. A benchmark: nothing is
+// each, one after the other; each run ends with a pretrained-feature training from nothing and
+// head-only retrainings); then runs the same code natively (target/release/examples/backbone_bench,
+// one thread) and prints both. A benchmark: nothing is
 // asserted; the exit code is non-zero only when a run fails.
 //
 //   node tests/bench/backbone-bench.mjs [runs=5] [passes=259]
@@ -12,7 +13,7 @@
 // and `cargo build --release --example backbone_bench`.
 
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
@@ -60,6 +61,11 @@ function figures(report) {
     all1x1: gflops(sum(pw, (l) => l.madds), sum(pw, (l) => l.ms)),
     allDw: gflops(sum(dw, (l) => l.madds), sum(dw, (l) => l.ms)),
     layersMs: sum(report.layers, (l) => l.ms),
+    coldMs: report.training?.cold_ms ?? NaN,
+    extractionMs: report.training?.extraction_ms ?? NaN,
+    retrainMs: report.training?.retrain_ms?.length ? median(report.training.retrain_ms) : NaN,
+    photoMs: report.training?.photo_ms?.length ? median(report.training.photo_ms) : NaN,
+    photoP: report.training?.photo_probability ?? NaN,
   };
 }
 
@@ -94,9 +100,15 @@ async function browser() {
   }
 }
 
-function native() {
+// The same JPEG as the browser classified, from a temporary file.
+function native(jpeg) {
   if (!existsSync(NATIVE)) return { error: `no ${NATIVE}: cargo build --release --example backbone_bench` };
-  const r = spawnSync(NATIVE, ['--json', BACKBONE, DATA, String(passes), String(runs)], { encoding: 'utf8', maxBuffer: 1 << 26 });
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'purrceptron-backbone-bench-jpeg-'));
+  const photo = path.join(dir, 'photo.jpg');
+  if (jpeg) writeFileSync(photo, Buffer.from(jpeg.base64, 'base64'));
+  const r = spawnSync(NATIVE, ['--json', BACKBONE, DATA, String(passes), String(runs), ...(jpeg ? [photo] : [])],
+    { encoding: 'utf8', maxBuffer: 1 << 26 });
+  rmSync(dir, { recursive: true, force: true });
   if (r.status !== 0) return { error: `backbone_bench failed: ${r.stderr}` };
   return { reports: JSON.parse(r.stdout) };
 }
@@ -107,7 +119,7 @@ async function main() {
   const load = () => os.loadavg().map((v) => v.toFixed(2)).join(' ');
   const loadBefore = load();
   const web = await browser();
-  const nat = native();
+  const nat = native(web.jpeg);
   const webReports = web.runs.map((r) => r.report);
   const natReports = nat.reports ?? [];
   const wf = webReports.map(figures);
@@ -117,7 +129,10 @@ async function main() {
   out.push('Pretrained backbone (EfficientNet-Lite0) speed, one core, input 128 px');
   out.push(`machine  ${os.availableParallelism()} CPUs, ${cpu}; load avg before ${loadBefore}, after ${load()}`);
   out.push(`browser  Chromium ${web.chromium} headless, wasm32 + simd128, a fresh worker per run; native: one thread`);
-  out.push(`runs     ${runs}, each ${passes} passes over the dataset's images (64 px resized to 128), then every layer alone (>= 20 ms each)`);
+  out.push(`runs     ${runs}, each ${passes} passes over the dataset's images (64 px resized to 128), then every layer alone (>= 20 ms each),`);
+  out.push('         then a pretrained-feature training (both splits extracted, the head fitted, the test accuracy), 5 head-only retrainings');
+  const jpeg = web.jpeg ? `${web.jpeg.width}x${web.jpeg.height}, ${(web.jpeg.bytes / 1e6).toFixed(1)} MB` : 'none (not drawn)';
+  out.push(`         and 5 classifications of a photo-like JPEG drawn by the browser (${jpeg}; the same file natively)`);
   if (webReports[0]) out.push(`work     ${(webReports[0].madds / 1e6).toFixed(1)} M multiply-adds a pass`);
   out.push('');
   const rows = [
@@ -128,6 +143,11 @@ async function main() {
     ['1x1 peak GFLOP/s (best layer)', (f) => f.peak1x1, 1],
     ['all 1x1 layers GFLOP/s', (f) => f.all1x1, 1],
     ['all depthwise GFLOP/s', (f) => f.allDw, 1],
+    ['training from nothing, ms', (f) => f.coldMs, 0],
+    ['  of which the extraction, ms', (f) => f.extractionMs, 0],
+    ['head-only retraining, ms (run median)', (f) => f.retrainMs, 1],
+    ['classify 12 MP JPEG + heat map, ms (run median)', (f) => f.photoMs, 1],
+    ['  its P(cat)', (f) => f.photoP, 6],
   ];
   const head = ['figure (min / median / max over runs)', 'browser (wasm)', 'native'];
   const cell = (fs, f, d) => (fs.length ? mmm(fs.map(f)).map((v) => fmt(v, d)).join(' / ') : '-');
