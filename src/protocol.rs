@@ -63,7 +63,8 @@ pub enum Request {
     /// Test mode only: an uncaught exception, as a bug would throw.
     Crash { id: u32 },
     /// Test mode only: trainings pause when they reach this stage (`extracting`, `fitting`)
-    /// until cancelled, so a test can cancel inside a stage however fast it runs; null: none.
+    /// until cancelled or released (null), so a test can act inside a stage however fast it
+    /// runs.
     Hold { id: u32, stage: Option<String> },
 }
 

@@ -3,6 +3,11 @@
 // "Classifying n of N" progress and the Clear button. With no model yet, photos are classified
 // by the pretrained network and ImageNet's cat classes (backbone.js), and their cards say so and
 // offer the heat map of where it saw a cat (heatmap.js).
+//
+// A photo is never lost: one given while the page puts the saved model back in use, or while
+// the first model trains, gets its card at once ("waiting for a model") and is classified as soon
+// as a model is in use. With no model, none training and the pretrained network out of reach,
+// its card says so and offers to train logistic regression; it is classified when that ends.
 
 import { $, plural, formatCount } from './helpers.js';
 import { REQUEST } from './protocol.js';
@@ -95,10 +100,13 @@ function heatToggle(canvas, seen, r) {
 }
 
 /**
- * Wires the photo cards. `app`: {call, status, hasModel(), isTraining(), backbone} with
- * `backbone.ensure()` (backbone.js) for photos given before any model. Returns {add(files)}.
+ * Wires the photo cards. `app`: {call, status, hasModel(), isTraining(), backbone,
+ * trainDefault()} with `backbone.ensure()` (backbone.js) for photos given before any model and
+ * `trainDefault()` starting logistic regression with its defaults. Returns {add(files),
+ * settle(), release()}: `settle` once start-up has put the saved model back in use (or found
+ * none), `release` whenever a model may have come into use or a training has ended.
  */
-export function createCards({ call, status, hasModel, isTraining, backbone }) {
+export function createCards({ call, status, hasModel, isTraining, backbone, trainDefault }) {
   const el = {
     cards: $('cards'),
     bar: $('results-bar'),
@@ -107,6 +115,9 @@ export function createCards({ call, status, hasModel, isTraining, backbone }) {
     progress: $('classify-progress'),
   };
   const queue = []; // [{file, card}] not sent yet
+  const waiting = []; // [{file, card}] given before a model was in use
+  let settled = false; // start-up is over: the saved model is back in use, or there was none
+  let releasing = false; // fetching the pretrained network for the waiting photos
   let pumping = false;
   const objectUrls = new Set();
   // Photos of the drops not yet finished: `adding` drops still making their cards; `generation`
@@ -166,6 +177,75 @@ export function createCards({ call, status, hasModel, isTraining, backbone }) {
     status.announce(`${nameOf(card)}: could not be read — ${text}`);
   }
 
+  // A card waiting for a model: why, and (with no way to classify it) a button to train one.
+  function showWaiting(card, why, offer = false) {
+    card.dataset.state = 'waiting';
+    card.querySelector('.verdict').textContent = 'Waiting for a model…';
+    const detail = card.querySelector('.card-detail');
+    detail.textContent = why;
+    if (offer) {
+      const button = document.createElement('button');
+      button.type = 'button';
+      button.className = 'link-button';
+      button.dataset.testid = 'train-default';
+      button.textContent = 'Train logistic regression now';
+      button.addEventListener('click', () => trainDefault());
+      detail.append(' ', button);
+    }
+  }
+
+  const waitingReason = () => (!settled
+    ? 'Your saved model is being put back in use: this photo is classified then.'
+    : 'A model is training: this photo is classified as soon as it is trained.');
+
+  // The waiting photos go to the classify queue, in the order they were given.
+  function flush() {
+    const moved = waiting.splice(0).filter(({ card }) => card.isConnected);
+    for (const { card } of moved) {
+      card.dataset.state = 'pending';
+      card.querySelector('.verdict').textContent = 'Waiting…';
+      card.querySelector('.card-detail').replaceChildren();
+    }
+    batch.total += moved.length;
+    queue.push(...moved);
+    if (moved.length && !pumping) pump();
+  }
+
+  // Classifies the waiting photos if something can: the model in use, else (start-up over, no
+  // training) the pretrained network's ImageNet verdict; else they keep waiting, saying why.
+  async function release() {
+    if (waiting.length === 0 || releasing) return;
+    if (hasModel()) {
+      flush();
+      return;
+    }
+    if (!settled || isTraining()) {
+      for (const { card } of waiting) showWaiting(card, waitingReason());
+      return;
+    }
+    releasing = true;
+    try {
+      await backbone.ensure();
+    } catch (e) {
+      // Nothing can classify them yet; the cards stay and say how to get a model.
+      if (!hasModel() && !isTraining()) {
+        for (const { card } of waiting) {
+          showWaiting(card, `No model yet, and ${e.message.replace(/^The /, 'the ')} ` +
+            'Train one and this photo is classified as soon as it is trained:', true);
+        }
+        status.announce('No model yet: the photos wait for one.');
+        return;
+      }
+    } finally {
+      releasing = false;
+    }
+    if (isTraining() && !hasModel()) {
+      for (const { card } of waiting) showWaiting(card, waitingReason());
+      return;
+    }
+    flush();
+  }
+
   function updateCount() {
     el.bar.hidden = el.cards.childElementCount === 0;
     el.count.textContent = plural(el.cards.childElementCount, 'photo', 'photos');
@@ -211,20 +291,10 @@ export function createCards({ call, status, hasModel, isTraining, backbone }) {
   async function add(fileList) {
     const files = Array.from(fileList ?? []);
     if (files.length === 0) return;
-    if (!hasModel()) {
-      // No model yet: the pretrained network classifies (fetched the first time, then kept).
-      try {
-        await backbone.ensure();
-      } catch (e) {
-        status.showError(`${e.message} ` + (isTraining()
-          ? 'The other models still work: add your photos again when the first model has finished training.'
-          : 'The other models still work: train one (logistic regression takes a second or two), then add ' +
-            'your photos again.'));
-        return;
-      }
-    }
     status.clearError();
-    batch.total += files.length;
+    // With a model in use they are classified now; else they wait for one (see release).
+    const now = hasModel();
+    if (now) batch.total += files.length;
     // The newest batch goes on top, in the order it was given.
     const anchor = el.cards.firstChild;
     const generation = batch.generation;
@@ -237,19 +307,25 @@ export function createCards({ call, status, hasModel, isTraining, backbone }) {
         objectUrls.add(url);
         const card = makeCard(file, url);
         fragment.append(card);
-        queue.push({ file, card });
+        if (now) queue.push({ file, card });
+        else {
+          showWaiting(card, 'Waiting for a model…');
+          waiting.push({ file, card });
+        }
       }
       el.cards.insertBefore(fragment, anchor?.isConnected ? anchor : null);
       updateCount();
       if (start + CARDS_PER_TASK < files.length) setTimeout(() => addChunk(start + CARDS_PER_TASK));
       else batch.adding--;
-      if (!pumping) pump();
+      if (now && !pumping) pump();
+      if (!now) release();
     };
     addChunk(0);
   }
 
   el.clear.addEventListener('click', () => {
     queue.length = 0;
+    waiting.length = 0;
     Object.assign(batch, { total: 0, done: 0, adding: 0, generation: batch.generation + 1 });
     el.progress.textContent = '';
     for (const url of objectUrls) URL.revokeObjectURL(url);
@@ -259,5 +335,12 @@ export function createCards({ call, status, hasModel, isTraining, backbone }) {
     status.announce('Results cleared.');
   });
 
-  return { add };
+  return {
+    add,
+    settle() {
+      settled = true;
+      release();
+    },
+    release,
+  };
 }

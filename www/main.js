@@ -35,7 +35,8 @@ const client = createClient({
     training.setPresets(msg.presets);
     training.ready();
     chart.draw();
-    saved.start((runs) => chart.setRuns(runs));
+    // Photos given meanwhile wait for the saved model, if there is one.
+    saved.start((runs) => chart.setRuns(runs)).finally(() => cards.settle());
   },
   onProgress: (p) => training.onProgress(p),
   // A failure at start-up, or one no request owns: either way the page must say so.
@@ -75,12 +76,16 @@ const training = createTraining({
   call,
   status,
   chart,
-  onStarted: () => saved.trainingStarted(),
+  onStarted() {
+    saved.trainingStarted();
+    cards.release();
+  },
   ensureBackbone: () => backbone.ensure(),
   onTrained(info) {
     client.keepModel();
     keepTrained(info).catch((e) => status.showError(e.message));
   },
+  onEnded: () => cards.release(),
 });
 
 // Never fetched at load: only for a photo given with no model, or when the pretrained model is
@@ -92,6 +97,7 @@ document.getElementById('model').addEventListener('change', (event) => {
 
 const cards = createCards({
   call, status, hasModel: training.hasModel, isTraining: training.isTraining, backbone,
+  trainDefault: () => training.trainDefault(),
 });
 wireInput(cards.add);
 
@@ -108,6 +114,7 @@ const saved = initSaved({
   // The worker's current model became a saved one (chosen, loaded from a file, restored).
   onChosen(record) {
     training.useModel();
+    cards.release();
     status.set('trained', `Using the saved model “${record.name}”. Drop, paste or choose photos to classify them.`);
     inspector.show(modelTitle(record.name, record.info), record.info?.kind);
     // A restarted worker gets this model back.

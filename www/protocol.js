@@ -172,7 +172,8 @@ export const REQUEST = Object.freeze({
  */
 
 // Test mode only: from now on a training pauses when it reaches this stage ('extracting',
-// 'fitting') until it is cancelled, so a test cancels inside a stage however fast it runs.
+// 'fitting') until it is cancelled or released (stage null), so a test acts inside a stage
+// however fast it runs.
 /**
  * @typedef {Object} HoldRequest
  * @property {'hold'} type

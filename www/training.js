@@ -19,12 +19,13 @@ const PRETRAINED_STAGES = ['extracting', 'fitting'];
 const KIND_NAMES = { features: 'learned-feature model', pretrained: 'pretrained-feature model' };
 
 /**
- * Wires the panel. `app`: {call, status, chart, onStarted(), onTrained(info), ensureBackbone()}:
- * `onStarted` runs as a training starts, `onTrained` when it has left a new model in the
- * worker; `ensureBackbone` (backbone.js) loads the pretrained network into the worker.
- * Returns {ready, setSummary, useModel, onProgress, hasModel, isTraining, isFeatures}.
+ * Wires the panel. `app`: {call, status, chart, onStarted(), onTrained(info), onEnded(),
+ * ensureBackbone()}: `onStarted` runs as a training starts, `onTrained` when it has left a new
+ * model in the worker, `onEnded` when it has ended in any way; `ensureBackbone` (backbone.js)
+ * loads the pretrained network into the worker.
+ * Returns {ready, setSummary, useModel, onProgress, hasModel, isTraining, isFeatures, trainDefault}.
  */
-export function createTraining({ call, status, chart, onStarted, onTrained, ensureBackbone }) {
+export function createTraining({ call, status, chart, onStarted, onTrained, onEnded, ensureBackbone }) {
   const el = {
     form: $('train-form'),
     model: $('model'),
@@ -160,6 +161,7 @@ export function createTraining({ call, status, chart, onStarted, onTrained, ensu
     } finally {
       trainId = null;
       setRunning(false);
+      onEnded();
     }
   }
 
@@ -288,6 +290,13 @@ export function createTraining({ call, status, chart, onStarted, onTrained, ensu
       el.note.hidden = true;
     },
     onProgress,
+    /** Trains logistic regression with its defaults (a photo card's offer), unless one runs. */
+    trainDefault() {
+      if (training) return;
+      el.model.value = 'lr';
+      onModelChange();
+      start();
+    },
     hasModel: () => hasModel,
     isTraining: () => training,
     isFeatures: () => hasStages(el.model.value),

@@ -133,7 +133,10 @@ async function train(id, params) {
       if (report.finished) break;
       // Let the event loop deliver a 'cancel' (or a photo to classify) between steps.
       await nextTask();
-      while (held && !training.cancelled) await new Promise((resolve) => setTimeout(resolve, 5));
+      // Held until cancelled or released (another 'hold').
+      while (holdStage !== null && report.stage === holdStage && !training.cancelled) {
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
       if (training.cancelled) break;
     }
     const stopped = !report.finished;

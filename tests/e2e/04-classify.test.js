@@ -11,31 +11,43 @@ let app;
 let cli; // the CLI's answers for the good photos, under the model the page trains (the defaults)
 before(async () => {
   app = await openApp();
-  cli = await cliPredictions([], [[1, 'cat-ish.png'], [2, 'good-1.png'], [3, 'good-2.png']]
+  cli = await cliPredictions([], [[0, 'early.png'], [1, 'cat-ish.png'], [2, 'good-1.png'], [3, 'good-2.png']]
     .map(([i, name]) => ({ name, buffer: photoFromTestImage(i) })));
 });
 after(async () => { await app?.close(); });
 
 const photo = (name, index) => ({ name, mimeType: 'image/png', buffer: photoFromTestImage(index) });
 
-test('before any training, with the pretrained network out of reach: says so and to train first, and nothing breaks', async () => {
+test('before any training, with the pretrained network out of reach: the card waits, offers a training, then is classified', { timeout: 60_000 }, async () => {
   const { page, context } = app;
   // (With it, the photo is classified by ImageNet's cat classes: 19-backbone.test.js.)
   await context.route('**/data/backbone.safetensors', (route) => route.abort());
   try {
     await chooseFiles(page, [photo('early.png', 0)]);
-    await page.waitForSelector('[data-testid=error]:not([hidden])', { timeout: 10_000 });
-    const message = await page.textContent('[data-testid=error]');
-    assert.match(message, /^The pretrained network \(data\/backbone\.safetensors\) could not be downloaded/);
-    assert.match(message, /train one \(logistic regression takes a second or two\), then add your photos again\.$/);
-    assert.equal(await page.locator('[data-testid=result]').count(), 0);
+    // The photo is kept: its card says why it waits and how to get a model.
+    const card = page.locator('[data-testid=result]', { hasText: 'early.png' });
+    await page.waitForSelector('[data-testid=result][data-state=waiting] [data-testid=train-default]', { timeout: 10_000 });
+    const detail = await card.locator('.card-detail').textContent();
+    assert.match(detail, /^No model yet, and the pretrained network \(data\/backbone\.safetensors\) could not be downloaded/);
+    assert.match(detail, /Train one and this photo is classified as soon as it is trained: Train logistic regression now$/);
+    assert.equal(await card.locator('.verdict').textContent(), 'Waiting for a model…');
     assert.equal(await page.textContent('[data-testid=status]'), 'ready');
+    assert.equal(await page.isHidden('[data-testid=error]'), true);
+
+    // One click trains the default model; the photo is then classified by it, as the CLI does.
+    await card.locator('[data-testid=train-default]').click();
+    const [early] = await waitForCards(page, 1, 30_000);
+    assert.equal(early.by, 'model');
+    assertSameAsCli(early, cli['early.png']);
+    assert.equal(await page.textContent('[data-testid=status]'), 'trained');
+    assert.equal(await page.inputValue('[data-testid=model]'), 'lr');
   } finally {
     await context.unroute('**/data/backbone.safetensors');
     // The browser logs the aborted request itself; that line is this test's doing, not a bug.
     for (let i = app.errors.length - 1; i >= 0; i--) {
       if (/Failed to load resource: net::ERR_FAILED/.test(app.errors[i])) app.errors.splice(i, 1);
     }
+    await page.click('#clear', { timeout: 5_000 }).catch(() => {});
   }
 });
 

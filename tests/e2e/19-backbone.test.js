@@ -162,7 +162,7 @@ test('logistic regression never fetches the backbone', { timeout: 120_000 }, asy
   assert.equal(noErrors(app), null);
 });
 
-test('a tampered backbone file: a clear message, and logistic regression still trains and classifies',
+test('a tampered backbone file: a clear message on the waiting card, and logistic regression still trains and classifies it',
   { timeout: 120_000 }, async () => {
     const app = await openApp();
     apps.push(app);
@@ -177,11 +177,11 @@ test('a tampered backbone file: a clear message, and logistic regression still t
       status: 200, contentType: 'application/octet-stream', body: tampered,
     }));
     await chooseFiles(page, [png('early.png', 0)]);
-    await page.waitForSelector('[data-testid=error]:not([hidden])', { timeout: 30_000 });
-    const message = await page.textContent('[data-testid=error]');
-    assert.match(message, /^The pretrained network downloaded from data\/backbone\.safetensors is not usable: .*not a backbone file/);
-    assert.match(message, /The other models still work/);
-    assert.equal(await page.locator('[data-testid=result]').count(), 0);
+    // The photo waits for a model; its card says why and offers one.
+    await page.waitForSelector('[data-testid=result][data-state=waiting] [data-testid=train-default]', { timeout: 30_000 });
+    const message = await page.textContent('[data-testid=result] .card-detail');
+    assert.match(message, /^No model yet, and the pretrained network downloaded from data\/backbone\.safetensors is not usable: .*not a backbone file/);
+    assert.match(message, /Train one and this photo is classified as soon as it is trained: Train logistic regression now$/);
     // Not kept: nothing bad is left in IndexedDB for the next visit.
     const kept = await page.evaluate(() => new Promise((resolve) => {
       const r = indexedDB.open('purrceptron-files', 1);
@@ -195,8 +195,13 @@ test('a tampered backbone file: a clear message, and logistic regression still t
 
     await train(page, {});
     await chooseFiles(page, [png('later.png', 0)]);
-    const [card] = await waitForCards(page, 1);
-    assert.equal(card.error, undefined);
-    assert.ok(card.probability >= 0 && card.probability <= 1);
+    // The waiting photo and the new one, both by the trained model (the same image: the same P).
+    const cards = await waitForCards(page, 2);
+    for (const card of cards) {
+      assert.equal(card.error, undefined);
+      assert.equal(card.by, 'model');
+    }
+    assert.equal(cards[0].probability, cards[1].probability);
+    assert.ok(cards[0].probability >= 0 && cards[0].probability <= 1);
     assert.equal(noErrors(app), null);
   });

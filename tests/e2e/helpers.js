@@ -153,9 +153,10 @@ export async function train(page, options = {}, timeout = 60_000) {
 /** Settled result cards (classified or failed), newest batch first, as plain objects. */
 export async function settledCards(page) {
   return page.$$eval('[data-testid=result]', (cards) => cards
-    .filter((c) => c.dataset.state !== 'pending')
+    .filter((c) => c.dataset.state === 'done' || c.dataset.state === 'error')
     .map((c) => ({
       name: c.querySelector('.card-name')?.textContent,
+      by: c.dataset.by,
       probability: c.dataset.probability === undefined ? undefined : Number(c.dataset.probability),
       probabilityText: c.dataset.probability,
       label: c.dataset.label,
@@ -163,11 +164,11 @@ export async function settledCards(page) {
     })));
 }
 
-/** Waits until `n` result cards exist and none is pending. */
+/** Waits until `n` result cards exist and each is classified or failed (none pending or waiting). */
 export async function waitForCards(page, n, timeout = 30_000) {
   await page.waitForFunction((want) => {
     const cards = document.querySelectorAll('[data-testid=result]');
-    return cards.length === want && [...cards].every((c) => c.dataset.state !== 'pending');
+    return cards.length === want && [...cards].every((c) => c.dataset.state === 'done' || c.dataset.state === 'error');
   }, n, { timeout, polling: 20 });
   return settledCards(page);
 }
