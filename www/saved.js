@@ -159,7 +159,7 @@ export function initSaved(app) {
       actions.append(b);
       return b;
     };
-    button('use', 'Use', 'Classify with').disabled = record.id === currentId;
+    button('use', 'Use', 'Use').disabled = record.id === currentId;
     button('rename', 'Rename', 'Rename');
     button('download', 'Download', 'Download');
     button('delete', 'Delete', 'Delete');
