@@ -1,10 +1,10 @@
 //! Converting the classic catvnoncat HDF5 files into a dataset blob (native only: the browser
-//! reads the blob). Reading goes through the HDF5 C library (`hdf5-metno` bindings).
+//! reads the blob). The files are read by our own reader of the part of HDF5 they use
+//! (`purrceptron::data::hdf5`): no C library to install.
 
 use std::path::Path;
 
-use hdf5::types::FixedAscii;
-
+use purrceptron::data::hdf5::H5File;
 use purrceptron::data::{sha256_hex, Dataset, Split, CLASSES};
 use purrceptron::preprocess::SIDE;
 use purrceptron::{Error, Result};
@@ -43,32 +43,22 @@ fn read_split(path: &Path, prefix: &str) -> Result<Split> {
         path: path.display().to_string(),
         reason,
     };
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
     let file =
-        hdf5::File::open(path).map_err(|e| fail(format!("not a readable HDF5 file ({e})")))?;
+        H5File::parse(&bytes).map_err(|e| fail(format!("not a readable HDF5 file ({e})")))?;
     let x_name = format!("{prefix}_set_x");
     let y_name = format!("{prefix}_set_y");
-    let x = file
-        .dataset(&x_name)
-        .map_err(|e| fail(format!("no dataset `{x_name}` ({e})")))?;
-    let y = file
-        .dataset(&y_name)
-        .map_err(|e| fail(format!("no dataset `{y_name}` ({e})")))?;
-    let n = match y.shape()[..] {
+    let (x_shape, pixels) = file.read_u8(&x_name).map_err(|e| fail(e.to_string()))?;
+    let (y_shape, labels) = file.read_ints(&y_name).map_err(|e| fail(e.to_string()))?;
+    let n = match y_shape[..] {
         [n] => n,
         ref s => return Err(fail(format!("`{y_name}` has shape {s:?}, expected (n,)"))),
     };
-    if x.shape() != [n, SIDE, SIDE, 3] {
+    if x_shape != [n, SIDE, SIDE, 3] {
         return Err(fail(format!(
-            "`{x_name}` has shape {:?}, expected ({n}, {SIDE}, {SIDE}, 3)",
-            x.shape()
+            "`{x_name}` has shape {x_shape:?}, expected ({n}, {SIDE}, {SIDE}, 3)"
         )));
     }
-    let pixels = x
-        .read_raw::<u8>()
-        .map_err(|e| fail(format!("cannot read `{x_name}` as uint8 ({e})")))?;
-    let labels = y
-        .read_raw::<i64>()
-        .map_err(|e| fail(format!("cannot read `{y_name}` as integers ({e})")))?;
     // Class indices as bytes; whether each names a class is checked by `Split::new`.
     let labels = labels
         .iter()
@@ -77,11 +67,10 @@ fn read_split(path: &Path, prefix: &str) -> Result<Split> {
             u8::try_from(l).map_err(|_| fail(format!("`{y_name}`[{i}] is {l}, not a class index")))
         })
         .collect::<Result<Vec<u8>>>()?;
-    if let Ok(classes) = file.dataset("list_classes") {
-        let names = classes
-            .read_raw::<FixedAscii<16>>()
-            .map_err(|e| fail(format!("cannot read `list_classes` ({e})")))?;
-        let names: Vec<&str> = names.iter().map(|s| s.as_str()).collect();
+    if file.dataset("list_classes").is_some() {
+        let names = file
+            .read_strings("list_classes")
+            .map_err(|e| fail(e.to_string()))?;
         if names != CLASSES {
             return Err(fail(format!(
                 "`list_classes` is {names:?}, expected {CLASSES:?}"

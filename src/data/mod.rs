@@ -1,9 +1,10 @@
 //! Data, independent of any model: splits of 64x64 RGB images with their labels, the dataset
-//! file (a safetensors container, shared with model files), and photos gathered one at a time
-//! into a dataset.
+//! file (a safetensors container, shared with model files), photos gathered one at a time
+//! into a dataset, and the reader of the classic set's HDF5 files.
 
 pub mod container;
 pub mod dataset;
+pub mod hdf5;
 pub mod photoset;
 mod split;
 
