@@ -17,7 +17,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
-import { DATA, CHROMIUM, ROOT, startServer } from '../e2e/helpers.js';
+import { DATA, CHROMIUM, CHROMIUM_ARGS, ROOT, startServer } from '../e2e/helpers.js';
 
 const require = createRequire(new URL('../e2e/package.json', import.meta.url));
 const { chromium } = require('playwright-core');
@@ -77,8 +77,7 @@ async function browser() {
     context = await chromium.launchPersistentContext(profile, {
       executablePath: CHROMIUM,
       headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
-        '--disable-component-update', '--disable-sync'],
+      args: [...CHROMIUM_ARGS],
       timeout: 30_000,
     });
     const page = context.pages()[0] ?? await context.newPage();

@@ -14,7 +14,7 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { gzipSync, constants as zlib } from 'node:zlib';
-import { CHROMIUM, DATA, ROOT, startServer } from '../e2e/helpers.js';
+import { CHROMIUM, CHROMIUM_ARGS, DATA, ROOT, startServer } from '../e2e/helpers.js';
 
 const require = createRequire(new URL('../e2e/package.json', import.meta.url));
 const { chromium } = require('playwright-core');
@@ -108,8 +108,7 @@ async function main() {
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
-        '--disable-component-update', '--disable-sync', '--disable-quic'],
+      args: [...CHROMIUM_ARGS],
       timeout: 30_000,
     });
     const page = await browser.newPage();

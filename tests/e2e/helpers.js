@@ -20,6 +20,11 @@ export const CHROMIUM = process.env.PURRCEPTRON_CHROMIUM || '/usr/bin/chromium';
 // ---- the server ---------------------------------------------------------------------------------
 
 /** Starts `purrceptron serve --dir www --port 0` and resolves with its URL once it listens. */
+/** Chromium's flags in every test and benchmark: headless, no sandbox or GPU, nothing of its own
+ * on the network (no first-run, background, component-update, sync or QUIC traffic). */
+export const CHROMIUM_ARGS = Object.freeze(['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic']);
+
 export function startServer() {
   const child = spawn(BIN, ['serve', '--dir', 'www', '--port', '0'], {
     cwd: ROOT,
@@ -72,8 +77,7 @@ export async function openApp({ width = 1280, height = 900, test = false } = {})
     context = await chromium.launchPersistentContext(profile, {
       executablePath: CHROMIUM,
       headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
-        '--disable-component-update', '--disable-sync', '--disable-quic'],
+      args: [...CHROMIUM_ARGS],
       viewport: { width, height },
       timeout: 30_000,
     });
