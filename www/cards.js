@@ -194,9 +194,13 @@ export function createCards({ call, status, hasModel, isTraining, backbone, trai
     }
   }
 
-  const waitingReason = () => (!settled
-    ? 'Your saved model is being put back in use: this photo is classified then.'
-    : 'A model is training: this photo is classified as soon as it is trained.');
+  // Every waiting card says that a model is coming, and which.
+  const showComing = () => {
+    const why = !settled
+      ? 'Your saved model is being put back in use: this photo is classified then.'
+      : 'A model is training: this photo is classified as soon as it is trained.';
+    for (const { card } of waiting) showWaiting(card, why);
+  };
 
   // The waiting photos go to the classify queue, in the order they were given.
   function flush() {
@@ -220,7 +224,7 @@ export function createCards({ call, status, hasModel, isTraining, backbone, trai
       return;
     }
     if (!settled || isTraining()) {
-      for (const { card } of waiting) showWaiting(card, waitingReason());
+      showComing();
       return;
     }
     releasing = true;
@@ -240,7 +244,7 @@ export function createCards({ call, status, hasModel, isTraining, backbone, trai
       releasing = false;
     }
     if (isTraining() && !hasModel()) {
-      for (const { card } of waiting) showWaiting(card, waitingReason());
+      showComing();
       return;
     }
     flush();

@@ -120,8 +120,8 @@ async function train(id, params) {
       // (a bigger network) cannot overshoot the target by much.
       n = Math.max(1, Math.min(n * 4, Math.round(n * STEP_TARGET_MS / Math.max(dt, 0.25))));
       const now = performance.now();
-      const held = holdStage !== null && !report.finished && report.stage === holdStage;
-      if (report.finished || held || now - lastPost >= PROGRESS_INTERVAL_MS) {
+      const held = () => holdStage !== null && !report.finished && report.stage === holdStage;
+      if (report.finished || held() || now - lastPost >= PROGRESS_INTERVAL_MS) {
         lastPost = now;
         self.postMessage({
           type: REPLY.PROGRESS, id, done: report.done, iterations: report.iterations,
@@ -134,9 +134,7 @@ async function train(id, params) {
       // Let the event loop deliver a 'cancel' (or a photo to classify) between steps.
       await nextTask();
       // Held until cancelled or released (another 'hold').
-      while (holdStage !== null && report.stage === holdStage && !training.cancelled) {
-        await new Promise((resolve) => setTimeout(resolve, 5));
-      }
+      while (held() && !training.cancelled) await new Promise((resolve) => setTimeout(resolve, 5));
       if (training.cancelled) break;
     }
     const stopped = !report.finished;

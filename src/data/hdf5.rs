@@ -198,12 +198,12 @@ impl<'a> H5File<'a> {
             .data(d)
             .chunks_exact(size)
             .map(|c| {
-                let le: Vec<u8> = if big_endian {
-                    c.iter().rev().copied().collect()
+                let byte = |v: u64, &x: &u8| (v << 8) | u64::from(x);
+                let raw = if big_endian {
+                    c.iter().fold(0u64, byte)
                 } else {
-                    c.to_vec()
+                    c.iter().rev().fold(0u64, byte)
                 };
-                let raw = le.iter().rev().fold(0u64, |v, &x| (v << 8) | u64::from(x));
                 let bits = 8 * size as u32;
                 if signed && bits < 64 && raw >> (bits - 1) & 1 == 1 {
                     // Sign-extend.
