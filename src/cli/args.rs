@@ -124,6 +124,9 @@ pub enum Command {
         /// Folder to serve.
         #[arg(long, default_value = "www")]
         dir: PathBuf,
+        /// One line per answer on stderr: method, path, status, bytes of the head and of the body.
+        #[arg(long)]
+        log: bool,
     },
     /// Classify photos: one line per photo (path, probability of cat, label).
     Predict {

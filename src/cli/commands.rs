@@ -164,7 +164,7 @@ pub fn predict(
 }
 
 /// `serve`: the web app's static files on 127.0.0.1.
-pub fn serve(port: u16, dir: &Path) -> Result<ExitCode> {
+pub fn serve(port: u16, dir: &Path, log: bool) -> Result<ExitCode> {
     if !dir.join("index.html").is_file() {
         return Err(Error::io(
             dir,
@@ -177,7 +177,7 @@ pub fn serve(port: u16, dir: &Path) -> Result<ExitCode> {
     let (listener, addr) = super::serve::bind(port)?;
     println!("Purrceptron is at http://{addr}/ (Ctrl-C stops it)");
     let _ = std::io::stdout().flush();
-    super::serve::serve(listener, dir.to_path_buf())?;
+    super::serve::serve(listener, dir.to_path_buf(), log)?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -54,7 +54,7 @@ pub fn run(command: Command) -> Result<ExitCode> {
             bench_backbone::bench(&dataset, &backbone, runs)?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Serve { port, dir } => commands::serve(port, &dir),
+        Command::Serve { port, dir, log } => commands::serve(port, &dir, log),
         Command::Eval {
             model,
             data,

@@ -19,14 +19,18 @@ export const CHROMIUM = process.env.PURRCEPTRON_CHROMIUM || '/usr/bin/chromium';
 
 // ---- the server ---------------------------------------------------------------------------------
 
-/** Starts `purrceptron serve --dir www --port 0` and resolves with its URL once it listens. */
 /** Chromium's flags in every test and benchmark: headless, no sandbox or GPU, nothing of its own
  * on the network (no first-run, background, component-update, sync or QUIC traffic). */
 export const CHROMIUM_ARGS = Object.freeze(['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run',
   '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic']);
 
-export function startServer() {
-  const child = spawn(BIN, ['serve', '--dir', 'www', '--port', '0'], {
+/**
+ * Starts `purrceptron serve --dir DIR --port 0` (DIR relative to the repository, default www)
+ * and resolves with {url, pid, answers, stop()} once it listens; with `log`, `answers` receives
+ * every answer the server sends (`serve --log`).
+ */
+export function startServer({ dir = 'www', log = false } = {}) {
+  const child = spawn(BIN, ['serve', '--dir', dir, '--port', '0', ...(log ? ['--log'] : [])], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -39,7 +43,22 @@ export function startServer() {
       child.kill();
       reject(e);
     };
-    child.stderr.on('data', (d) => { err += d; });
+    // With `log`: every answer, {method, target, status, head, body} (bytes), in order.
+    const answers = [];
+    let partial = '';
+    child.stderr.on('data', (d) => {
+      if (!log) {
+        err += d;
+        return;
+      }
+      const lines = (partial + d).split('\n');
+      partial = lines.pop();
+      for (const line of lines) {
+        const m = line.match(/^(\S+) (\S+) (\d{3}) (\d+) (\d+)$/);
+        if (m) answers.push({ method: m[1], target: m[2], status: Number(m[3]), head: Number(m[4]), body: Number(m[5]) });
+        else err += `${line}\n`;
+      }
+    });
     child.stdout.on('data', (d) => {
       out += d;
       const m = out.match(/Purrceptron is at (http:\/\/127\.0\.0\.1:\d+\/)/);
@@ -47,6 +66,8 @@ export function startServer() {
         clearTimeout(timer);
         resolve({
           url: m[1],
+          pid: child.pid,
+          answers,
           stop: () => new Promise((done) => {
             if (child.exitCode !== null || child.signalCode !== null) return done();
             child.once('exit', () => done());
@@ -66,11 +87,11 @@ export function startServer() {
  * Starts the server and a fresh Chromium profile, opens the page and waits for `ready`.
  * `test: true` opens it in test mode (index.html?test, see www/protocol.js): only then does the
  * page define `window.__purrceptron` ({worker(), call(type, payload)}) and the worker answer
- * the `crash` and `memory` requests.
+ * the `crash` and `memory` requests. `dir`: the folder to serve (default www/).
  * Returns {page, context, server, url, requests, errors, readyMs, response, close}.
  */
-export async function openApp({ width = 1280, height = 900, test = false } = {}) {
-  const server = await startServer();
+export async function openApp({ width = 1280, height = 900, test = false, dir } = {}) {
+  const server = await startServer({ dir });
   const profile = await mkdtemp(path.join(tmpdir(), 'purrceptron-e2e-'));
   let context;
   try {
