@@ -75,8 +75,9 @@ pub enum Request {
 pub enum Reply {
     /// Start-up is over: the dataset's summary, a few of its images, the model choices.
     Ready {
-        /// [`DatasetSummary`] of the built-in dataset.
-        summary: Value,
+        /// [`DatasetSummary`] of the built-in dataset; `None` when the server has none (a clone
+        /// built without the classic set's files).
+        summary: Option<Value>,
         samples: Vec<Value>,
         presets: Vec<Preset>,
     },

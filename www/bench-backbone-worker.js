@@ -14,6 +14,7 @@ self.addEventListener('message', async (event) => {
   try {
     const t0 = performance.now();
     const { wasm, dataset } = await loadWasm();
+    if (!dataset) throw new Error('the benchmark needs the classic set: ./build.sh --data DIR');
     const response = await fetch(BACKBONE_URL);
     if (!response.ok) throw new Error(`cannot load ${BACKBONE_URL}: HTTP ${response.status}`);
     const backbone = new Uint8Array(await response.arrayBuffer());

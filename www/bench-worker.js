@@ -22,6 +22,7 @@ const memMB = () => memory.buffer.byteLength / MB;
 async function load() {
   const t0 = performance.now();
   ({ wasm, memory, dataset } = await loadWasm());
+  if (!dataset) throw new Error('the benchmark needs the classic set: ./build.sh --data DIR');
   return performance.now() - t0;
 }
 

@@ -101,12 +101,13 @@ function heatToggle(canvas, seen, r) {
 
 /**
  * Wires the photo cards. `app`: {call, status, hasModel(), isTraining(), backbone,
- * trainDefault()} with `backbone.ensure()` (backbone.js) for photos given before any model and
- * `trainDefault()` starting logistic regression with its defaults. Returns {add(files),
+ * trainDefault(), canTrain()} with `backbone.ensure()` (backbone.js) for photos given before any
+ * model, `trainDefault()` starting logistic regression with its defaults and `canTrain()` true
+ * when there is a dataset to train it on. Returns {add(files),
  * settle(), release()}: `settle` once start-up has put the saved model back in use (or found
  * none), `release` whenever a model may have come into use or a training has ended.
  */
-export function createCards({ call, status, hasModel, isTraining, backbone, trainDefault }) {
+export function createCards({ call, status, hasModel, isTraining, backbone, trainDefault, canTrain }) {
   const el = {
     cards: $('cards'),
     bar: $('results-bar'),
@@ -233,9 +234,11 @@ export function createCards({ call, status, hasModel, isTraining, backbone, trai
     } catch (e) {
       // Nothing can classify them yet; the cards stay and say how to get a model.
       if (!hasModel() && !isTraining()) {
+        const why = `No model yet, and ${e.message.replace(/^The /, 'the ')} `;
         for (const { card } of waiting) {
-          showWaiting(card, `No model yet, and ${e.message.replace(/^The /, 'the ')} ` +
-            'Train one and this photo is classified as soon as it is trained:', true);
+          if (canTrain()) showWaiting(card, `${why}Train one and this photo is classified as soon as it is trained:`, true);
+          // No dataset to train on either: a model can still come from a file or an own dataset.
+          else showWaiting(card, `${why}Load a model file, or build your own dataset and train one: this photo is classified then.`);
         }
         status.announce('No model yet: the photos wait for one.');
         return;

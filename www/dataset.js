@@ -2,8 +2,19 @@
 
 import { $, describeSplits, rgbaCanvas } from './helpers.js';
 
-/** Shows the worker's `ready` message: {summary, samples}. */
+/**
+ * Shows the worker's `ready` message: {summary, samples}; a null summary when the server has
+ * no built-in dataset, with how to add it.
+ */
 export function showDataset({ summary, samples }) {
+  const missing = !summary;
+  $('dataset-samples-hint').hidden = missing;
+  $('samples').hidden = missing;
+  $('dataset-missing').hidden = !missing;
+  if (missing) {
+    $('dataset').textContent = 'The classic cat-vs-non-cat set is not on this server.';
+    return;
+  }
   $('dataset').textContent = `${describeSplits(summary)}.`;
   const fragment = document.createDocumentFragment();
   for (const s of samples) {

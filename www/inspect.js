@@ -12,7 +12,7 @@ import { drawSeen } from './heatmap.js';
 const CLASS = ['non-cat', 'cat'];
 
 /**
- * Wires the inspection panel. `app`: {call, status}. Returns {show(title), hide()}: `show`
+ * Wires the inspection panel. `app`: {call, status, hasDataset}. Returns {show(title), hide()}: `show`
  * asks the worker to inspect its current model and draws the result.
  */
 export function initInspect(app) {
@@ -156,6 +156,11 @@ export function initInspect(app) {
 
   async function show(title, kind) {
     const mine = ++generation;
+    // Nothing to test the model on (a server without the classic set, no own dataset yet).
+    if (app.hasDataset && !app.hasDataset()) {
+      el.panel.hidden = true;
+      return;
+    }
     let r;
     try {
       r = await app.call(REQUEST.INSPECT).reply;

@@ -26,11 +26,14 @@ import { TEST_MODE } from './protocol.js';
 import './offline.js';
 
 const status = createStatus();
+// Whether the server has the classic set (a clone may be built without its files).
+let hasBuiltin = false;
 
 // The worker starts now; its messages arrive in later tasks, once everything below is wired.
 const client = createClient({
   onReady(msg) {
     showDataset(msg);
+    hasBuiltin = Boolean(msg.summary);
     training.setSummary(msg.summary);
     training.setPresets(msg.presets);
     training.ready();
@@ -98,10 +101,11 @@ document.getElementById('model').addEventListener('change', (event) => {
 const cards = createCards({
   call, status, hasModel: training.hasModel, isTraining: training.isTraining, backbone,
   trainDefault: () => training.trainDefault(),
+  canTrain: () => training.hasDataset(),
 });
 wireInput(cards.add);
 
-const inspector = initInspect({ call, status });
+const inspector = initInspect({ call, status, hasDataset: () => training.hasDataset() });
 
 // A name the page made up already starts with the kind; a name from a file or a rename may not.
 const modelTitle = (name, info) => (name.startsWith(kindName(info)) ? name : `${name} — ${kindName(info)}`);
@@ -128,4 +132,4 @@ async function keepTrained(info) {
 }
 
 status.set('loading');
-initOwnData({ call, status, onDataset: (summary) => training.setSummary(summary) });
+initOwnData({ call, status, onDataset: (summary) => training.setSummary(summary), hasBuiltin: () => hasBuiltin });

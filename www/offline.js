@@ -6,19 +6,20 @@ async function register() {
   try {
     await navigator.serviceWorker.register('./sw.js', { scope: './' });
     const registration = await navigator.serviceWorker.ready;
-    // Files this page loaded that the worker's own list may not name (a stylesheet or module
-    // added later): it caches whichever it does not hold yet.
+    // The service worker caches the build's files (build.json) and, of these, the ones
+    // outside that list the page has loaded (the pretrained network, if it was fetched).
     const urls = performance.getEntriesByType('resource')
       .map((e) => e.name)
       .filter((u) => new URL(u).origin === location.origin);
     const done = new Promise((resolve) => {
       navigator.serviceWorker.addEventListener('message', (event) => {
-        if (event.data?.type === 'cached') resolve();
+        if (event.data?.type === 'cached') resolve(event.data.build);
       });
     });
     registration.active?.postMessage({ type: 'cache', urls: [location.href, ...urls] });
-    await done;
-    document.documentElement.dataset.offlineReady = 'true';
+    // The build the service worker now holds in full (null: it could not cache it; it says why).
+    const build = await done;
+    if (build) document.documentElement.dataset.offlineReady = 'true';
   } catch (e) {
     // The page works without it, only not offline; say so quietly.
     console.warn(`offline use is not available: ${e instanceof Error ? e.message : e}`);

@@ -8,7 +8,6 @@ import { whole, samplesOf } from './wasm-load.js';
 
 let photos = null; // WasmPhotoSet, created on the first photo
 let own = null; // WasmDataset built or loaded here
-let builtin = null; // the WasmDataset the worker started with
 
 function replaceOwn(dataset) {
   if (own && own !== dataset) own.free();
@@ -23,13 +22,13 @@ function ownReply(type, id, dataset) {
 }
 
 /**
- * Answers one `dataset-*` request. `state` is {wasm, dataset, training}: the dataset training
- * uses now and whether a training runs. Returns {reply, transfer, dataset}: `dataset`, when
+ * Answers one `dataset-*` request. `state` is {wasm, dataset, builtin, training}: the dataset
+ * training uses now, the one the worker started with (null without the classic set) and
+ * whether a training runs. Returns {reply, transfer, dataset}: `dataset`, when
  * present, is the one training must use from now on.
  */
 export function handleDataset(msg, state) {
-  const { wasm } = state;
-  builtin ??= state.dataset;
+  const { wasm, builtin } = state;
   const { type, id } = msg;
   const switching = [REQUEST.DATASET_BUILD, REQUEST.DATASET_USE, REQUEST.DATASET_LOAD].includes(type);
   if (switching && state.training) {
@@ -69,7 +68,10 @@ export function handleDataset(msg, state) {
         throw new KindError('parameter', `unknown dataset ${JSON.stringify(msg.which)} (expected builtin or own)`);
       }
       const dataset = msg.which === 'own' ? own : builtin;
-      if (!dataset) throw new KindError('state', 'there is no dataset of your own yet: build or load one first');
+      if (!dataset) {
+        throw new KindError('state', msg.which === 'own' ? 'there is no dataset of your own yet: build or load one first'
+          : 'the classic set is not on this server (the dataset panel says how to add it)');
+      }
       return { reply: { type: REPLY.DATASET_USING, id, which: msg.which, summary: dataset.summary() }, transfer: [], dataset };
     }
     case REQUEST.DATASET_EXPORT: {

@@ -30,7 +30,7 @@ async function filesOf(entry) {
  * Wires the panel. `call(type, payload, transfer)` talks to the worker; `status` is status.js's;
  * `onDataset(summary)` tells the page which dataset training now uses.
  */
-export function initOwnData({ call, status, onDataset }) {
+export function initOwnData({ call, status, onDataset, hasBuiltin }) {
   const { announce, clearError } = status;
   const report = (e, text) => status.report(e, text);
   const el = {
@@ -61,7 +61,8 @@ export function initOwnData({ call, status, onDataset }) {
     el.build.disabled = busy || waiting || counts.cats_ok === 0 || counts.non_cats_ok === 0;
     el.clear.disabled = busy || counts.cats + counts.non_cats === 0;
     el.exportButton.disabled = busy || !hasOwn;
-    for (const r of el.radios) r.disabled = busy || !hasOwn;
+    // Without the classic set on the server there is nothing to switch back to.
+    for (const r of el.radios) r.disabled = busy || !hasOwn || (r.value === 'builtin' && !hasBuiltin());
     for (const [label, z] of Object.entries(zones)) {
       const given = label === '1' ? counts.cats : counts.non_cats;
       const ok = label === '1' ? counts.cats_ok : counts.non_cats_ok;

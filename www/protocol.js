@@ -211,11 +211,12 @@ export const REPLY = Object.freeze({
   FATAL: 'fatal',
 });
 
-// Start-up finished: the built-in dataset's summary and its first images (64x64 RGBA).
+// Start-up finished: the built-in dataset's summary and its first images (64x64 RGBA); a
+// null summary and no images when the server has no built-in dataset.
 /**
  * @typedef {Object} ReadyReply
  * @property {'ready'} type
- * @property {Object} summary
+ * @property {Object|null} summary
  * @property {Array} samples
  * @property {Array<Preset>} presets
  */

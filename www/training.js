@@ -23,7 +23,8 @@ const KIND_NAMES = { features: 'learned-feature model', pretrained: 'pretrained-
  * ensureBackbone()}: `onStarted` runs as a training starts, `onTrained` when it has left a new
  * model in the worker, `onEnded` when it has ended in any way; `ensureBackbone` (backbone.js)
  * loads the pretrained network into the worker.
- * Returns {ready, setSummary, useModel, onProgress, hasModel, isTraining, isFeatures, trainDefault}.
+ * Returns {ready, setSummary, useModel, onProgress, hasModel, hasDataset, isTraining, isFeatures,
+ * trainDefault}.
  */
 export function createTraining({ call, status, chart, onStarted, onTrained, onEnded, ensureBackbone }) {
   const el = {
@@ -85,6 +86,10 @@ export function createTraining({ call, status, chart, onStarted, onTrained, onEn
     };
     const preset = presets.get(el.model.value);
     if (!preset) throw new KindError('state', 'The classifier is still starting: try again in a moment.');
+    if (!summary) {
+      throw new KindError('state', 'There is no dataset to train on yet: build or load your own in “Or your own ' +
+        'dataset”, or add the classic set (the dataset panel says how).');
+    }
     if (isFeatures(el.model.value)) return { model: 'features', seed: number(el.seed, 'Seed', '1') };
     if (isPretrained(el.model.value)) return { model: 'pretrained', seed: number(el.seed, 'Seed', '1') };
     let hidden = preset.spec.hidden;
@@ -262,7 +267,10 @@ export function createTraining({ call, status, chart, onStarted, onTrained, onEn
     ready() {
       for (const input of inputs) input.disabled = training;
       // A restarted worker keeps the model the page already had (see client.js).
-      if (!training) status.set(hasModel ? 'trained' : 'ready');
+      if (!training) {
+        status.set(hasModel ? 'trained' : 'ready', summary || hasModel ? undefined
+          : 'Ready, without the classic set: build your own dataset, load a model file, or drop photos.');
+      }
     },
     /** The model choices and their defaults, from the worker's `ready` (kept across restarts). */
     setPresets(list) {
@@ -298,6 +306,7 @@ export function createTraining({ call, status, chart, onStarted, onTrained, onEn
       start();
     },
     hasModel: () => hasModel,
+    hasDataset: () => Boolean(summary),
     isTraining: () => training,
     isFeatures: () => hasStages(el.model.value),
   };

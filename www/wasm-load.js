@@ -7,7 +7,9 @@ const DATASET_URL = './data/catvnoncat.safetensors';
 
 /**
  * Loads the module and the built-in dataset: {wasm (the module's exports), memory (its
- * WebAssembly.Memory), dataset (a WasmDataset)}. Fails with kind `io` when a file is missing.
+ * WebAssembly.Memory), dataset (a WasmDataset, or null when the server has none: a clone
+ * built without the classic set's files)}. Fails with kind `io` when the module is missing or
+ * the dataset cannot be fetched for another reason.
  */
 export async function loadWasm() {
   let wasm;
@@ -23,9 +25,10 @@ export async function loadWasm() {
   }
   if (!(exports.memory instanceof WebAssembly.Memory)) throw new KindError('internal', 'the wasm exports have no memory');
   const response = await fetch(DATASET_URL);
+  // Everything but training on the classic set works without it (the page says how to add it).
+  if (response.status === 404) return { wasm, memory: exports.memory, dataset: null };
   if (!response.ok) {
-    throw new KindError('io', `cannot load the dataset (${DATASET_URL}): HTTP ${response.status}` +
-      (response.status === 404 ? ' — run ./build.sh to create it' : ''));
+    throw new KindError('io', `cannot load the dataset (${DATASET_URL}): HTTP ${response.status}`);
   }
   const dataset = new wasm.WasmDataset(new Uint8Array(await response.arrayBuffer()));
   return { wasm, memory: exports.memory, dataset };

@@ -16,7 +16,8 @@ const PROGRESS_INTERVAL_MS = 40;
 
 let wasm = null;
 let memory = null; // for the size of the module's memory
-let dataset = null;
+let dataset = null; // the one training uses
+let builtin = null; // the classic set, null when the server has none
 let model = null;
 let backbone = null; // the pretrained backbone (WasmBackbone), once the page has sent it
 let training = null; // {id, cancelled}
@@ -31,8 +32,10 @@ const featureCache = new Map(); // key -> {rows: Float32Array, train, backbone_s
 const ready = (async () => {
   try {
     ({ wasm, memory, dataset } = await loadWasm());
-    const summary = dataset.summary();
-    const samples = samplesOf(dataset);
+    builtin = dataset;
+    // No built-in dataset: the page says how to add it; own datasets, model files and photos work.
+    const summary = dataset ? dataset.summary() : null;
+    const samples = dataset ? samplesOf(dataset) : [];
     // The models' defaults live in the Rust core; the page fills its form from these.
     presets = wasm.presets();
     self.postMessage({ type: REPLY.READY, summary, samples, presets }, samples.map((s) => s.rgba.buffer));
@@ -53,6 +56,8 @@ const nextTask = () => new Promise((resolve) => {
   yieldChannel.port2.postMessage(null);
 });
 
+const noDataset = (what) => new KindError('state', `There is no dataset to ${what} yet: build or load your own ` +
+  '(“Or your own dataset”), or add the classic set (the dataset panel says how).');
 const noModel = (what) => new KindError('state', `There is no model to ${what} yet: train one or load one first.`);
 
 // `features2`: the rows of both splits (`features` held the training split's only: never read).
@@ -97,6 +102,7 @@ async function startPretrained(params) {
 
 async function train(id, params) {
   if (training) throw new KindError('state', 'a training is already running: cancel it first');
+  if (!dataset) throw noDataset('train on');
   training = { id, cancelled: false };
   const started = performance.now();
   let trainer = null;
@@ -259,6 +265,7 @@ function testProbabilities(info) {
 // layer's weights as images.
 function inspect(id) {
   if (!model) throw noModel('inspect');
+  if (!dataset) throw noDataset('test the model on');
   const info = model.info();
   const summary = dataset.summary();
   const evaluation = evaluationOf(info, summary);
@@ -332,7 +339,7 @@ async function handle(msg) {
         TEST_REQUESTS[type](id, msg);
         break;
       }
-      const r = handleDataset(msg, { wasm, dataset, training: Boolean(training) });
+      const r = handleDataset(msg, { wasm, dataset, builtin, training: Boolean(training) });
       if (r.dataset) dataset = r.dataset;
       self.postMessage(r.reply, r.transfer);
     }

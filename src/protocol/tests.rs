@@ -113,7 +113,7 @@ fn replies() -> Vec<Reply> {
     let presets = crate::model::presets().unwrap_or_default();
     vec![
         Reply::Ready {
-            summary: object.clone(),
+            summary: Some(object.clone()),
             samples: vec![object.clone()],
             presets,
         },
