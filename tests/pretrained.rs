@@ -80,6 +80,7 @@ fn official_split_accuracy_and_head_only_retrain() {
         backbone: Some(backbone()),
         features: None,
         test: Some(d.test.clone()),
+        pixel_gram: None,
     };
     let t0 = Instant::now();
     let mut training = spec.start_with(&d.train, context).unwrap();
@@ -139,6 +140,7 @@ fn official_split_accuracy_and_head_only_retrain() {
         backbone: Some(backbone()),
         features: Some(cached),
         test: Some(d.test.clone()),
+        pixel_gram: None,
     };
     let mut again = spec.start_with(&d.train, context).unwrap();
     assert_eq!(again.progress().stage, Some("fitting"));

@@ -156,3 +156,51 @@ fn progress_reports_and_early_stop() {
     assert_eq!(trained.report.iterations_run, 400);
     assert!(trained.report.costs.iter().all(|c| c.1.is_finite()));
 }
+
+/// Pixels and labels of `m` made-up 64x64 RGB images (an LCG's bytes; label = brighter than
+/// the middle in the first pixel).
+fn pixel_split(m: usize) -> purrceptron::data::Split {
+    let mut s = 12345u32;
+    let pixels: Vec<u8> = (0..m * purrceptron::preprocess::PIXELS)
+        .map(|_| {
+            s = s.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            (s >> 24) as u8
+        })
+        .collect();
+    let labels = (0..m)
+        .map(|j| u8::from(pixels[j * purrceptron::preprocess::PIXELS] > 127))
+        .collect();
+    purrceptron::data::Split::new(pixels, labels, 2).unwrap()
+}
+
+#[test]
+fn a_gram_matrix_computed_beforehand_gives_the_same_training() {
+    use purrceptron::model::{ModelSpec, TrainingContext};
+    use std::sync::Arc;
+    let train = pixel_split(24);
+    let spec = ModelSpec::from_request(
+        &serde_json::json!({"model": "network", "hidden": [7], "iterations": 60}),
+    )
+    .unwrap();
+    let run = |gram: Option<Arc<Vec<u32>>>| {
+        let context = TrainingContext {
+            pixel_gram: gram,
+            ..TrainingContext::default()
+        };
+        let mut t = spec.start_with(&train, context).unwrap();
+        t.step(60).unwrap();
+        t.progress()
+    };
+    let gram = purrceptron::kernels::gram_u8(&train.pixels, purrceptron::preprocess::PIXELS);
+    // The same costs, bit for bit: the matrix is the one the trainer would compute.
+    assert_eq!(run(None), run(Some(Arc::new(gram.clone()))));
+    // A matrix of another size (another split's) is refused, not used.
+    let wrong = TrainingContext {
+        pixel_gram: Some(Arc::new(gram[..23 * 23].to_vec())),
+        ..TrainingContext::default()
+    };
+    assert!(matches!(
+        spec.start_with(&train, wrong),
+        Err(Error::Shape(_))
+    ));
+}

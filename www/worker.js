@@ -39,6 +39,7 @@ const ready = (async () => {
     // The models' defaults live in the Rust core; the page fills its form from these.
     presets = wasm.presets();
     self.postMessage({ type: REPLY.READY, summary, samples, presets }, samples.map((s) => s.rgba.buffer));
+    warmUp();
     return true;
   } catch (e) {
     self.postMessage({ type: REPLY.STARTUP_ERROR, ...errorOf(e) });
@@ -55,6 +56,20 @@ const nextTask = () => new Promise((resolve) => {
   yieldWaiters.push(resolve);
   yieldChannel.port2.postMessage(null);
 });
+
+// Once ready, while nobody waits: the built-in dataset's Gram matrix (which every network
+// training on it starts with), and a short training on made-up images (model/warm.rs) so that
+// the browser has optimised the training code before a person's first training. Without them,
+// that first training in a fresh worker took 2-3 times as long as the next. A training asked
+// for meanwhile goes first: the rest is skipped.
+async function warmUp() {
+  await nextTask();
+  if (training || !builtin) return;
+  builtin.prepare();
+  await nextTask();
+  if (training) return;
+  wasm.warm_up(64, 300);
+}
 
 const noDataset = (what) => new KindError('state', `There is no dataset to ${what} yet: build or load your own ` +
   '(“Or your own dataset”), or add the classic set (the dataset panel says how).');
@@ -113,6 +128,8 @@ async function train(id, params) {
       trainer = p.trainer;
       features = { key: p.key, cached: p.cached };
     } else {
+      // Networks on pixels start from the dataset's Gram matrix: computed once, kept with it.
+      if (params?.model !== 'features') dataset.prepare();
       trainer = new wasm.WasmTrainer(dataset, params);
     }
     let n = 1;

@@ -29,6 +29,7 @@ pub fn train(args: TrainArgs) -> Result<ExitCode> {
         features: None,
         // Pretrained features: the test images are extracted with the training images, once.
         test: Some(dataset.test.clone()),
+        pixel_gram: None,
     };
     let bar = !args.json && std::io::stderr().is_terminal();
     let start = Instant::now();

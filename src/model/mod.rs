@@ -8,6 +8,7 @@ mod receipt;
 mod save;
 pub mod spec;
 pub mod train;
+mod warm;
 
 use std::sync::Arc;
 
@@ -21,6 +22,7 @@ pub use receipt::{rfc3339_utc, Receipt};
 pub use save::{save_features, save_network, save_pretrained};
 pub use spec::{presets, ModelSpec, Preset};
 pub use train::{Finished, Training, TrainingContext, TrainingProgress};
+pub use warm::warm_up;
 
 use crate::backbone::Backbone;
 use crate::preprocess::SIDE;

@@ -39,6 +39,10 @@ pub struct TrainingContext {
     pub backbone: Option<Arc<Backbone>>,
     pub features: Option<ExtractedFeatures>,
     pub test: Option<Split>,
+    /// The training split's exact pixel Gram matrix ([`crate::kernels::gram_u8`]) when it was
+    /// computed beforehand (the page's worker does while idle): a network on pixels uses it
+    /// instead of computing it. Ignored by the other kinds.
+    pub pixel_gram: Option<Arc<Vec<u32>>>,
 }
 
 /// Where a training stands. Networks count iterations and report their latest recorded cost;
@@ -91,7 +95,7 @@ impl ModelSpec {
     pub fn start_with(&self, train: &Split, context: TrainingContext) -> Result<Training> {
         let inner = match self {
             ModelSpec::Network(hyper) => {
-                let inputs = Inputs::from(train);
+                let inputs = Inputs::from(train).with_gram(context.pixel_gram)?;
                 Inner::Network(Box::new(Trainer::new(
                     hyper.clone(),
                     inputs,

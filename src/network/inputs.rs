@@ -1,6 +1,8 @@
 //! Training inputs, as real features or as image bytes, and the products of the first layer
 //! with them.
 
+use std::sync::Arc;
+
 use ndarray::Array2;
 
 use crate::kernels::{self, Panels};
@@ -12,7 +14,13 @@ pub enum Inputs {
     /// Real-valued features, one example per row: `(m, n_x)` row-major.
     Examples(Array2<f64>),
     /// `m` images of `n_x` bytes each, one after the other; the model sees `byte / 255`.
-    Pixels { bytes: Vec<u8>, n_x: usize },
+    /// `gram`: their exact Gram matrix ([`kernels::gram_u8`], `m x m`) when it was computed
+    /// beforehand (see [`with_gram`](Inputs::with_gram)).
+    Pixels {
+        bytes: Vec<u8>,
+        n_x: usize,
+        gram: Option<Arc<Vec<u32>>>,
+    },
 }
 
 impl From<Array2<f64>> for Inputs {
@@ -32,14 +40,39 @@ impl Inputs {
                 bytes.len()
             )));
         }
-        Ok(Inputs::Pixels { bytes, n_x })
+        Ok(Inputs::Pixels {
+            bytes,
+            n_x,
+            gram: None,
+        })
     }
 
     /// `(n_x, m)`: features, examples.
     pub fn dim(&self) -> (usize, usize) {
         match self {
             Inputs::Examples(xt) => (xt.ncols(), xt.nrows()),
-            Inputs::Pixels { bytes, n_x } => (*n_x, bytes.len() / n_x),
+            Inputs::Pixels { bytes, n_x, .. } => (*n_x, bytes.len() / n_x),
+        }
+    }
+
+    /// Pixels whose exact Gram matrix `gram` ([`kernels::gram_u8`] of these bytes, `m x m`)
+    /// was computed beforehand: training uses it instead of computing it again. `None` changes
+    /// nothing; a matrix of another size, or for real-valued features, is refused.
+    pub fn with_gram(self, gram: Option<Arc<Vec<u32>>>) -> Result<Self> {
+        let Some(k) = gram else {
+            return Ok(self);
+        };
+        let (_, m) = self.dim();
+        match self {
+            Inputs::Pixels { bytes, n_x, .. } if k.len() == m * m => Ok(Inputs::Pixels {
+                bytes,
+                n_x,
+                gram: Some(k),
+            }),
+            _ => Err(Error::Shape(format!(
+                "a Gram matrix of {} values for {m} images of pixels",
+                k.len()
+            ))),
         }
     }
 
@@ -51,7 +84,7 @@ impl Inputs {
                     f(j, row.as_slice().unwrap_or(&row.to_vec()));
                 }
             }
-            Inputs::Pixels { bytes, n_x } => {
+            Inputs::Pixels { bytes, n_x, .. } => {
                 let mut buf = vec![0.0; *n_x];
                 for (j, image) in bytes.chunks_exact(*n_x).enumerate() {
                     kernels::unit_scale(image, &mut buf);
@@ -74,7 +107,10 @@ impl Inputs {
     pub(super) fn gram(&self) -> Panels {
         let (_, m) = self.dim();
         let k = match self {
-            Inputs::Pixels { bytes, n_x } => kernels::gram_u8(bytes, *n_x)
+            Inputs::Pixels { gram: Some(k), .. } => {
+                k.iter().map(|&v| f64::from(v) / 65025.0).collect()
+            }
+            Inputs::Pixels { bytes, n_x, .. } => kernels::gram_u8(bytes, *n_x)
                 .into_iter()
                 .map(|v| f64::from(v) / 65025.0)
                 .collect(),
@@ -95,7 +131,7 @@ impl Inputs {
 
     /// `W X` `(r, m)` for `w` `(r, n_x)`.
     pub(super) fn project(&self, w: &Array2<f64>) -> Array2<f64> {
-        if let Inputs::Pixels { bytes, n_x } = self {
+        if let Inputs::Pixels { bytes, n_x, .. } = self {
             return project_pixels(bytes, *n_x, w);
         }
         let w = w.as_standard_layout();
@@ -159,6 +195,7 @@ impl From<&crate::data::Split> for Inputs {
         Inputs::Pixels {
             bytes: split.pixels.clone(),
             n_x: crate::preprocess::PIXELS,
+            gram: None,
         }
     }
 }
