@@ -87,11 +87,12 @@ export function startServer({ dir = 'www', log = false } = {}) {
  * Starts the server and a fresh Chromium profile, opens the page and waits for `ready`.
  * `test: true` opens it in test mode (index.html?test, see www/protocol.js): only then does the
  * page define `window.__purrceptron` ({worker(), call(type, payload)}) and the worker answer
- * the `crash` and `memory` requests. `dir`: the folder to serve (default www/).
+ * the `crash` and `memory` requests. `dir`: the folder to serve (default www/); `log`: the
+ * server reports its answers (`server.answers`, see startServer).
  * Returns {page, context, server, url, requests, errors, readyMs, response, close}.
  */
-export async function openApp({ width = 1280, height = 900, test = false, dir } = {}) {
-  const server = await startServer({ dir });
+export async function openApp({ width = 1280, height = 900, test = false, dir, log = false } = {}) {
+  const server = await startServer({ dir, log });
   const profile = await mkdtemp(path.join(tmpdir(), 'purrceptron-e2e-'));
   let context;
   try {
