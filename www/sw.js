@@ -87,13 +87,8 @@ const answer = (request, hit) => (new URL(request.url).search
   ? new Response(hit.body, { status: hit.status, statusText: hit.statusText, headers: hit.headers })
   : hit);
 
-/** A page load: from the complete cache when the server still has that build. */
-async function navigate(event) {
-  try {
-    latest = await fetchManifest();
-  } catch {
-    latest = null; // offline, or a server without build.json: the server first, then the cache
-  }
+/** Any request: from the complete cache when it holds the server's build, else the server's. */
+async function fromBuild(event) {
   if (latest) {
     const complete = await completeBuild();
     if (complete?.build === latest.build) {
@@ -104,16 +99,14 @@ async function navigate(event) {
   return networkFirst(event);
 }
 
-/** Any other request: from the complete cache when it holds the server's build. */
-async function resource(event) {
-  if (latest) {
-    const complete = await completeBuild();
-    if (complete?.build === latest.build) {
-      const hit = await complete.cache.match(event.request, { ignoreSearch: true, ignoreVary: true });
-      if (hit) return answer(event.request, hit);
-    }
+/** A page load: asks the server which build it has first (offline: none, so the cache answers). */
+async function navigate(event) {
+  try {
+    latest = await fetchManifest();
+  } catch {
+    latest = null; // offline, or a server without build.json: the server first, then the cache
   }
-  return networkFirst(event);
+  return fromBuild(event);
 }
 
 /**
@@ -161,7 +154,7 @@ self.addEventListener('activate', (event) => {
 self.addEventListener('fetch', (event) => {
   const { request } = event;
   if (request.method !== 'GET' || !sameOrigin(request.url)) return;
-  event.respondWith(request.mode === 'navigate' ? navigate(event) : resource(event));
+  event.respondWith(request.mode === 'navigate' ? navigate(event) : fromBuild(event));
 });
 
 // {type: 'cache', urls}: the page has loaded; cache the server's build, and the other
