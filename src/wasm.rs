@@ -77,14 +77,17 @@ struct SplitSummary {
     n: usize,
     cats: usize,
     non_cats: usize,
+    /// Images of each class, by label.
+    per_class: Vec<usize>,
 }
 
-impl From<&Split> for SplitSummary {
-    fn from(s: &Split) -> Self {
+impl SplitSummary {
+    fn of(s: &Split, classes: usize) -> Self {
         SplitSummary {
             n: s.len(),
             cats: s.count(1),
             non_cats: s.count(0),
+            per_class: (0..classes).map(|l| s.count(l as u8)).collect(),
         }
     }
 }
@@ -135,8 +138,8 @@ impl WasmDataset {
     pub fn summary(&self) -> Result<JsValue, JsValue> {
         let d = &self.inner;
         to_js(&DatasetSummary {
-            train: (&d.train).into(),
-            test: (&d.test).into(),
+            train: SplitSummary::of(&d.train, d.n_classes()),
+            test: SplitSummary::of(&d.test, d.n_classes()),
             classes: &d.classes,
             source: &d.source,
             sha256: self.sha256.clone(),
@@ -204,6 +207,7 @@ impl WasmTrainer {
     pub fn new(dataset: &WasmDataset, params: JsValue) -> Result<WasmTrainer, JsValue> {
         let request = request_of(params)?;
         let spec = ModelSpec::from_request(&request).map_err(err)?;
+        spec.check_classes(&dataset.inner.classes).map_err(err)?;
         let context = TrainingContext {
             pixel_gram: dataset.gram.clone(),
             ..TrainingContext::default()
@@ -228,6 +232,7 @@ impl WasmTrainer {
         cached: Option<WasmFeatures>,
     ) -> Result<WasmTrainer, JsValue> {
         let spec = ModelSpec::from_request(&request_of(params)?).map_err(err)?;
+        spec.check_classes(&dataset.inner.classes).map_err(err)?;
         let context = TrainingContext {
             backbone: Some(Arc::clone(&backbone.inner)),
             features: cached.map(|f| f.inner),

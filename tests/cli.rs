@@ -308,6 +308,66 @@ fn convert_images_builds_a_seeded_split_and_skips_bad_files() {
 }
 
 #[test]
+fn convert_images_takes_one_folder_per_named_class() {
+    let dir = tmp("classes");
+    // Three classes, named by their folders; a hidden folder and a loose file are not classes.
+    for (c, class) in ["ripe", "unripe", "no fruit"].iter().enumerate() {
+        std::fs::create_dir_all(dir.join(class)).unwrap();
+        for i in 0..4 {
+            photo(c * 4 + i, &dir.join(class).join(format!("{i}.png")));
+        }
+    }
+    std::fs::create_dir_all(dir.join(".thumbnails")).unwrap();
+    std::fs::write(dir.join("notes.txt"), b"not a class").unwrap();
+    let out = dir.join("fruit.safetensors");
+    let v = run_json(&[
+        "convert",
+        "--images",
+        s(&dir),
+        "--test-fraction",
+        "0.25",
+        "-o",
+        s(&out),
+        "--json",
+    ]);
+    // Ordered by name: "no fruit" 0, "ripe" 1, "unripe" 2; round(0.25 * 4) = 1 test photo each.
+    assert_eq!(
+        v["classes"],
+        serde_json::json!(["no fruit", "ripe", "unripe"])
+    );
+    assert_eq!(v["train"]["per_class"], serde_json::json!([3, 3, 3]));
+    assert_eq!(v["test"]["per_class"], serde_json::json!([1, 1, 1]));
+    let o = run(&["convert", "--images", s(&dir), "-o", s(&out)]);
+    assert!(
+        stdout(&o).contains("3 classes: train 9 images (3 no fruit, 3 ripe, 3 unripe)"),
+        "{}",
+        stdout(&o)
+    );
+    let d = purrceptron::data::Dataset::from_bytes(&std::fs::read(&out).unwrap()).unwrap();
+    assert_eq!(d.classes, ["no fruit", "ripe", "unripe"]);
+    // Today's models are two-class models: they say so instead of training.
+    fails_with(
+        &[
+            "train",
+            "--data",
+            s(&out),
+            "-o",
+            s(&dir.join("m.safetensors")),
+        ],
+        "two-class",
+    );
+    // One folder is not a set of classes.
+    let one = tmp("one-class");
+    std::fs::create_dir_all(one.join("cat")).unwrap();
+    fails_with(
+        &["convert", "--images", s(&one), "-o", s(&out)],
+        "at least 2",
+    );
+    std::fs::remove_dir_all(&dir).ok();
+    std::fs::remove_dir_all(&one).ok();
+}
+
+#[test]
 fn features_train_eval_predict() {
     let dir = tmp("features");
     let data = dir.join("cats.safetensors");

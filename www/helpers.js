@@ -19,14 +19,23 @@ export const formatCount = (n) => n.toLocaleString('en-US');
 /** Seconds as "4.2 s", "37 s" or "3 min". */
 export const formatSeconds = (s) => (s < 10 ? `${s.toFixed(1)} s` : s < 90 ? `${Math.round(s)} s` : `${Math.round(s / 60)} min`);
 
-/** "train: 209 images, 72 cats / 137 non-cats" for a split summary {n, cats, non_cats}. */
-export function describeSplit(name, s) {
+/**
+ * "train: 209 images, 72 cats / 137 non-cats" for a split summary {n, cats, non_cats,
+ * per_class}; with other classes than the classic two, "train: 9 images: 3 ripe, 3 unripe, 3
+ * no fruit" (`classes`: the dataset's class names, index = label).
+ */
+export function describeSplit(name, s, classes = ['non-cat', 'cat']) {
+  const classic = classes.length === 2 && classes[0] === 'non-cat' && classes[1] === 'cat';
+  if (!classic && Array.isArray(s.per_class)) {
+    return `${name}: ${plural(s.n, 'image', 'images')}: ${classes.map((c, i) => `${formatCount(s.per_class[i] ?? 0)} ${c}`).join(', ')}`;
+  }
   return `${name}: ${plural(s.n, 'image', 'images')}, ${plural(s.cats, 'cat', 'cats')} / ` +
     `${plural(s.non_cats, 'non-cat', 'non-cats')}`;
 }
 
 /** Both splits of a dataset summary, as one sentence's clauses: "train: ...; test: ...". */
-export const describeSplits = (summary) => `${describeSplit('train', summary.train)}; ${describeSplit('test', summary.test)}`;
+export const describeSplits = (summary) => `${describeSplit('train', summary.train, summary.classes)}; ` +
+  `${describeSplit('test', summary.test, summary.classes)}`;
 
 /** The text of anything thrown. */
 export const messageOf = (e) => (e instanceof Error ? e.message : String(e));

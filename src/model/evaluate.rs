@@ -23,6 +23,14 @@ pub struct Evaluation {
 
 /// Accuracy of `network` on `dataset`'s train and test splits.
 pub fn evaluate(network: &(impl PixelModel + ?Sized), dataset: &Dataset) -> Result<Evaluation> {
+    // A two-class model's accuracy on more classes would count every other class as wrong.
+    if dataset.n_classes() != 2 {
+        return Err(Error::InvalidDataset(format!(
+            "the model is a two-class model and this dataset has {} classes ({})",
+            dataset.n_classes(),
+            dataset.classes.join(", ")
+        )));
+    }
     let train = &dataset.train;
     let train_accuracy = network.accuracy_pixels(&train.pixels, &train.labels)?;
     let test = &dataset.test;

@@ -188,6 +188,26 @@ impl ModelSpec {
         }
     }
 
+    /// Whether this kind can be trained on a dataset of `classes` (index = label). Every kind
+    /// is a two-class model today (one logistic output): a dataset of more classes is refused
+    /// with what it has and what to do, before any work.
+    pub fn check_classes(&self, classes: &[String]) -> Result<()> {
+        if classes.len() == 2 {
+            return Ok(());
+        }
+        Err(Error::InvalidParameter {
+            name: "model",
+            value: format!(
+                "{} on {} classes ({})",
+                self.kind(),
+                classes.len(),
+                classes.join(", ")
+            ),
+            expected: "a dataset of two classes: the models are two-class models (one output, \
+                       the probability of the second class), so train on two of the classes",
+        })
+    }
+
     /// The kind's name as model files and the page know it: `network`, `features` or
     /// `pretrained`.
     pub fn kind(&self) -> &'static str {

@@ -154,6 +154,7 @@ impl ModelSpec {
         created: impl FnOnce() -> String,
         mut progress: impl FnMut(&TrainingProgress),
     ) -> Result<Finished> {
+        self.check_classes(&dataset.classes)?;
         let mut training = self.start_with(&dataset.train, context)?;
         while !training.is_done() {
             training.step_default()?;

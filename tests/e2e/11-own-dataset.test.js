@@ -276,3 +276,32 @@ test('a file that is not a dataset is refused with a clear message, and nothing 
   assert.equal(await page.isEnabled('[data-testid=use-own]'), true);
   assert.equal(await page.textContent('[data-testid=status]'), 'trained');
 });
+
+test('a dataset of three named classes loads with its names; the two-class models say so', async () => {
+  const { page } = app;
+  // Three classes from the CLI: one folder per class, named after it.
+  const root = path.join(dir, 'three');
+  const colours = { 'no fruit': [40, 160, 40], ripe: [220, 130, 40], unripe: [40, 90, 210] };
+  for (const [name, base] of Object.entries(colours)) {
+    await mkdir(path.join(root, name), { recursive: true });
+    for (let i = 0; i < 4; i++) {
+      const rgb = Buffer.alloc(64 * 64 * 3);
+      for (let p = 0; p < rgb.length; p++) rgb[p] = base[p % 3];
+      await writeFile(path.join(root, name, `${i}.png`), encodePng(64, 64, rgb));
+    }
+  }
+  const file = path.join(dir, 'three.safetensors');
+  const converted = await runCli(['convert', '--images', root, '--test-fraction', '0.25', '-o', file]);
+  assert.equal(converted.code, 0, converted.stderr);
+  await page.setInputFiles('[data-testid=own-load]', file);
+  await page.waitForFunction(() => /no fruit/.test(document.querySelector('[data-testid=own-summary]').textContent), null,
+    { timeout: 10_000 });
+  assert.match(await page.textContent('[data-testid=own-summary]'),
+    /train: 9 images: 3 no fruit, 3 ripe, 3 unripe; test: 3 images: 1 no fruit, 1 ripe, 1 unripe/);
+  // Training stops before any work, with the reason, and the model in use stays.
+  await page.click('[data-testid=train]');
+  await page.waitForFunction(() => /two-class/.test(document.querySelector('[data-testid=error]').textContent), null,
+    { timeout: 10_000 });
+  assert.match(await page.textContent('[data-testid=error]'), /3 classes \(no fruit, ripe, unripe\)/);
+  assert.equal(await page.textContent('[data-testid=status]'), 'error');
+});
