@@ -87,7 +87,7 @@ impl SplitSummary {
             n: s.len(),
             cats: s.count(1),
             non_cats: s.count(0),
-            per_class: (0..classes).map(|l| s.count(l as u8)).collect(),
+            per_class: s.per_class(classes),
         }
     }
 }

@@ -42,11 +42,7 @@ pub fn convert(
         eprintln!("skipped {name}: {e}");
     }
     if json {
-        let per_class = |split: &purrceptron::data::Split| {
-            (0..dataset.n_classes())
-                .map(|l| split.count(l as u8))
-                .collect::<Vec<_>>()
-        };
+        let per_class = |split: &purrceptron::data::Split| split.per_class(dataset.n_classes());
         let summary = json!({
             "output": output.display().to_string(),
             "bytes": bytes.len(),
@@ -70,9 +66,11 @@ pub fn convert(
         );
     } else {
         let per_class = |split: &purrceptron::data::Split| {
-            (0u8..)
+            split
+                .per_class(dataset.n_classes())
+                .iter()
                 .zip(&dataset.classes)
-                .map(|(l, name)| format!("{} {name}", split.count(l)))
+                .map(|(n, name)| format!("{n} {name}"))
                 .collect::<Vec<_>>()
                 .join(", ")
         };

@@ -57,6 +57,17 @@ impl Split {
         self.labels.iter().filter(|&&l| l == label).count()
     }
 
+    /// Images of each of `classes` classes, by label, in one pass.
+    pub fn per_class(&self, classes: usize) -> Vec<usize> {
+        let mut counts = vec![0; classes];
+        for &l in &self.labels {
+            if let Some(c) = counts.get_mut(usize::from(l)) {
+                *c += 1;
+            }
+        }
+        counts
+    }
+
     /// Fraction of the split that the most common class makes up (the "always guess the
     /// majority" accuracy), in 0..=1; 0 for an empty split.
     pub fn majority_rate(&self) -> f64 {
