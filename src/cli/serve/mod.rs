@@ -78,8 +78,10 @@ pub fn serve(listener: std::net::TcpListener, root: PathBuf, log: bool) -> Resul
         std::thread::spawn(move || work(&queue, &back, &waker, &root, log));
     }
 
-    let mut conns: HashMap<Token, Conn> = HashMap::new();
-    let mut next = 2usize;
+    let mut conns = Conns {
+        open: HashMap::new(),
+        next: 2,
+    };
     let mut events = Events::with_capacity(256);
     loop {
         if let Err(e) = poll.poll(&mut events, Some(Duration::from_secs(1))) {
@@ -91,38 +93,25 @@ pub fn serve(listener: std::net::TcpListener, root: PathBuf, log: bool) -> Resul
         // Every wake-up, not only on the listener's event: an accept that failed (a connection
         // reset while it waited, no file descriptor left) leaves the others queued, and the
         // listener, edge-triggered, would not report them again.
-        accept(&listener, &poll, &mut conns, &mut next);
+        accept(&listener, &poll, &mut conns);
         for event in &events {
             match event.token() {
                 LISTENER => {}
                 WAKER => {
-                    for mut conn in returned.try_iter() {
-                        let token = Token(next);
-                        next += 1;
-                        // Registering reports bytes that are already waiting (epoll does).
-                        if poll
-                            .registry()
-                            .register(&mut conn.stream, token, Interest::READABLE)
-                            .is_ok()
-                        {
-                            conns.insert(token, conn);
-                        }
+                    for conn in returned.try_iter() {
+                        conns.admit(&poll, conn);
                     }
                 }
                 token => {
-                    let Some(conn) = conns.get_mut(&token) else {
+                    let Some(conn) = conns.open.get_mut(&token) else {
                         continue;
                     };
                     match receive(conn) {
                         Received::More => {}
-                        Received::Closed => {
-                            if let Some(mut c) = conns.remove(&token) {
-                                let _ = poll.registry().deregister(&mut c.stream);
-                            }
-                        }
+                        // Dropping a connection closes it.
+                        Received::Closed => drop(conns.take(&poll, token)),
                         Received::Request => {
-                            if let Some(mut c) = conns.remove(&token) {
-                                let _ = poll.registry().deregister(&mut c.stream);
+                            if let Some(c) = conns.take(&poll, token) {
                                 if jobs.send(c).is_err() {
                                     return Err(io(std::io::Error::other("the workers stopped")));
                                 }
@@ -134,40 +123,63 @@ pub fn serve(listener: std::net::TcpListener, root: PathBuf, log: bool) -> Resul
         }
         // Idle connections are closed (dropping a connection closes it).
         let now = Instant::now();
-        conns.retain(|_, c| now.duration_since(c.last) < IDLE);
+        conns.open.retain(|_, c| now.duration_since(c.last) < IDLE);
     }
 }
 
-/// Accepts every waiting connection, closing the longest-idle one when there are too many.
-fn accept(listener: &TcpListener, poll: &Poll, conns: &mut HashMap<Token, Conn>, next: &mut usize) {
+/// The connections the waiting thread holds, by token.
+struct Conns {
+    open: HashMap<Token, Conn>,
+    /// The next token (0 and 1 are the listener's and the waker's).
+    next: usize,
+}
+
+impl Conns {
+    /// Watches `conn` (a new one, or one a worker handed back): past [`MAX_CONNECTIONS`] the
+    /// longest-idle one is closed to make room. Registering reports bytes that are already
+    /// waiting (epoll does).
+    fn admit(&mut self, poll: &Poll, mut conn: Conn) {
+        if self.open.len() >= MAX_CONNECTIONS {
+            let oldest = self
+                .open
+                .iter()
+                .min_by_key(|(_, c)| c.last)
+                .map(|(t, _)| *t);
+            if let Some(t) = oldest {
+                drop(self.take(poll, t));
+            }
+        }
+        let token = Token(self.next);
+        self.next += 1;
+        if poll
+            .registry()
+            .register(&mut conn.stream, token, Interest::READABLE)
+            .is_ok()
+        {
+            self.open.insert(token, conn);
+        }
+    }
+
+    /// Stops watching the connection of `token` and returns it.
+    fn take(&mut self, poll: &Poll, token: Token) -> Option<Conn> {
+        let mut c = self.open.remove(&token)?;
+        let _ = poll.registry().deregister(&mut c.stream);
+        Some(c)
+    }
+}
+
+/// Accepts every waiting connection.
+fn accept(listener: &TcpListener, poll: &Poll, conns: &mut Conns) {
     loop {
         match listener.accept() {
-            Ok((mut stream, _)) => {
-                if conns.len() >= MAX_CONNECTIONS {
-                    if let Some(oldest) = conns.iter().min_by_key(|(_, c)| c.last).map(|(t, _)| *t)
-                    {
-                        if let Some(mut c) = conns.remove(&oldest) {
-                            let _ = poll.registry().deregister(&mut c.stream);
-                        }
-                    }
-                }
-                let token = Token(*next);
-                *next += 1;
-                if poll
-                    .registry()
-                    .register(&mut stream, token, Interest::READABLE)
-                    .is_ok()
-                {
-                    conns.insert(
-                        token,
-                        Conn {
-                            stream,
-                            buf: Vec::new(),
-                            last: Instant::now(),
-                        },
-                    );
-                }
-            }
+            Ok((stream, _)) => conns.admit(
+                poll,
+                Conn {
+                    stream,
+                    buf: Vec::new(),
+                    last: Instant::now(),
+                },
+            ),
             Err(e) if e.kind() == ErrorKind::WouldBlock => return,
             // A connection reset before it was accepted: the next one.
             Err(e)
