@@ -45,8 +45,17 @@ async function fetchManifest() {
   return manifest;
 }
 
+// The complete build cache, looked up once per run of this worker (every request needs it) and
+// again after cacheBuild, which may complete another and delete the old.
+let completeLookup = null;
+
 /** The complete build cache: {build, cache, manifest}, or null. */
-async function completeBuild() {
+function completeBuild() {
+  completeLookup ??= findCompleteBuild();
+  return completeLookup;
+}
+
+async function findCompleteBuild() {
   for (const name of await caches.keys()) {
     if (!name.startsWith(BUILD_PREFIX)) continue;
     const cache = await caches.open(name);
@@ -137,6 +146,7 @@ async function cacheBuild(manifest) {
   for (const other of await caches.keys()) {
     if (other.startsWith('purrceptron-') && other !== name && other !== RUNTIME) await caches.delete(other);
   }
+  completeLookup = null; // this build's cache is now the one
 }
 
 self.addEventListener('install', (event) => {
