@@ -126,6 +126,7 @@ fn model(dir: &Path) -> Res<()> {
             iterations_run: 10,
             created: "2026-01-01T00:00:00Z".into(),
         },
+        classes: vec!["non-cat".into(), "cat".into()],
     };
     write(dir, "lr-model.bin", &m.to_bytes()?)?;
 

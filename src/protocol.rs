@@ -121,6 +121,8 @@ pub enum Reply {
         by: String,
         probability: f64,
         label: String,
+        /// Every class's probability by class name (two for ImageNet's verdict: non-cat, cat).
+        probabilities: std::collections::BTreeMap<String, f64>,
         width: u32,
         height: u32,
         format: String,
@@ -150,6 +152,9 @@ pub enum Reply {
     Inspection {
         id: u32,
         evaluation: Value,
+        /// The model's class names, index = label.
+        classes: Vec<String>,
+        /// Each test image's probability of each class, `images x classes` row-major.
         probabilities: Vec<f64>,
         labels: Bytes,
         images: Bytes,

@@ -207,14 +207,11 @@ impl WasmTrainer {
     pub fn new(dataset: &WasmDataset, params: JsValue) -> Result<WasmTrainer, JsValue> {
         let request = request_of(params)?;
         let spec = ModelSpec::from_request(&request).map_err(err)?;
-        spec.check_classes(&dataset.inner.classes).map_err(err)?;
         let context = TrainingContext {
             pixel_gram: dataset.gram.clone(),
             ..TrainingContext::default()
         };
-        let training = spec
-            .start_with(&dataset.inner.train, context)
-            .map_err(err)?;
+        let training = spec.start_on(&dataset.inner, context).map_err(err)?;
         Ok(WasmTrainer {
             inner: Some(training),
         })
@@ -232,16 +229,13 @@ impl WasmTrainer {
         cached: Option<WasmFeatures>,
     ) -> Result<WasmTrainer, JsValue> {
         let spec = ModelSpec::from_request(&request_of(params)?).map_err(err)?;
-        spec.check_classes(&dataset.inner.classes).map_err(err)?;
         let context = TrainingContext {
             backbone: Some(Arc::clone(&backbone.inner)),
             features: cached.map(|f| f.inner),
             test: Some(dataset.inner.test.clone()),
             pixel_gram: dataset.gram.clone(),
         };
-        let training = spec
-            .start_with(&dataset.inner.train, context)
-            .map_err(err)?;
+        let training = spec.start_on(&dataset.inner, context).map_err(err)?;
         Ok(WasmTrainer {
             inner: Some(training),
         })
@@ -414,6 +408,10 @@ enum Params<'a> {
 #[derive(Serialize)]
 struct ClassifyResult<'a> {
     probability: f64,
+    /// Each class's probability, index = label.
+    probabilities: &'a [f64],
+    /// The class predicted (index = label) and its name.
+    class: usize,
     label: &'a str,
     width: u32,
     height: u32,
@@ -508,22 +506,34 @@ impl WasmModel {
             .map_err(err)
     }
 
-    /// Accuracy on a dataset: `{train_accuracy, test_accuracy, test_majority_baseline, ...}`.
+    /// Accuracy on a dataset of the model's classes: `{train_accuracy, test_accuracy,
+    /// test_majority_baseline, n_train, n_test, classes, train_confusion, test_confusion}`; a
+    /// dataset of other classes throws an Error named `dataset`.
     pub fn evaluate(&self, dataset: &WasmDataset) -> Result<JsValue, JsValue> {
+        self.inner.check_dataset(&dataset.inner).map_err(err)?;
         to_js(&model::evaluate(&self.inner, &dataset.inner).map_err(err)?)
     }
 
-    /// Probabilities of "cat" for every image of a dataset split (for confusion matrices).
+    /// The probability of each class for every image of a dataset split (for confusion
+    /// matrices): `images x classes` row-major.
     pub fn probabilities(&self, dataset: &WasmDataset, split: &str) -> Result<Vec<f64>, JsValue> {
         let s = dataset.split(split)?;
-        let z = self.inner.logits_pixels(&s.pixels).map_err(err)?;
-        Ok(z.iter().map(|&z| crate::logistic::sigmoid(z)).collect())
+        let scores = self.inner.scores_pixels(&s.pixels).map_err(err)?;
+        Ok(scores
+            .chunks_exact(self.inner.outputs())
+            .flat_map(crate::features::logreg::probabilities)
+            .collect())
     }
 
-    /// Pretrained features only: P(cat) of each row of `rows` (`n x 1280`, features from this
-    /// model's backbone and side, e.g. the test rows a training extracted), without the
-    /// backbone; the same numbers as [`probabilities`](Self::probabilities). Other kinds throw
-    /// an Error named `state`.
+    /// The class names, index = label.
+    pub fn classes(&self) -> Vec<String> {
+        self.inner.class_names().to_vec()
+    }
+
+    /// Pretrained features only: the probability of each class for each row of `rows` (`n x
+    /// 1280`, features from this model's backbone and side, e.g. the test rows a training
+    /// extracted), `n x classes` row-major, without the backbone; the same numbers as
+    /// [`probabilities`](Self::probabilities). Other kinds throw an Error named `state`.
     pub fn probabilities_of_features(&self, rows: &[f32]) -> Result<Vec<f64>, JsValue> {
         match &self.inner {
             Model::Pretrained(m) => m.model.probabilities_of_features(rows).map_err(err),
@@ -534,15 +544,18 @@ impl WasmModel {
     }
 
     /// Decodes and classifies a photo (`fit`: `crop` or `squash`):
-    /// `{probability, label, width, height, format, side, seen_rgba}`, plus `heat` and
-    /// `heat_side` for pretrained features.
+    /// `{probability, probabilities, class, label, width, height, format, side, seen_rgba}`,
+    /// plus `heat` and `heat_side` for pretrained features (`probability`: two classes, the
+    /// second's; more, the predicted class's).
     pub fn classify(&self, bytes: &[u8], fit: &str) -> Result<JsValue, JsValue> {
         let (c, heat) =
             model::classify_with_heat_map(&self.inner, bytes, parse_framing(fit)?).map_err(err)?;
         let heat_side = heat.as_ref().map(|h| h.side);
         to_js(&ClassifyResult {
             probability: c.probability,
-            label: c.label,
+            probabilities: &c.probabilities,
+            class: c.class,
+            label: &c.label,
             width: c.width,
             height: c.height,
             format: c.format,

@@ -414,7 +414,7 @@ fn features_train_eval_predict() {
     let pixels = preprocess(&std::fs::read(&photo_path).unwrap(), Framing::Crop)
         .unwrap()
         .pixels;
-    let z = loaded.logits_pixels(&pixels).unwrap()[0];
+    let z = loaded.scores_pixels(&pixels).unwrap()[0];
     let want = 1.0 / (1.0 + (-z).exp());
     assert!((p - want).abs() <= 1e-15, "{p} vs {want}");
     assert_eq!(v["label"], if want > 0.5 { "cat" } else { "non-cat" });

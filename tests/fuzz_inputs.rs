@@ -80,7 +80,7 @@ fn model_file(data: &[u8]) -> String {
         Ok(m) => {
             let again = m.to_bytes().unwrap();
             assert_eq!(Model::from_bytes(&again).unwrap(), m);
-            let z = m.logits_pixels(&[128; PIXELS]).unwrap();
+            let z = m.scores_pixels(&[128; PIXELS]).unwrap();
             assert_eq!(z.len(), 1);
             assert!(!z[0].is_nan());
             format!("ok {} {} logit {:?}", m.kind(), sha256(&again), z[0])

@@ -58,6 +58,7 @@ fn small_model() -> &'static SavedPretrained {
             model: t.model,
             cross_validation: t.report.cross_validation,
             receipt: Receipt::default(),
+            classes: purrceptron::data::CLASSES.map(String::from).to_vec(),
         }
     })
 }
@@ -127,7 +128,10 @@ fn official_split_accuracy_and_head_only_retrain() {
         .logits_pixels(&d.test.pixels)
         .unwrap()
         .iter()
-        .map(|&z| purrceptron::logistic::sigmoid(z))
+        .flat_map(|&z| {
+            let p = purrceptron::logistic::sigmoid(z);
+            [1.0 - p, p]
+        })
         .collect();
     let from_features = saved
         .model
@@ -205,8 +209,8 @@ fn mean_accuracy_over_twenty_resplits() {
             .filter(|&&i| {
                 let z = t
                     .model
-                    .logit_from_features(&features[i * FEATURES..(i + 1) * FEATURES]);
-                u8::from(z > 0.0) == labels[i]
+                    .logits_from_features(&features[i * FEATURES..(i + 1) * FEATURES]);
+                u8::from(z[0] > 0.0) == labels[i]
             })
             .count();
         accs.push(right as f64 / test.len() as f64);
@@ -234,13 +238,13 @@ fn the_model_file_round_trips_and_needs_its_backbone() {
     assert_eq!(loaded, model);
     assert_eq!(loaded.backbone_sha256(), Some(backbone().sha256()));
     let images = &d.test.pixels[..5 * PIXELS];
-    let e = loaded.logits_pixels(images).unwrap_err();
+    let e = loaded.scores_pixels(images).unwrap_err();
     assert!(matches!(e, Error::NoBackbone), "{e:?}");
     assert!(e.to_string().contains("backbone.safetensors"), "{e}");
     loaded.attach_backbone(backbone()).unwrap();
-    let a = model.logits_pixels(images).unwrap();
-    let b = loaded.logits_pixels(images).unwrap();
-    let bits = |z: &ndarray::Array1<f64>| z.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+    let a = model.scores_pixels(images).unwrap();
+    let b = loaded.scores_pixels(images).unwrap();
+    let bits = |z: &[f64]| z.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
     assert_eq!(bits(&a), bits(&b));
     // Saved again, the same bytes.
     assert_eq!(loaded.to_bytes().unwrap(), bytes);
@@ -268,7 +272,7 @@ fn a_backbone_other_than_the_trained_one_is_refused() {
             && msg.contains(&format!("the backbone file is {sha}")),
         "{msg}"
     );
-    assert!(tampered.logits_pixels(&[0; PIXELS]).is_err());
+    assert!(tampered.scores_pixels(&[0; PIXELS]).is_err());
     // A hash that is not a sha256 is a bad model file.
     let mut bad = bytes.clone();
     bad[at] = b'X';
@@ -299,15 +303,15 @@ fn the_heat_map_averages_to_the_logit() {
     let mut scratch = Scratch::default();
     for i in 0..4 {
         let f = model.features(d.test.image(i), SIDE, &mut scratch).unwrap();
-        let heat = model.heat_map(&f);
+        let heat = model.heat_map(&f, 0);
         assert_eq!((f.side, heat.len()), (4, 16));
         let mean = heat.iter().map(|&v| f64::from(v)).sum::<f64>() / heat.len() as f64;
-        let logit = model.logit_from_features(&f.pooled);
+        let logit = model.logits_from_features(&f.pooled)[0];
         assert!(
             (mean - logit).abs() < 1e-3 * logit.abs().max(1.0),
             "{mean} vs {logit}"
         );
-        assert_eq!(model.logit_image(d.test.image(i), SIDE).unwrap(), logit);
+        assert_eq!(model.scores_image(d.test.image(i), SIDE).unwrap(), [logit]);
     }
 }
 
@@ -327,10 +331,10 @@ fn heat_maps_of_chosen_images_are_theirs_in_order() {
             .unwrap();
         assert_eq!(
             (map.side, &map.values),
-            (4, &small_model().model.heat_map(&f))
+            (4, &small_model().model.heat_map(&f, 0))
         );
         let mean = map.values.iter().map(|&v| f64::from(v)).sum::<f64>() / 16.0;
-        let logit = model.logit_image(d.test.image(i), SIDE).unwrap();
+        let logit = model.scores_image(d.test.image(i), SIDE).unwrap()[0];
         assert!(
             (mean - logit).abs() < 1e-3 * logit.abs().max(1.0),
             "{mean} vs {logit}"
@@ -369,6 +373,7 @@ fn requests_and_contexts_are_checked() {
         backbone(),
         &d.train.pixels,
         &d.train.labels,
+        2,
         Some(cached.clone()),
     )
     .unwrap_err();
@@ -384,7 +389,7 @@ fn requests_and_contexts_are_checked() {
     );
     // Features cached without the test split's rows do not serve a training that has one.
     let params = PretrainedParams::builder().build().unwrap();
-    let e = PretrainedTrainer::with_test(params, backbone(), &d.train, &d.test, Some(cached))
+    let e = PretrainedTrainer::with_test(params, backbone(), &d.train, &d.test, 2, Some(cached))
         .unwrap_err();
     assert!(
         matches!(&e, Error::InvalidParameter { value, .. } if value == "0 test values"),

@@ -81,19 +81,19 @@ function makeCard(file, url) {
  * ImageNet's verdict (the regions that made it think of its cat class) and for a
  * pretrained-feature model (the regions its own logistic regression scores as cat).
  */
-function heatToggle(canvas, seen, r) {
+function heatToggle(canvas, seen, r, seenClass = 'cat') {
   const button = document.createElement('button');
   button.type = 'button';
   button.className = 'heat-toggle link-button';
   button.dataset.testid = 'heat-toggle';
-  button.textContent = 'Where did it see a cat?';
+  button.textContent = seenClass === 'cat' ? 'Where did it see a cat?' : `Where did it see “${seenClass}”?`;
   button.setAttribute('aria-pressed', 'false');
   const label = canvas.getAttribute('aria-label');
   button.addEventListener('click', () => {
     const on = button.getAttribute('aria-pressed') !== 'true';
     button.setAttribute('aria-pressed', String(on));
     drawSeen(canvas, seen, { heat: r.heat, heatSide: r.heat_side, on });
-    const what = r.class_name ? `“${r.class_name}”` : 'cat';
+    const what = r.class_name ? `“${r.class_name}”` : seenClass === 'cat' ? 'cat' : `“${seenClass}”`;
     canvas.setAttribute('aria-label', on ? `${label}, the regions that made it think ${what} highlighted` : label);
   });
   return button;
@@ -128,17 +128,21 @@ export function createCards({ call, status, hasModel, isTraining, backbone, trai
   const nameOf = (card) => card.querySelector('.card-name').textContent;
 
   function fill(card, r) {
+    const names = Object.keys(r.probabilities);
+    // The classic two classes are worded as cat or not; other classes by their names.
+    const classic = names.length === 2 && names[0] === 'non-cat' && names[1] === 'cat';
     card.classList.remove('pending');
     card.classList.add(r.label === 'cat' ? 'is-cat' : 'is-other');
     card.dataset.state = 'done';
     card.dataset.probability = String(r.probability);
+    card.dataset.probabilities = JSON.stringify(r.probabilities);
     card.dataset.label = r.label;
     card.dataset.by = r.by;
     const canvas = card.querySelector('canvas.seen');
     canvas.width = r.side;
     canvas.height = r.side;
     drawSeen(canvas, r.seen_rgba, { on: false });
-    card.querySelector('.verdict').textContent = r.label === 'cat' ? 'Cat' : 'Not a cat';
+    card.querySelector('.verdict').textContent = classic ? (r.label === 'cat' ? 'Cat' : 'Not a cat') : r.label;
     const imagenet = r.by === 'imagenet';
     if (imagenet) {
       canvas.setAttribute('aria-label', `The ${r.side} by ${r.side} image the pretrained network saw`);
@@ -149,21 +153,34 @@ export function createCards({ call, status, hasModel, isTraining, backbone, trai
     } else if (r.side !== 64) {
       canvas.setAttribute('aria-label', `The ${r.side} by ${r.side} image the model saw`);
     }
-    if (r.heat && r.heat_side) canvas.closest('figure').append(heatToggle(canvas, r.seen_rgba, r));
-    const p = document.createElement('span');
-    p.className = 'probability';
-    p.textContent = `P(cat) = ${r.probability.toFixed(3)}`;
-    const meter = document.createElement('meter');
-    meter.min = 0;
-    meter.max = 1;
-    meter.value = r.probability;
-    meter.setAttribute('aria-label', 'Probability of cat');
+    if (r.heat && r.heat_side) canvas.closest('figure').append(heatToggle(canvas, r.seen_rgba, r, classic ? 'cat' : r.label));
     const size = document.createElement('span');
     size.className = 'size';
     size.textContent = `${r.format.toUpperCase()}, ${r.width} × ${r.height}`;
-    card.querySelector('.card-detail').replaceChildren(p, meter, size);
-    status.announce(`${nameOf(card)}: ${r.label === 'cat' ? 'cat' : 'not a cat'}, ` +
-      `probability of cat ${r.probability.toFixed(2)}${imagenet ? ', by ImageNet\'s cat classes, with no training' : ''}.`);
+    if (classic) {
+      card.querySelector('.card-detail').replaceChildren(...bar(`P(cat) = ${r.probability.toFixed(3)}`, r.probability, 'Probability of cat'), size);
+      status.announce(`${nameOf(card)}: ${r.label === 'cat' ? 'cat' : 'not a cat'}, ` +
+        `probability of cat ${r.probability.toFixed(2)}${imagenet ? ', by ImageNet\'s cat classes, with no training' : ''}.`);
+      return;
+    }
+    // The likeliest classes, most probable first, each with its bar.
+    const top = Object.entries(r.probabilities).sort((x, y) => y[1] - x[1]).slice(0, 3);
+    const bars = top.flatMap(([name, p]) => bar(`${name} ${(100 * p).toFixed(1)}%`, p, `Probability of ${name}`));
+    card.querySelector('.card-detail').replaceChildren(...bars, size);
+    status.announce(`${nameOf(card)}: ${r.label}, probability ${r.probability.toFixed(2)}.`);
+  }
+
+  // A probability's text and its meter.
+  function bar(text, p, name) {
+    const span = document.createElement('span');
+    span.className = 'probability';
+    span.textContent = text;
+    const meter = document.createElement('meter');
+    meter.min = 0;
+    meter.max = 1;
+    meter.value = p;
+    meter.setAttribute('aria-label', name);
+    return [span, meter];
   }
 
   function fail(card, text) {

@@ -5,11 +5,11 @@
 // The numbers come from the worker's 'inspect' reply; this module only draws them.
 
 import { $, percent, plural, rgbaCanvas } from './helpers.js';
-import { REQUEST } from './protocol.js';
+import { REQUEST, predictedClass } from './protocol.js';
 import { drawSeen } from './heatmap.js';
 
-/** Class names by label: 0 is non-cat, 1 is cat (the dataset's order). */
-const CLASS = ['non-cat', 'cat'];
+/** True for the classic two classes (0 non-cat, 1 cat), which the panel words as cat or not. */
+const isClassic = (classes) => classes.length === 2 && classes[0] === 'non-cat' && classes[1] === 'cat';
 
 /**
  * Wires the inspection panel. `app`: {call, status, hasDataset}. Returns {show(title), hide()}: `show`
@@ -33,20 +33,34 @@ export function initInspect(app) {
     weights: $('weights'),
     weightsNote: $('weights-note'),
   };
-  let current = null; // {probabilities, labels, images, side, cells}
+  let current = null; // {classes, probabilities, labels, images, side, cells}
   let generation = 0;
 
+  // What the gallery says of image `index`'s probabilities: P(cat) for the classic two classes,
+  // else the predicted class's name and probability.
+  function chance(index) {
+    const { classes, probabilities } = current;
+    const k = classes.length;
+    if (isClassic(classes)) {
+      const p = probabilities[index * k + 1];
+      return { p, short: `P(cat) ${p.toFixed(2)}`, long: `P(cat) ${p.toFixed(3)}` };
+    }
+    const c = predictedClass(probabilities, index, k);
+    const p = probabilities[index * k + c];
+    return { p, short: `${classes[c]} ${p.toFixed(2)}`, long: `${classes[c]} ${p.toFixed(3)}` };
+  }
+
   function galleryItem(index, actualNote) {
-    const { probabilities, labels, images, side } = current;
-    const p = probabilities[index];
+    const { classes, labels, images, side } = current;
+    const { p, short, long } = chance(index);
     const li = document.createElement('li');
     li.className = 'gallery-item';
     li.dataset.testid = 'gallery-image';
     li.dataset.index = String(index);
     li.dataset.probability = String(p);
     const figure = document.createElement('figure');
-    const actual = CLASS[labels[index]];
-    figure.append(rgbaCanvas(images, side, `test image ${index}: a ${actual}, P(cat) ${p.toFixed(2)}`,
+    const actual = classes[labels[index]];
+    figure.append(rgbaCanvas(images, side, `test image ${index}: a ${actual}, ${short}`,
       index * side * side * 4));
     const heat = current.heat?.get(index);
     if (heat) {
@@ -56,13 +70,14 @@ export function initInspect(app) {
       canvas.height = side;
       canvas.dataset.testid = 'gallery-heat';
       canvas.setAttribute('role', 'img');
-      canvas.setAttribute('aria-label', `test image ${index} with the regions that made the model think cat highlighted`);
+      const what = isClassic(classes) ? 'cat' : classes[predictedClass(current.probabilities, index, classes.length)];
+      canvas.setAttribute('aria-label', `test image ${index} with the regions that made the model think ${what} highlighted`);
       drawSeen(canvas, images.subarray(index * side * side * 4, (index + 1) * side * side * 4),
         { heat, heatSide: current.heatSide, on: true });
       figure.append(canvas);
     }
     const caption = document.createElement('figcaption');
-    caption.textContent = `#${index} · P(cat) ${p.toFixed(3)}` + (actualNote ? ` · really ${actual}` : '');
+    caption.textContent = `#${index} · ${long}` + (actualNote ? ` · really ${actual}` : '');
     figure.append(caption);
     li.append(figure);
     return li;
@@ -74,7 +89,7 @@ export function initInspect(app) {
       b.setAttribute('aria-pressed', String(b.dataset.actual === String(actual) && b.dataset.predicted === String(predicted)));
     }
     el.cellTitle.textContent = `${plural(indices.length, 'test image', 'test images')} that ` +
-      `${indices.length === 1 ? 'is a' : 'are'} ${CLASS[actual]} and predicted ${CLASS[predicted]}` +
+      `${indices.length === 1 ? 'is a' : 'are'} ${current.classes[actual]} and predicted ${current.classes[predicted]}` +
       (indices.length ? ':' : '.');
     el.cellImages.replaceChildren(...indices.map((i) => galleryItem(i, false)));
     el.cell.hidden = false;
@@ -84,8 +99,10 @@ export function initInspect(app) {
   }
 
   function drawConfusion() {
-    // Rows: actual class; columns: predicted class; cat first, as people read "cat?" first.
-    const order = [1, 0];
+    // Rows: actual class; columns: predicted class; cat first, as people read "cat?" first;
+    // other classes in label order.
+    const { classes } = current;
+    const order = isClassic(classes) ? [1, 0] : classes.map((_, i) => i);
     const table = el.confusion;
     table.replaceChildren();
     const caption = document.createElement('caption');
@@ -95,7 +112,7 @@ export function initInspect(app) {
     for (const p of order) {
       const th = document.createElement('th');
       th.scope = 'col';
-      th.textContent = `predicted ${CLASS[p]}`;
+      th.textContent = `predicted ${classes[p]}`;
       head.append(th);
     }
     const thead = document.createElement('thead');
@@ -105,7 +122,7 @@ export function initInspect(app) {
       const tr = document.createElement('tr');
       const th = document.createElement('th');
       th.scope = 'row';
-      th.textContent = `actual ${CLASS[a]}`;
+      th.textContent = `actual ${classes[a]}`;
       tr.append(th);
       for (const p of order) {
         const td = document.createElement('td');
@@ -118,7 +135,7 @@ export function initInspect(app) {
         button.setAttribute('aria-pressed', 'false');
         const n = current.cells[a][p].length;
         button.textContent = String(n);
-        button.setAttribute('aria-label', `${plural(n, 'image', 'images')}: actual ${CLASS[a]}, predicted ${CLASS[p]}`);
+        button.setAttribute('aria-label', `${plural(n, 'image', 'images')}: actual ${classes[a]}, predicted ${classes[p]}`);
         button.addEventListener('click', () => showCell(a, p));
         td.append(button);
         tr.append(td);
@@ -169,29 +186,32 @@ export function initInspect(app) {
       return;
     }
     if (mine !== generation) return; // a newer model was chosen meanwhile
-    const { probabilities, labels, evaluation: ev } = r;
-    const cells = [[[], []], [[], []]];
-    for (let i = 0; i < labels.length; i++) cells[labels[i]][probabilities[i] > 0.5 ? 1 : 0].push(i);
+    const { classes, probabilities, labels, evaluation: ev } = r;
+    const k = classes.length;
+    const cells = classes.map(() => classes.map(() => []));
+    for (let i = 0; i < labels.length; i++) cells[labels[i]][predictedClass(probabilities, i, k)].push(i);
     // Heat maps by test image (pretrained-feature models, the images they get wrong).
     let heat = null;
     if (Array.isArray(r.heat_indices) && r.heat_side) {
       const n = r.heat_side * r.heat_side;
       heat = new Map(r.heat_indices.map((i, k) => [i, r.heat.slice(k * n, (k + 1) * n)]));
     }
-    current = { probabilities, labels, images: r.images, side: r.side, cells, heat, heatSide: r.heat_side };
+    current = { classes, probabilities, labels, images: r.images, side: r.side, cells, heat, heatSide: r.heat_side };
     el.model.textContent = title;
     el.train.textContent = percent(ev.train_accuracy);
     el.test.textContent = percent(ev.test_accuracy);
     el.baseline.textContent = percent(ev.test_majority_baseline);
-    const wrong = [...cells[0][1], ...cells[1][0]].sort((a, b) => a - b);
+    const wrong = cells.flatMap((row, a) => row.flatMap((indices, p) => (a === p ? [] : indices)))
+      .sort((a, b) => a - b);
     el.errors.textContent = `${wrong.length} of ${labels.length}`;
     drawConfusion();
     el.cell.hidden = true;
     el.cellImages.replaceChildren();
     el.mistakes.replaceChildren(...wrong.map((i) => galleryItem(i, true)));
     el.mistakesNote.textContent = labels.length === 0 ? 'This dataset has no test images.'
-      : wrong.length ? `The ${plural(wrong.length, 'test image', 'test images')} the model gets wrong, with its probability of “cat”` +
-        (heat ? ' and, beside each, where it saw a cat.' : '.')
+      : wrong.length ? `The ${plural(wrong.length, 'test image', 'test images')} the model gets wrong, with ` +
+        (isClassic(classes) ? 'its probability of “cat”' + (heat ? ' and, beside each, where it saw a cat.' : '.')
+          : 'the class it predicted and its probability' + (heat ? ' and, beside each, where it saw that class.' : '.'))
         : 'The model gets every test image right.';
     drawWeights(r.weights, r.side, kind);
     el.panel.hidden = false;

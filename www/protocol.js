@@ -282,7 +282,9 @@ export const REPLY = Object.freeze({
  */
 
 // A photo classified: what classified it (`by`: 'model', the current model, or 'imagenet':
-// no model yet, so the backbone and ImageNet's cat classes), P(cat), the label, the file's size
+// no model yet, so the backbone and ImageNet's cat classes), `probability` (two classes: the
+// second's, P(cat) in the classic set; more: the predicted class's), the label (the predicted
+// class's name), every class's probability by name, the file's size
 // and format, and the side x side RGBA image the model saw (64 px for a model, 128 for the
 // backbone). 'imagenet' adds the likeliest cat class (its name and own probability) and the
 // heat map: heat_side x heat_side values, row-major, the class's logit from each region alone;
@@ -295,6 +297,7 @@ export const REPLY = Object.freeze({
  * @property {string} by
  * @property {number} probability
  * @property {string} label
+ * @property {Object<string,number>} probabilities
  * @property {number} width
  * @property {number} height
  * @property {string} format
@@ -325,7 +328,8 @@ export const REPLY = Object.freeze({
  * @property {ArrayBuffer} bytes
  */
 
-// The current model on the test split: each image's P(cat), the labels, the images (side x side
+// The current model on the test split: its class names (index = label), each image's
+// probability of each class (images x classes, row-major), the labels, the images (side x side
 // RGBA each, one after the other) and, for networks on pixels, the first layer's weights as
 // images of the same size (else null). A pretrained-feature model adds the heat maps of the test
 // images it gets wrong: `heat_indices` (ascending), their heat_side x heat_side maps one after
@@ -335,6 +339,7 @@ export const REPLY = Object.freeze({
  * @property {'inspection'} type
  * @property {number} id
  * @property {Object} evaluation
+ * @property {Array<string>} classes
  * @property {Float64Array} probabilities
  * @property {Uint8Array} labels
  * @property {Uint8Array} images
@@ -457,6 +462,19 @@ export const REPLY = Object.freeze({
 /**
  * @typedef {ReadyReply|StartupErrorReply|ProgressReply|TrainedReply|CancellingReply|ClassifiedReply|ModelLoadedReply|ModelBytesReply|InspectionReply|DatasetAddedReply|DatasetClearedReply|DatasetBuiltReply|DatasetUsingReply|DatasetExportedReply|DatasetLoadedReply|BackboneLoadedReply|PongReply|MemoryReply|HeldReply|ErrorReply|FatalReply} Reply
  */
+
+/**
+ * The class predicted for image `i` from `probabilities` (images x `classes`, row-major): the
+ * most probable, the first on a tie, as the Rust core predicts (two classes: the second when
+ * its probability is > 0.5).
+ */
+export function predictedClass(probabilities, i, classes) {
+  let best = 0;
+  for (let k = 1; k < classes; k++) {
+    if (probabilities[i * classes + k] > probabilities[i * classes + best]) best = k;
+  }
+  return best;
+}
 
 // ---- errors and test mode -------------------------------------------------------------------
 

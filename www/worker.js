@@ -2,7 +2,7 @@
 // and photo decoding never run on the page's thread. The messages are described in protocol.js.
 
 import { handleDataset } from './owndata-worker.js';
-import { REQUEST, REPLY, KindError, errorOf, TEST_MODE } from './protocol.js';
+import { REQUEST, REPLY, KindError, errorOf, TEST_MODE, predictedClass } from './protocol.js';
 import { loadWasm, whole, samplesOf } from './wasm-load.js';
 import { getFile, putFile } from './filestore.js';
 
@@ -193,11 +193,15 @@ function classify(id, bytes, name) {
   const by = model ? 'model' : 'imagenet';
   const r = model ? model.classify(photo, 'crop') : backbone.imagenet(photo, 'crop');
   const seen = whole(r.seen_rgba);
+  // Every class's probability by name; ImageNet's verdict is cat or not.
+  const names = model ? model.classes() : ['non-cat', 'cat'];
+  const each = model ? r.probabilities : [1 - r.probability, r.probability];
+  const probabilities = Object.fromEntries(names.map((name, i) => [name, each[i]]));
   // ImageNet's verdict names its class; both it and a pretrained-feature model have a heat map.
   const extra = by === 'imagenet' ? { class_name: r.class_name, class_probability: r.class_probability } : {};
   if (r.heat) Object.assign(extra, { heat: Array.from(r.heat), heat_side: r.heat_side });
   self.postMessage({
-    type: REPLY.CLASSIFIED, id, name, by, probability: r.probability, label: r.label,
+    type: REPLY.CLASSIFIED, id, name, by, probability: r.probability, label: r.label, probabilities,
     width: r.width, height: r.height, format: r.format, side: Math.round(Math.sqrt(seen.length / 4)),
     seen_rgba: seen, ...extra,
   }, [seen.buffer]);
@@ -267,7 +271,7 @@ function evaluationOf(info, summary) {
   };
 }
 
-// P(cat) of each test image. A pretrained-feature model's come from the test features its
+// The probability of each class of each test image (images x classes). A pretrained-feature model's come from the test features its
 // training extracted when they were kept for this dataset, backbone and side (the same numbers
 // as the backbone would compute again, ~1 s of it saved).
 function testProbabilities(info) {
@@ -287,6 +291,7 @@ function inspect(id) {
   const summary = dataset.summary();
   const evaluation = evaluationOf(info, summary);
   const probabilities = testProbabilities(info);
+  const classes = model.classes();
   const labels = dataset.labels('test');
   const side = summary.side;
   const size = side * side * 4;
@@ -297,14 +302,16 @@ function inspect(id) {
   const heat = {};
   if (info.kind === 'pretrained') {
     const wrong = [];
-    for (let i = 0; i < labels.length; i++) if (Number(probabilities[i] > 0.5) !== labels[i]) wrong.push(i);
+    for (let i = 0; i < labels.length; i++) {
+      if (predictedClass(probabilities, i, classes.length) !== labels[i]) wrong.push(i);
+    }
     const maps = model.heat_maps(dataset, 'test', Uint32Array.from(wrong));
     Object.assign(heat, { heat: Array.from(maps.values), heat_side: maps.side, heat_indices: wrong });
   }
   const transfer = [probabilities.buffer, labels.buffer, images.buffer];
   if (weights) transfer.push(weights);
   self.postMessage({
-    type: REPLY.INSPECTION, id, evaluation, probabilities, labels, images, side, weights, ...heat,
+    type: REPLY.INSPECTION, id, evaluation, classes, probabilities, labels, images, side, weights, ...heat,
   }, transfer);
 }
 

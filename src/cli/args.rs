@@ -129,9 +129,12 @@ pub enum Command {
         #[arg(long)]
         log: bool,
     },
-    /// Classify photos: one line per photo (path, probability of cat, label).
+    /// Classify photos: one line per photo (path, probability, class). The probability is the
+    /// second class's ("cat") for a two-class model, the predicted class's for more. A folder
+    /// stands for the files in it.
     Predict {
         model: PathBuf,
+        /// Photos, or folders of photos (their files, hidden ones skipped, sorted by name).
         #[arg(required = true)]
         photos: Vec<PathBuf>,
         #[arg(long, value_enum, default_value_t = FramingArg::Crop)]
@@ -139,8 +142,13 @@ pub enum Command {
         /// The backbone file a pretrained-feature model needs.
         #[arg(long, default_value = DEFAULT_BACKBONE)]
         backbone: PathBuf,
-        #[arg(long)]
+        /// One JSON object per photo, with every class's probability.
+        #[arg(long, conflicts_with = "csv")]
         json: bool,
+        /// A CSV file: file, class, each class's probability, error; rows sorted by file (the
+        /// page's "Export results" writes the same bytes).
+        #[arg(long)]
+        csv: bool,
     },
     /// Classify photos with no training: the pretrained backbone and ImageNet's cat classes
     /// (path, probability of cat, label, the likeliest cat class and its probability).

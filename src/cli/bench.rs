@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use purrceptron::data::Dataset;
 use purrceptron::features::FeatureParams;
-use purrceptron::model::classify;
+use purrceptron::model::{classify, Model, Receipt, SavedNetwork};
 use purrceptron::network::{Hyperparams, Inputs, Solver};
 use purrceptron::preprocess::{Framing, PIXELS};
 use purrceptron::{Error, Result};
@@ -116,8 +116,14 @@ pub fn bench(
     image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 90)
         .encode_image(&img)
         .map_err(|e| Error::ImageEncode(e.to_string()))?;
-    let (_, model) = timed(1, || train(&[], 2000, 0.005, Solver::Gram))?;
-    let (t, _) = timed(runs, || classify(&model.network, &jpeg, Framing::Crop))?;
+    let (_, trained) = timed(1, || train(&[], 2000, 0.005, Solver::Gram))?;
+    let model = Model::Network(SavedNetwork {
+        network: trained.network,
+        hyperparams: trained.hyperparams,
+        receipt: Receipt::default(),
+        classes: dataset.classes.clone(),
+    });
+    let (t, _) = timed(runs, || classify(&model, &jpeg, Framing::Crop))?;
     row(
         &format!("classify 12 MP JPEG ({:.1} MB)", jpeg.len() as f64 / 1e6),
         t,

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use serde_json::json;
 
 use purrceptron::data::Dataset;
-use purrceptron::model::{classify_with_heat_map, evaluate};
+use purrceptron::model::{classify_with_heat_map, evaluate, Results};
 use purrceptron::preprocess::Framing;
 use purrceptron::{Error, Result};
 
@@ -131,6 +131,7 @@ fn notice_path(output: &Path) -> PathBuf {
 pub fn eval(model: &Path, data: &Path, backbone: &Path, json: bool) -> Result<ExitCode> {
     let saved = load_model_with_backbone(model, backbone)?;
     let dataset = load_dataset(data)?;
+    saved.check_dataset(&dataset)?;
     let eval = evaluate(&saved, &dataset)?;
     if json {
         println!(
@@ -143,46 +144,93 @@ pub fn eval(model: &Path, data: &Path, backbone: &Path, json: bool) -> Result<Ex
     Ok(ExitCode::SUCCESS)
 }
 
-/// `predict`: one line per photo; exit code 2 when some could not be classified (the others
-/// still are).
-/// With a pretrained-feature model, `--json` adds the photo's heat map.
+/// What `predict` prints.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PredictFormat {
+    /// `path<TAB>probability<TAB>class`, or `path<TAB>error: ...`.
+    Lines,
+    /// One JSON object per photo.
+    Json,
+    /// The results file ([`Results`]), written once every photo is done.
+    Csv,
+}
+
+/// `predict`: one line per photo (folders stand for their files); exit code 2 when some could
+/// not be classified (the others still are). With a pretrained-feature model, `--json` adds the
+/// photo's heat map.
 pub fn predict(
     model: &Path,
     photos: &[PathBuf],
     framing: Framing,
     backbone: &Path,
-    json: bool,
+    format: PredictFormat,
 ) -> Result<ExitCode> {
     let saved = load_model_with_backbone(model, backbone)?;
+    let photos = expand_folders(photos)?;
+    let classes = saved.class_names();
+    let mut csv = Results::new(classes);
     let mut failed = 0;
-    for path in photos {
+    for path in &photos {
         let result = read(path).and_then(|bytes| classify_with_heat_map(&saved, &bytes, framing));
-        let shown = path.display();
-        match (result, json) {
-            (Ok((c, _)), false) => println!("{shown}\t{:.6}\t{}", c.probability, c.label),
-            (Ok((c, heat)), true) => {
-                let mut line = json!({"path": shown.to_string(), "probability": c.probability,
-                       "label": c.label, "width": c.width, "height": c.height,
-                       "format": c.format});
+        let shown = path.display().to_string();
+        if result.is_err() {
+            failed += 1;
+        }
+        match (result, format) {
+            (Ok((c, _)), PredictFormat::Lines) => {
+                println!("{shown}\t{:.6}\t{}", c.probability, c.label)
+            }
+            (Ok((c, heat)), PredictFormat::Json) => {
+                let probabilities: serde_json::Map<String, serde_json::Value> = classes
+                    .iter()
+                    .zip(&c.probabilities)
+                    .map(|(name, p)| (name.clone(), json!(p)))
+                    .collect();
+                let mut line = json!({"path": shown, "probability": c.probability,
+                       "label": c.label, "class": c.class, "probabilities": probabilities,
+                       "width": c.width, "height": c.height, "format": c.format});
                 if let Some(heat) = heat {
                     line["heat_map"] = json!(heat);
                 }
                 println!("{line}")
             }
-            (Err(e), false) => {
-                failed += 1;
-                println!("{shown}\terror: {e}");
+            (Ok((c, _)), PredictFormat::Csv) => csv.add(&shown, &c),
+            (Err(e), PredictFormat::Lines) => println!("{shown}\terror: {e}"),
+            (Err(e), PredictFormat::Json) => {
+                println!("{}", json!({"path": shown, "error": e.to_string()}))
             }
-            (Err(e), true) => {
-                failed += 1;
-                println!(
-                    "{}",
-                    json!({"path": shown.to_string(), "error": e.to_string()})
-                );
-            }
+            (Err(e), PredictFormat::Csv) => csv.add_error(&shown, &e.to_string()),
         }
     }
+    if format == PredictFormat::Csv {
+        print!("{}", csv.to_csv());
+    }
     Ok(photos_exit_code(failed, photos.len()))
+}
+
+/// The photos named: files as given, a folder's files (not its sub-folders or hidden files)
+/// sorted by name, in the order given.
+fn expand_folders(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    let mut photos = Vec::new();
+    for path in paths {
+        if !path.is_dir() {
+            photos.push(path.clone());
+            continue;
+        }
+        let mut files: Vec<PathBuf> = std::fs::read_dir(path)
+            .map_err(|e| Error::io(path, e))?
+            .filter_map(|entry| entry.ok().map(|e| e.path()))
+            .filter(|p| p.is_file())
+            .filter(|p| {
+                p.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| !n.starts_with('.'))
+            })
+            .collect();
+        files.sort();
+        photos.extend(files);
+    }
+    Ok(photos)
 }
 
 /// `serve`: the web app's static files on 127.0.0.1.

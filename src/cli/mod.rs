@@ -67,7 +67,15 @@ pub fn run(command: Command) -> Result<ExitCode> {
             fit,
             backbone,
             json,
-        } => commands::predict(&model, &photos, fit.into(), &backbone, json),
+            csv,
+        } => {
+            let format = match (json, csv) {
+                (true, _) => commands::PredictFormat::Json,
+                (_, true) => commands::PredictFormat::Csv,
+                _ => commands::PredictFormat::Lines,
+            };
+            commands::predict(&model, &photos, fit.into(), &backbone, format)
+        }
         Command::Imagenet {
             photos,
             backbone,

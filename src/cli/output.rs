@@ -4,7 +4,7 @@ use std::io::Write;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use purrceptron::model::{Evaluation, TrainingProgress};
+use purrceptron::model::{per_class_accuracy, Evaluation, TrainingProgress};
 
 /// `0.7` -> `70.0%`.
 pub fn pct(x: f64) -> String {
@@ -26,6 +26,45 @@ pub fn print_eval(eval: &Evaluation) {
             pct(base)
         ),
         _ => println!("test accuracy   - (no test split)"),
+    }
+    let (split, confusion) = match &eval.test_confusion {
+        Some(c) => ("test", c),
+        None => ("train", &eval.train_confusion),
+    };
+    print_confusion(split, &eval.classes, confusion);
+}
+
+/// Each class's accuracy on `split` and its confusion matrix, in columns as wide as the
+/// longest class name.
+fn print_confusion(split: &str, classes: &[String], confusion: &[Vec<usize>]) {
+    let width = classes
+        .iter()
+        .map(|c| c.chars().count())
+        .max()
+        .unwrap_or(0)
+        .max(7);
+    println!("{split} split, per class:");
+    for ((name, accuracy), row) in classes
+        .iter()
+        .zip(per_class_accuracy(confusion))
+        .zip(confusion)
+    {
+        let n: usize = row.iter().sum();
+        let accuracy = accuracy.map_or("-".to_string(), pct);
+        println!("  {name:<width$}  {accuracy:>6} of {n} right");
+    }
+    println!("{split} split, confusion matrix (rows: true class, columns: predicted):");
+    let mut head = format!("  {:<width$}", "");
+    for name in classes {
+        head.push_str(&format!("  {name:>width$}"));
+    }
+    println!("{head}");
+    for (name, row) in classes.iter().zip(confusion) {
+        let mut line = format!("  {name:<width$}");
+        for n in row {
+            line.push_str(&format!("  {n:>width$}"));
+        }
+        println!("{line}");
     }
 }
 

@@ -84,6 +84,8 @@ pub struct FeatureReport {
     pub final_iterations: usize,
     /// Accuracy on the training images (not the mirrors), in [0, 1].
     pub train_accuracy: f64,
+    /// The class predicted for each training image (not the mirrors), 0 or 1.
+    pub train_predicted: Vec<usize>,
 }
 
 /// A fitted model and how it was obtained.

@@ -5,6 +5,7 @@
 mod evaluate;
 pub mod file;
 mod receipt;
+mod results;
 mod save;
 pub mod spec;
 pub mod train;
@@ -12,13 +13,13 @@ mod warm;
 
 use std::sync::Arc;
 
-use ndarray::Array1;
-
 pub use evaluate::{
-    classify, classify_with_heat_map, evaluate, heat_maps, Classification, Evaluation, HeatMap,
+    accuracy_of, classify, classify_with_heat_map, confusion, evaluate, heat_maps,
+    per_class_accuracy, Classification, Evaluation, HeatMap,
 };
 pub use file::{SavedFeatures, SavedNetwork, SavedPretrained};
 pub use receipt::{rfc3339_utc, Receipt};
+pub use results::Results;
 pub use save::{save_features, save_network, save_pretrained};
 pub use spec::{presets, ModelSpec, Preset};
 pub use train::{Finished, Training, TrainingContext, TrainingProgress};
@@ -68,6 +69,30 @@ impl Model {
         }
     }
 
+    /// The class names, index = label: the two of a two-class model (its output is the
+    /// second's logit), or one per output.
+    pub fn class_names(&self) -> &[String] {
+        match self {
+            Model::Network(m) => &m.classes,
+            Model::Features(m) => &m.classes,
+            Model::Pretrained(m) => &m.classes,
+        }
+    }
+
+    /// Refuses a dataset whose classes are not this model's (the same names in the same
+    /// order): its labels would be read as other classes. [`Error::InvalidDataset`] names both.
+    pub fn check_dataset(&self, dataset: &crate::data::Dataset) -> Result<()> {
+        if self.class_names() == dataset.classes.as_slice() {
+            return Ok(());
+        }
+        Err(Error::InvalidDataset(format!(
+            "the model's classes are {} and this dataset's are {}: evaluate a model on a \
+             dataset of its own classes",
+            self.class_names().join(", "),
+            dataset.classes.join(", ")
+        )))
+    }
+
     /// The sha256 of the backbone file this model needs (pretrained kind), else `None`.
     pub fn backbone_sha256(&self) -> Option<&str> {
         match self {
@@ -87,16 +112,53 @@ impl Model {
     }
 }
 
-/// A fitted model that maps 64x64x3 images to logits of "cat": a network, a learned-feature
-/// model, a pretrained-feature model, or a [`Model`] of any kind.
+/// A fitted model that maps 64x64x3 images to logits: a network, a learned-feature model, a
+/// pretrained-feature model, or a [`Model`] of any kind. A two-class model has one output (the
+/// second class's logit, `P = sigmoid(z)`); a model of more classes one per class (a softmax).
 pub trait PixelModel {
-    /// Logits `(m,)` of `m` images of 12288 bytes given one after the other;
-    /// `P(cat) = sigmoid(z)`.
-    fn logits_pixels(&self, pixels: &[u8]) -> Result<Array1<f64>>;
+    /// Logits of `m` images of 12288 bytes given one after the other: `m x outputs` row-major.
+    fn scores_pixels(&self, pixels: &[u8]) -> Result<Vec<f64>>;
 
-    /// Fraction of the images whose label `sigmoid(z) > 0.5` matches `y`, in [0, 1].
+    /// The classes told apart (index = label): 2 but for a pretrained-feature model of more.
+    fn classes(&self) -> usize {
+        2
+    }
+
+    /// Logits per image: [`crate::features::logreg::outputs`] of [`classes`](Self::classes).
+    fn outputs(&self) -> usize {
+        crate::features::logreg::outputs(self.classes())
+    }
+
+    /// The class predicted for each image ([`crate::features::logreg::predicted`]).
+    fn predict_pixels(&self, pixels: &[u8]) -> Result<Vec<usize>> {
+        let outputs = self.outputs();
+        Ok(self
+            .scores_pixels(pixels)?
+            .chunks_exact(outputs)
+            .map(crate::features::logreg::predicted)
+            .collect())
+    }
+
+    /// Fraction of the images whose predicted class is their label `y`, in [0, 1].
     fn accuracy_pixels(&self, pixels: &[u8], y: &[u8]) -> Result<f64> {
-        crate::network::fraction_right(&self.logits_pixels(pixels)?, y)
+        let predicted = self.predict_pixels(pixels)?;
+        if predicted.len() != y.len() {
+            return Err(Error::Shape(format!(
+                "{} images and {} labels",
+                predicted.len(),
+                y.len()
+            )));
+        }
+        let right = predicted
+            .iter()
+            .zip(y)
+            .filter(|(&p, &l)| p == usize::from(l))
+            .count();
+        Ok(if y.is_empty() {
+            0.0
+        } else {
+            right as f64 / y.len() as f64
+        })
     }
 
     /// The side, in pixels, of the square photo the model wants: 64 but for pretrained
@@ -105,58 +167,66 @@ pub trait PixelModel {
         SIDE
     }
 
-    /// The logit of one square RGB image of `side` pixels (row-major, 3 bytes a pixel). Models
-    /// on 64x64 pixels take only `side == 64`.
-    fn logit_image(&self, rgb: &[u8], side: usize) -> Result<f64> {
+    /// The logits of one square RGB image of `side` pixels (row-major, 3 bytes a pixel).
+    /// Models on 64x64 pixels take only `side == 64`.
+    fn scores_image(&self, rgb: &[u8], side: usize) -> Result<Vec<f64>> {
         if side != SIDE {
             return Err(Error::Shape(format!(
                 "an image of side {side} for a model of 64x64 images"
             )));
         }
-        first_logit(self.logits_pixels(rgb)?)
+        let scores = self.scores_pixels(rgb)?;
+        if scores.is_empty() {
+            return Err(Error::Shape("no image".into()));
+        }
+        Ok(scores)
     }
 }
 
-fn first_logit(logits: Array1<f64>) -> Result<f64> {
-    logits
-        .first()
-        .copied()
-        .ok_or_else(|| Error::Shape("no image".into()))
-}
-
 impl PixelModel for crate::network::Network {
-    fn logits_pixels(&self, pixels: &[u8]) -> Result<Array1<f64>> {
-        crate::network::Network::logits_pixels(self, pixels)
+    fn scores_pixels(&self, pixels: &[u8]) -> Result<Vec<f64>> {
+        Ok(crate::network::Network::logits_pixels(self, pixels)?.to_vec())
     }
 }
 
 impl PixelModel for crate::features::FeatureModel {
-    fn logits_pixels(&self, pixels: &[u8]) -> Result<Array1<f64>> {
-        crate::features::FeatureModel::logits_pixels(self, pixels)
+    fn scores_pixels(&self, pixels: &[u8]) -> Result<Vec<f64>> {
+        Ok(crate::features::FeatureModel::logits_pixels(self, pixels)?.to_vec())
     }
 }
 
 impl PixelModel for crate::pretrained::PretrainedModel {
-    fn logits_pixels(&self, pixels: &[u8]) -> Result<Array1<f64>> {
+    fn scores_pixels(&self, pixels: &[u8]) -> Result<Vec<f64>> {
         crate::pretrained::PretrainedModel::logits_pixels(self, pixels)
+    }
+
+    fn classes(&self) -> usize {
+        crate::pretrained::PretrainedModel::classes(self)
     }
 
     fn photo_side(&self) -> usize {
         self.params().side()
     }
 
-    fn logit_image(&self, rgb: &[u8], side: usize) -> Result<f64> {
+    fn scores_image(&self, rgb: &[u8], side: usize) -> Result<Vec<f64>> {
         let f = self.features(rgb, side, &mut Default::default())?;
-        Ok(self.logit_from_features(&f.pooled))
+        Ok(self.logits_from_features(&f.pooled))
     }
 }
 
 impl PixelModel for Model {
-    fn logits_pixels(&self, pixels: &[u8]) -> Result<Array1<f64>> {
+    fn scores_pixels(&self, pixels: &[u8]) -> Result<Vec<f64>> {
         match self {
-            Model::Network(m) => m.network.logits_pixels(pixels),
-            Model::Features(m) => m.model.logits_pixels(pixels),
-            Model::Pretrained(m) => m.model.logits_pixels(pixels),
+            Model::Network(m) => m.network.scores_pixels(pixels),
+            Model::Features(m) => m.model.scores_pixels(pixels),
+            Model::Pretrained(m) => m.model.scores_pixels(pixels),
+        }
+    }
+
+    fn classes(&self) -> usize {
+        match self {
+            Model::Pretrained(m) => m.model.classes(),
+            _ => 2,
         }
     }
 
@@ -167,11 +237,11 @@ impl PixelModel for Model {
         }
     }
 
-    fn logit_image(&self, rgb: &[u8], side: usize) -> Result<f64> {
+    fn scores_image(&self, rgb: &[u8], side: usize) -> Result<Vec<f64>> {
         match self {
-            Model::Network(m) => m.network.logit_image(rgb, side),
-            Model::Features(m) => m.model.logit_image(rgb, side),
-            Model::Pretrained(m) => m.model.logit_image(rgb, side),
+            Model::Network(m) => m.network.scores_image(rgb, side),
+            Model::Features(m) => m.model.scores_image(rgb, side),
+            Model::Pretrained(m) => m.model.scores_image(rgb, side),
         }
     }
 }

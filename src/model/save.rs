@@ -31,6 +31,7 @@ pub fn save_network(
         network: trained.network,
         hyperparams: trained.hyperparams,
         receipt,
+        classes: dataset.classes.clone(),
     };
     Ok((saved, evaluation))
 }
@@ -48,8 +49,8 @@ pub fn save_features(
         &trained.model,
         dataset,
         HeadReport {
-            train_accuracy: trained.report.train_accuracy,
-            test_accuracy: None,
+            train_predicted: trained.report.train_predicted,
+            test_predicted: None,
             final_cost: trained.report.final_cost,
             iterations: trained.report.final_iterations,
         },
@@ -60,6 +61,7 @@ pub fn save_features(
         model: trained.model,
         cross_validation: trained.report.cross_validation,
         receipt,
+        classes: dataset.classes.clone(),
     };
     Ok((saved, evaluation))
 }
@@ -78,8 +80,8 @@ pub fn save_pretrained(
         &trained.model,
         dataset,
         HeadReport {
-            train_accuracy: trained.report.train_accuracy,
-            test_accuracy: trained.report.test_accuracy,
+            train_predicted: trained.report.train_predicted,
+            test_predicted: trained.report.test_predicted,
             final_cost: trained.report.final_cost,
             iterations: trained.report.final_iterations,
         },
@@ -90,17 +92,18 @@ pub fn save_pretrained(
         model: trained.model,
         cross_validation: trained.report.cross_validation,
         receipt,
+        classes: dataset.classes.clone(),
     };
     Ok((saved, evaluation))
 }
 
 /// What a fitted head reports of its training images.
 struct HeadReport {
-    /// Accuracy on the training images, from the features computed in training, in [0, 1].
-    train_accuracy: f64,
-    /// Accuracy on the dataset's test split if training computed it (from the test images'
-    /// features), in [0, 1]; `None`: computed here from the pixels.
-    test_accuracy: Option<f64>,
+    /// The class predicted for each training image, from the features computed in training.
+    train_predicted: Vec<usize>,
+    /// The class predicted for each image of the dataset's test split if training computed
+    /// them (from the test images' features); `None`: computed here from the pixels.
+    test_predicted: Option<Vec<usize>>,
     /// Objective of the final fit divided by `C n`.
     final_cost: f64,
     /// Iterations of the final logistic-regression fit.
@@ -117,18 +120,13 @@ fn head_receipt(
     created: String,
 ) -> Result<(Evaluation, Receipt)> {
     let test = &dataset.test;
-    let test_accuracy = match fit.test_accuracy {
+    let test_predicted = match fit.test_predicted {
         _ if test.is_empty() => None,
-        Some(accuracy) => Some(accuracy),
-        None => Some(model.accuracy_pixels(&test.pixels, &test.labels)?),
+        Some(predicted) => Some(predicted),
+        None => Some(model.predict_pixels(&test.pixels)?),
     };
-    let evaluation = Evaluation {
-        train_accuracy: fit.train_accuracy,
-        test_accuracy,
-        test_majority_baseline: (!test.is_empty()).then(|| test.majority_rate()),
-        n_train: dataset.train.len(),
-        n_test: test.len(),
-    };
+    let evaluation =
+        Evaluation::from_predictions(dataset, &fit.train_predicted, test_predicted.as_deref())?;
     let receipt = Receipt {
         dataset_sha256,
         final_cost: fit.final_cost,

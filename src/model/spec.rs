@@ -188,12 +188,14 @@ impl ModelSpec {
         }
     }
 
-    /// Whether this kind can be trained on a dataset of `classes` (index = label). Every kind
-    /// is a two-class model today (one logistic output): a dataset of more classes is refused
-    /// with what it has and what to do, before any work.
+    /// Whether this kind can be trained on a dataset of `classes` (index = label). The
+    /// pretrained-feature model tells apart 2 to [`crate::data::MAX_CLASSES`] (a softmax over
+    /// more than two); the networks and the learned-feature model are two-class models (one
+    /// logistic output, the exercise's), and a dataset of more classes is refused with what it
+    /// has and what to do, before any work.
     pub fn check_classes(&self, classes: &[String]) -> Result<()> {
-        if classes.len() == 2 {
-            return Ok(());
+        if classes.len() == 2 || matches!(self, ModelSpec::Pretrained(_)) {
+            return crate::data::check_classes(classes);
         }
         Err(Error::InvalidParameter {
             name: "model",
@@ -203,8 +205,9 @@ impl ModelSpec {
                 classes.len(),
                 classes.join(", ")
             ),
-            expected: "a dataset of two classes: the models are two-class models (one output, \
-                       the probability of the second class), so train on two of the classes",
+            expected: "a dataset of two classes: this kind is a two-class model (one output, \
+                       the probability of the second class); the pretrained-feature model \
+                       takes any number of classes, or train this one on two of them",
         })
     }
 

@@ -89,10 +89,28 @@ impl ModelSpec {
         self.start_with(train, TrainingContext::default())
     }
 
-    /// Starts training this specification on `train` with `context`. Pretrained features
-    /// without a backbone are [`Error::State`]; cached features that do not fit (another
-    /// backbone, side or image count) are [`Error::InvalidParameter`].
+    /// Starts training this specification on `train`, of the two classic classes, with
+    /// `context` (see [`start_on`](Self::start_on)).
     pub fn start_with(&self, train: &Split, context: TrainingContext) -> Result<Training> {
+        self.start_classes(train, 2, context)
+    }
+
+    /// Starts training this specification on `dataset`'s training split and classes with
+    /// `context`. A kind that cannot tell apart that many classes is refused first
+    /// ([`check_classes`](Self::check_classes)); pretrained features without a backbone are
+    /// [`Error::State`]; cached features that do not fit (another backbone, side or image
+    /// count) are [`Error::InvalidParameter`].
+    pub fn start_on(&self, dataset: &Dataset, context: TrainingContext) -> Result<Training> {
+        self.check_classes(&dataset.classes)?;
+        self.start_classes(&dataset.train, dataset.n_classes(), context)
+    }
+
+    fn start_classes(
+        &self,
+        train: &Split,
+        classes: usize,
+        context: TrainingContext,
+    ) -> Result<Training> {
         let inner = match self {
             ModelSpec::Network(hyper) => {
                 let inputs = Inputs::from(train).with_gram(context.pixel_gram)?;
@@ -118,6 +136,7 @@ impl ModelSpec {
                         backbone,
                         train,
                         test,
+                        classes,
                         context.features,
                     ),
                     None => PretrainedTrainer::new(
@@ -125,6 +144,7 @@ impl ModelSpec {
                         backbone,
                         &train.pixels,
                         &train.labels,
+                        classes,
                         context.features,
                     ),
                 };
@@ -154,8 +174,7 @@ impl ModelSpec {
         created: impl FnOnce() -> String,
         mut progress: impl FnMut(&TrainingProgress),
     ) -> Result<Finished> {
-        self.check_classes(&dataset.classes)?;
-        let mut training = self.start_with(&dataset.train, context)?;
+        let mut training = self.start_on(dataset, context)?;
         while !training.is_done() {
             training.step_default()?;
             progress(&training.progress());
@@ -294,6 +313,7 @@ impl Training {
                 let mut trained = trainer.finish()?;
                 if !same_test {
                     trained.report.test_accuracy = None;
+                    trained.report.test_predicted = None;
                 }
                 let (saved, evaluation) =
                     save_pretrained(trained, dataset, dataset_sha256, created)?;

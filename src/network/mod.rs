@@ -30,6 +30,5 @@ pub use hyperparams::{
     DEFAULT_REPORT_EVERY, DEFAULT_SEED, MAX_HIDDEN_LAYERS, MAX_ITERATIONS, MAX_UNITS,
 };
 pub use inputs::Inputs;
-pub(crate) use model::fraction_right;
 pub use model::Network;
 pub use trainer::{Progress, TrainReport, Trained, Trainer};

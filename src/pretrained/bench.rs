@@ -84,6 +84,7 @@ pub fn training(
             Arc::clone(&backbone),
             &dataset.train,
             &dataset.test,
+            dataset.n_classes(),
             cached,
         )?;
         let mut extracted_at = f64::NAN;
@@ -108,6 +109,7 @@ pub fn training(
         model: trained.model,
         cross_validation: trained.report.cross_validation,
         receipt: Receipt::default(),
+        classes: dataset.classes.clone(),
     });
     let mut photo_ms = Vec::new();
     let mut photo_probability = None;

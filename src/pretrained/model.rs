@@ -4,23 +4,26 @@
 
 use std::sync::Arc;
 
-use ndarray::Array1;
-
 use super::{PretrainedParams, FEATURES};
 use crate::backbone::{Backbone, Features, Scratch};
+use crate::data::{MAX_CLASSES, MIN_CLASSES};
+use crate::features::logreg::{predicted, probabilities};
 use crate::features::{MAX_PARAMETER, MIN_SCALE};
 use crate::preprocess::{PIXELS, SIDE};
 use crate::{Error, Result};
 
-/// A fitted head over the backbone's features. It classifies only once the backbone it was
-/// trained with is attached ([`attach_backbone`](Self::attach_backbone)).
+/// A fitted head over the backbone's features: one logit (the second class's) for two classes,
+/// one per class for 3 to [`MAX_CLASSES`]. It classifies only once the backbone it was trained
+/// with is attached ([`attach_backbone`](Self::attach_backbone)).
 #[derive(Clone)]
 pub struct PretrainedModel {
     params: PretrainedParams,
     scaler_mean: Vec<f64>,
     scaler_std: Vec<f64>,
+    /// `(outputs, FEATURES)` row-major.
     weights: Vec<f64>,
-    bias: f64,
+    /// `(outputs,)`.
+    bias: Vec<f64>,
     /// The inverse penalty the weights were fitted with.
     c: f64,
     /// Hex sha256 of the backbone file the features came from.
@@ -55,7 +58,8 @@ impl PartialEq for PretrainedModel {
 
 impl PretrainedModel {
     /// Assembles a model (no backbone attached), checking every shape ([`FEATURES`] values
-    /// each), that every value is finite and within [`MAX_PARAMETER`], scales `>=
+    /// for the scaler, `outputs x FEATURES` weights for `outputs` intercepts: one, or 3 to
+    /// [`MAX_CLASSES`]), that every value is finite and within [`MAX_PARAMETER`], scales `>=
     /// MIN_SCALE`, `c > 0`, and that `backbone_sha256` is 64 lowercase hex digits: the parts
     /// come from training or from a file. Errors are [`Error::InvalidModel`].
     pub fn from_parts(
@@ -63,16 +67,25 @@ impl PretrainedModel {
         scaler_mean: Vec<f64>,
         scaler_std: Vec<f64>,
         weights: Vec<f64>,
-        bias: f64,
+        bias: Vec<f64>,
         c: f64,
         backbone_sha256: String,
     ) -> Result<Self> {
         let bad = |m: String| Err(Error::InvalidModel(m));
-        for (name, v) in [
-            ("scaler mean", &scaler_mean),
-            ("scaler std", &scaler_std),
-            ("weights", &weights),
-        ] {
+        let outputs = bias.len();
+        if !(outputs == 1 || (MIN_CLASSES < outputs && outputs <= MAX_CLASSES)) {
+            return bad(format!(
+                "{outputs} intercepts, expected 1 (two classes) or one per class, 3 to \
+                 {MAX_CLASSES}"
+            ));
+        }
+        if weights.len() != outputs * FEATURES {
+            return bad(format!(
+                "weights has {} values, expected {outputs} x {FEATURES}",
+                weights.len()
+            ));
+        }
+        for (name, v) in [("scaler mean", &scaler_mean), ("scaler std", &scaler_std)] {
             if v.len() != FEATURES {
                 return bad(format!(
                     "{name} has {} values, expected {FEATURES}",
@@ -84,7 +97,8 @@ impl PretrainedModel {
             .iter()
             .chain(&scaler_std)
             .chain(&weights)
-            .chain([&bias, &c]);
+            .chain(&bias)
+            .chain([&c]);
         if let Some(v) = all
             .into_iter()
             .find(|v| !v.is_finite() || v.abs() > MAX_PARAMETER)
@@ -155,18 +169,26 @@ impl PretrainedModel {
     pub fn weights(&self) -> &[f64] {
         &self.weights
     }
-    pub fn bias(&self) -> f64 {
-        self.bias
+    /// The intercepts, one per output.
+    pub fn bias(&self) -> &[f64] {
+        &self.bias
+    }
+    /// The classes told apart: 2 for one output, else one per output.
+    pub fn classes(&self) -> usize {
+        match self.bias.len() {
+            1 => 2,
+            outputs => outputs,
+        }
     }
     /// Inverse penalty of the logistic regression.
     pub fn c(&self) -> f64 {
         self.c
     }
 
-    /// P(cat) of each row of `rows` (`n x FEATURES` pooled features row-major, from this model's
-    /// backbone at its side, as a training extracts them): the numbers the pixel path gives
-    /// for the same images, without the backbone. A length not a multiple of [`FEATURES`] is
-    /// [`Error::Shape`].
+    /// The probability of each class for each row of `rows` (`n x FEATURES` pooled features
+    /// row-major, from this model's backbone at its side, as a training extracts them), `n x
+    /// classes` row-major: the numbers the pixel path gives for the same images, without the
+    /// backbone. A length not a multiple of [`FEATURES`] is [`Error::Shape`].
     pub fn probabilities_of_features(&self, rows: &[f32]) -> Result<Vec<f64>> {
         if rows.len() % FEATURES != 0 {
             return Err(Error::Shape(format!(
@@ -176,19 +198,20 @@ impl PretrainedModel {
         }
         Ok(rows
             .chunks_exact(FEATURES)
-            .map(|f| crate::logistic::sigmoid(self.logit_from_features(f)))
+            .flat_map(|f| probabilities(&self.logits_from_features(f)))
             .collect())
     }
 
-    /// Logit of "cat" from [`FEATURES`] unstandardised features (pooled, or one position of
-    /// the map): `Σ_j w_j (x_j - mean_j) / std_j + bias`, summed in f64 in feature order.
-    pub fn logit_from_features(&self, f: &[f32]) -> f64 {
-        crate::features::head::logit(
+    /// The logits from [`FEATURES`] unstandardised features (pooled, or one position of the
+    /// map), one per output: `Σ_j w_oj (x_j - mean_j) / std_j + bias_o`, summed in f64 in
+    /// feature order.
+    pub fn logits_from_features(&self, f: &[f32]) -> Vec<f64> {
+        crate::features::head::logits(
             f,
             &self.scaler_mean,
             &self.scaler_std,
             &self.weights,
-            self.bias,
+            &self.bias,
         )
     }
 
@@ -199,32 +222,46 @@ impl PretrainedModel {
             .features_with(rgb, side, self.params.side(), scratch)
     }
 
-    /// The class-activation heat map of `features`: the head applied to each position of
+    /// The class-activation heat map of `features` for output `output` (0 for two classes: the
+    /// second class's logit; else a class): that output's logit at each position of
     /// [`Features::map`], `features.side x features.side` logits, row-major. The map's mean
     /// over positions is the pooled features, and the head is affine, so the heat map's mean
     /// is the image's logit (up to the rounding of the f32 pooling).
-    pub fn heat_map(&self, features: &Features) -> Vec<f32> {
+    pub fn heat_map(&self, features: &Features, output: usize) -> Vec<f32> {
+        let row = output.min(self.bias.len() - 1);
+        let weights = &self.weights[row * FEATURES..(row + 1) * FEATURES];
         features
             .map
             .chunks_exact(FEATURES)
-            .map(|position| self.logit_from_features(position) as f32)
+            .map(|position| {
+                crate::features::head::logit(
+                    position,
+                    &self.scaler_mean,
+                    &self.scaler_std,
+                    weights,
+                    self.bias[row],
+                ) as f32
+            })
             .collect()
     }
 
-    /// The logit of `rgb` (`side x side` RGB) and its heat map (see [`heat_map`](Self::heat_map)),
-    /// with the side of the map.
-    pub fn classify_rgb(&self, rgb: &[u8], side: usize) -> Result<(f64, Vec<f32>, usize)> {
+    /// The logits of `rgb` (`side x side` RGB) and the heat map (see
+    /// [`heat_map`](Self::heat_map)) of the second class (two classes) or of the class
+    /// predicted, with the side of the map.
+    pub fn classify_rgb(&self, rgb: &[u8], side: usize) -> Result<(Vec<f64>, Vec<f32>, usize)> {
         let f = self.features(rgb, side, &mut Scratch::default())?;
-        Ok((
-            self.logit_from_features(&f.pooled),
-            self.heat_map(&f),
-            f.side,
-        ))
+        let logits = self.logits_from_features(&f.pooled);
+        let output = if logits.len() == 1 {
+            0
+        } else {
+            predicted(&logits)
+        };
+        Ok((logits, self.heat_map(&f, output), f.side))
     }
 
-    /// Logits `(m,)` of `m` 64x64x3 images given one after the other (resized up to the
-    /// model's side in the backbone); `P(cat) = sigmoid(z)`.
-    pub fn logits_pixels(&self, pixels: &[u8]) -> Result<Array1<f64>> {
+    /// Logits of `m` 64x64x3 images given one after the other (resized up to the model's side
+    /// in the backbone), `m x outputs` row-major.
+    pub fn logits_pixels(&self, pixels: &[u8]) -> Result<Vec<f64>> {
         if pixels.len() % PIXELS != 0 {
             return Err(Error::Shape(format!(
                 "{} bytes are not a whole number of {PIXELS}-byte images",
@@ -236,9 +273,9 @@ impl PretrainedModel {
             .chunks_exact(PIXELS)
             .map(|img| {
                 let f = self.features(img, SIDE, &mut scratch)?;
-                Ok(self.logit_from_features(&f.pooled))
+                Ok(self.logits_from_features(&f.pooled))
             })
-            .collect::<Result<Vec<f64>>>()
-            .map(Array1::from)
+            .collect::<Result<Vec<Vec<f64>>>>()
+            .map(|rows| rows.concat())
     }
 }

@@ -13,6 +13,7 @@ use super::{image_cost, PretrainedModel, PretrainedParams, FEATURES};
 use crate::backbone::{Backbone, Scratch};
 use crate::data::Split;
 use crate::features::head::{CrossValidation, HeadFit, HeadFitter};
+use crate::features::logreg::predicted;
 use crate::features::FOLDS;
 use crate::preprocess::{PIXELS, SIDE};
 use crate::rng::Mt19937;
@@ -90,6 +91,11 @@ pub struct PretrainedReport {
     pub final_iterations: usize,
     /// Accuracy on the training images, in [0, 1].
     pub train_accuracy: f64,
+    /// The class predicted for each training image.
+    pub train_predicted: Vec<usize>,
+    /// The class predicted for each test image given with [`PretrainedTrainer::with_test`];
+    /// `None` without them.
+    pub test_predicted: Option<Vec<usize>>,
     /// Accuracy on the test images given with [`PretrainedTrainer::with_test`] (from their
     /// extracted features), in [0, 1]; `None` without them.
     pub test_accuracy: Option<f64>,
@@ -121,6 +127,8 @@ pub struct PretrainedTrainer {
     params: PretrainedParams,
     backbone: Arc<Backbone>,
     labels: Vec<u8>,
+    /// Classes the labels index, 2 to [`crate::data::MAX_CLASSES`].
+    classes: usize,
     /// The training images, 64x64x3 each.
     pixels: Vec<u8>,
     /// The test images whose features are extracted too, and their labels (maybe none).
@@ -144,8 +152,8 @@ impl std::fmt::Debug for PretrainedTrainer {
 }
 
 impl PretrainedTrainer {
-    /// Prepares training on `pixels` (`m` 64x64x3 images) and `labels` (`m` values, 0 or 1)
-    /// with `backbone`. With `cached` features of these images (same backbone sha256, same
+    /// Prepares training on `pixels` (`m` 64x64x3 images) and `labels` (`m` values,
+    /// `0..classes`; `classes` from 2 to [`crate::data::MAX_CLASSES`]) with `backbone`. With `cached` features of these images (same backbone sha256, same
     /// side, `m` rows of finite values; else [`Error::InvalidParameter`] naming what differs)
     /// it skips the extraction. Needs at least [`FOLDS`] images.
     pub fn new(
@@ -153,9 +161,17 @@ impl PretrainedTrainer {
         backbone: Arc<Backbone>,
         pixels: &[u8],
         labels: &[u8],
+        classes: usize,
         cached: Option<ExtractedFeatures>,
     ) -> Result<Self> {
         let m = labels.len();
+        if !(crate::data::MIN_CLASSES..=crate::data::MAX_CLASSES).contains(&classes) {
+            return Err(Error::InvalidParameter {
+                name: "classes",
+                value: classes.to_string(),
+                expected: "2 to 20 classes",
+            });
+        }
         if pixels.len() != m * PIXELS {
             return Err(Error::Shape(format!(
                 "{} pixel bytes for {m} labels (expected {})",
@@ -169,12 +185,13 @@ impl PretrainedTrainer {
                  its {FOLDS}-fold cross-validation"
             )));
         }
-        crate::check::labels(labels, 2)?;
+        crate::check::labels(labels, classes)?;
         let mut trainer = PretrainedTrainer {
             rng: Mt19937::new(params.seed()),
             params,
             backbone,
             labels: labels.to_vec(),
+            classes,
             pixels: pixels.to_vec(),
             test: Split::default(),
             state: State::Extracting {
@@ -197,9 +214,17 @@ impl PretrainedTrainer {
         backbone: Arc<Backbone>,
         train: &Split,
         test: &Split,
+        classes: usize,
         cached: Option<ExtractedFeatures>,
     ) -> Result<Self> {
-        let mut trainer = Self::new(params, backbone, &train.pixels, &train.labels, None)?;
+        let mut trainer = Self::new(
+            params,
+            backbone,
+            &train.pixels,
+            &train.labels,
+            classes,
+            None,
+        )?;
         if test.pixels.len() != test.labels.len() * PIXELS {
             return Err(Error::Shape(format!(
                 "{} test pixel bytes for {} labels",
@@ -207,6 +232,7 @@ impl PretrainedTrainer {
                 test.labels.len()
             )));
         }
+        crate::check::labels(&test.labels, classes)?;
         trainer.test = test.clone();
         trainer.use_cached(cached)?;
         Ok(trainer)
@@ -276,6 +302,7 @@ impl PretrainedTrainer {
             features.rows.clone(),
             FEATURES,
             &self.labels,
+            self.classes,
             1,
             &mut self.rng,
         )?;
@@ -428,17 +455,25 @@ impl PretrainedTrainer {
         )
         .map_err(|e| Error::Numerical(format!("training produced an invalid model: {e}")))?;
         model.attach_backbone(self.backbone)?;
-        let accuracy = |rows: &[f32], labels: &[u8]| {
-            let right = rows
-                .chunks_exact(FEATURES)
+        let predict = |rows: &[f32]| -> Vec<usize> {
+            rows.chunks_exact(FEATURES)
+                .map(|f| predicted(&model.logits_from_features(f)))
+                .collect()
+        };
+        let accuracy = |predicted: &[usize], labels: &[u8]| {
+            let right = predicted
+                .iter()
                 .zip(labels)
-                .filter(|(f, &y)| u8::from(model.logit_from_features(f) > 0.0) == y)
+                .filter(|(&p, &y)| p == usize::from(y))
                 .count();
             right as f64 / labels.len() as f64
         };
-        let train_accuracy = accuracy(&features.rows, &self.labels);
-        let test_accuracy =
-            (!self.test.is_empty()).then(|| accuracy(&features.test_rows, &self.test.labels));
+        let train_predicted = predict(&features.rows);
+        let train_accuracy = accuracy(&train_predicted, &self.labels);
+        let test_predicted = (!self.test.is_empty()).then(|| predict(&features.test_rows));
+        let test_accuracy = test_predicted
+            .as_deref()
+            .map(|p| accuracy(p, &self.test.labels));
         Ok(PretrainedTrained {
             model,
             report: PretrainedReport {
@@ -447,6 +482,8 @@ impl PretrainedTrainer {
                 final_iterations: fit.final_iterations,
                 train_accuracy,
                 test_accuracy,
+                train_predicted,
+                test_predicted,
             },
             features,
         })
@@ -454,8 +491,8 @@ impl PretrainedTrainer {
 }
 
 impl PretrainedParams {
-    /// Trains to the end on `pixels`/`labels` with `backbone` (see [`PretrainedTrainer::new`]),
-    /// calling `progress` after every step of [`FIT_STEP`].
+    /// Trains to the end on `pixels`/`labels` of two classes with `backbone` (see
+    /// [`PretrainedTrainer::new`]), calling `progress` after every step of [`FIT_STEP`].
     pub fn fit(
         &self,
         backbone: Arc<Backbone>,
@@ -464,7 +501,7 @@ impl PretrainedParams {
         cached: Option<ExtractedFeatures>,
         mut progress: impl FnMut(&PretrainedProgress),
     ) -> Result<PretrainedTrained> {
-        let mut t = PretrainedTrainer::new(self.clone(), backbone, pixels, labels, cached)?;
+        let mut t = PretrainedTrainer::new(self.clone(), backbone, pixels, labels, 2, cached)?;
         while !t.is_done() {
             t.step(FIT_STEP)?;
             progress(&t.progress());

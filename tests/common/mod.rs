@@ -3,6 +3,7 @@
 
 pub mod backbone;
 pub mod images;
+pub mod scenes;
 
 use std::path::PathBuf;
 use std::sync::OnceLock;

@@ -1,5 +1,5 @@
 //! The head both feature models share: features standardised, their Gram matrix, an L2 logistic
-//! regression whose inverse penalty `C` is picked by [`FOLDS`]-fold cross-validation over
+//! regression (two-class, or multinomial over more classes: see [`crate::features::logreg`]) whose inverse penalty `C` is picked by [`FOLDS`]-fold cross-validation over
 //! [`C_GRID`] on the training set only, then the final fit on every row. Resumable: each
 //! [`HeadFitter::unit`] is a bounded amount of work (a block of Gram rows, or a few solver
 //! iterations), so a Web Worker can report progress and honour a cancel between them.
@@ -44,16 +44,18 @@ pub struct CrossValidation {
     pub c: f64,
 }
 
-/// A fitted head: `logit = Σ_j weights[j] (x[j] - mean[j]) / std[j] + bias`.
+/// A fitted head: `logitₒ = Σ_j weights[o][j] (x[j] - mean[j]) / std[j] + bias[o]` for each
+/// output `o`: one (the second class's logit) for two classes, else one per class.
 #[derive(Clone, Debug, PartialEq)]
 pub struct HeadFit {
     /// Feature means over the training rows, `(nf,)`.
     pub mean: Vec<f64>,
     /// Feature standard deviations, `(nf,)`, each `>= MIN_SCALE` (else 1).
     pub std: Vec<f64>,
-    /// Weights over the standardised features, `(nf,)`.
+    /// Weights over the standardised features, `(outputs, nf)` row-major.
     pub weights: Vec<f64>,
-    pub bias: f64,
+    /// Intercepts, `(outputs,)`.
+    pub bias: Vec<f64>,
     pub cross_validation: CrossValidation,
     /// Objective of the final fit divided by `C n`: mean cross-entropy over the rows plus
     /// `‖w‖²/(2Cn)`.
@@ -67,13 +69,27 @@ pub struct HeadFit {
 /// [`crate::kernels::dot`] (the same rounding natively and in wasm). Both feature models
 /// classify with it.
 pub fn logit(f: &[f32], mean: &[f64], std: &[f64], weights: &[f64], bias: f64) -> f64 {
-    let z: Vec<f64> = f
-        .iter()
+    crate::kernels::dot(&standardised(f, mean, std), weights) + bias
+}
+
+/// The logits of a fitted head on one row of unstandardised features `f` (`(nf,)`): one per
+/// row of `weights` (`(outputs, nf)`), each as [`logit`] computes it.
+pub fn logits(f: &[f32], mean: &[f64], std: &[f64], weights: &[f64], bias: &[f64]) -> Vec<f64> {
+    let z = standardised(f, mean, std);
+    weights
+        .chunks_exact(f.len().max(1))
+        .zip(bias)
+        .map(|(w, b)| crate::kernels::dot(&z, w) + b)
+        .collect()
+}
+
+/// `(f[j] - mean[j]) / std[j]` for each feature.
+fn standardised(f: &[f32], mean: &[f64], std: &[f64]) -> Vec<f64> {
+    f.iter()
         .zip(mean)
         .zip(std)
         .map(|((&x, m), s)| (f64::from(x) - m) / s)
-        .collect();
-    crate::kernels::dot(&z, weights) + bias
+        .collect()
 }
 
 /// What every fit reads: the rows, their standardisation, labels and folds.
@@ -82,8 +98,9 @@ struct Data {
     /// Unstandardised features, `rows x nf` row-major.
     features: Vec<f32>,
     nf: usize,
-    /// Labels of the `m` images (0 or 1).
+    /// Labels of the `m` images, `0..classes`.
     labels: Vec<u8>,
+    classes: usize,
     mean: Vec<f64>,
     std: Vec<f64>,
 }
@@ -125,17 +142,19 @@ struct Gram {
 
 impl HeadFitter {
     /// Prepares a fit on `features` (`copies * m` rows of `nf` values: the `m` images, then
-    /// each further copy in the same order) with `labels` (`m` values, 0 or 1), and draws the
-    /// folds from `rng` (one shuffle of `0..m`; image `order[p]` goes to fold `p % FOLDS`).
+    /// each further copy in the same order) with `labels` (`m` values, `0..classes`), and draws
+    /// the folds from `rng` (one shuffle of `0..m`; image `order[p]` goes to fold `p % FOLDS`).
     /// Needs at least [`FOLDS`] images. Non-finite features are [`Error::Numerical`].
     pub fn new(
         features: Vec<f32>,
         nf: usize,
         labels: &[u8],
+        classes: usize,
         copies: usize,
         rng: &mut Mt19937,
     ) -> Result<Self> {
         let m = labels.len();
+        crate::check::labels(labels, classes)?;
         if nf == 0 || copies == 0 || features.len() != copies * m * nf {
             return Err(Error::Shape(format!(
                 "{} feature values for {copies} x {m} rows of {nf}",
@@ -177,6 +196,7 @@ impl HeadFitter {
                 features,
                 nf,
                 labels: labels.to_vec(),
+                classes,
                 mean,
                 std,
             },

@@ -58,20 +58,17 @@ impl Folds {
             .collect()
     }
 
-    /// A logistic regression on `rows` with inverse penalty `c`, from `warm` if given.
-    fn solver(
-        &self,
-        labels: &[u8],
-        rows: &[usize],
-        c: f64,
-        warm: Option<&(Vec<f64>, f64)>,
-    ) -> Result<Solver> {
+    /// A logistic regression of `classes` classes on `rows` with inverse penalty `c`, from
+    /// `warm` if given.
+    fn solver(&self, data: &Data, rows: &[usize], c: f64, warm: Option<&Warm>) -> Result<Solver> {
         let k = self.sub_gram(rows, rows);
+        let labels = &data.labels;
         let y: Vec<u8> = rows.iter().map(|&r| labels[r % labels.len()]).collect();
-        let start = warm.map(|(a, b)| (a.as_slice(), *b));
+        let start = warm.map(|(a, b)| (a.as_slice(), b.as_slice()));
         Solver::new(
             k,
             &y,
+            data.classes,
             c,
             start,
             SOLVER_TOLERANCE,
@@ -80,6 +77,9 @@ impl Folds {
         )
     }
 }
+
+/// A solution `(α, b)` to start the next fit from.
+type Warm = (Vec<f64>, Vec<f64>);
 
 /// The cross-validation fits, one after the other.
 #[derive(Debug)]
@@ -93,13 +93,13 @@ pub(super) struct Validating {
     /// Held-out correct answers per C.
     correct: Vec<usize>,
     /// The last solution of each fold: the next C's warm start.
-    warm: Vec<Option<(Vec<f64>, f64)>>,
+    warm: Vec<Option<Warm>>,
 }
 
 impl Validating {
     pub(super) fn start(data: &Data, folds: Folds) -> Result<FitState> {
         let rows = folds.train_rows(Some(0));
-        let solver = folds.solver(&data.labels, &rows, C_GRID[0], None)?;
+        let solver = folds.solver(data, &rows, C_GRID[0], None)?;
         Ok(FitState::Validating(Box::new(Validating {
             folds,
             task: 0,
@@ -133,7 +133,7 @@ impl Validating {
         let warm = self.warm[fold].as_ref();
         self.solver = self
             .folds
-            .solver(&data.labels, &self.rows, C_GRID[task / FOLDS], warm)?;
+            .solver(data, &self.rows, C_GRID[task / FOLDS], warm)?;
         self.task = task;
         Ok((FitState::Validating(self), cost))
     }
@@ -145,14 +145,26 @@ impl Validating {
         let (alpha, b) = self.solver.solution();
         let held = self.folds.held_rows(fold);
         let kv = self.folds.sub_gram(&held, &self.rows);
-        let logits = logreg::matvec_rect(&kv, alpha, held.len(), self.rows.len());
+        let n = self.rows.len();
+        // One column of logits per output, `held.len()` each.
+        let logits: Vec<Vec<f64>> = alpha
+            .chunks_exact(n)
+            .zip(b)
+            .map(|(a, bo)| {
+                let z = logreg::matvec_rect(&kv, a, held.len(), n);
+                z.into_iter().map(|z| z + bo).collect()
+            })
+            .collect();
         let correct = held
             .iter()
-            .zip(&logits)
-            .filter(|(&r, &z)| u8::from(z + b > 0.0) == labels[r % m])
+            .enumerate()
+            .filter(|&(h, &r)| {
+                let z: Vec<f64> = logits.iter().map(|column| column[h]).collect();
+                logreg::predicted(&z) == usize::from(labels[r % m])
+            })
             .count();
         self.correct[self.task / FOLDS] += correct;
-        self.warm[fold] = Some((alpha.to_vec(), b));
+        self.warm[fold] = Some((alpha.to_vec(), b.to_vec()));
     }
 
     /// The accuracy of every C and the C picked.
@@ -183,7 +195,7 @@ pub(super) struct FinalRegression {
 impl FinalRegression {
     fn start(data: &Data, folds: &Folds, cross_validation: CrossValidation) -> Result<FitState> {
         let rows = folds.train_rows(None);
-        let solver = folds.solver(&data.labels, &rows, cross_validation.c, None)?;
+        let solver = folds.solver(data, &rows, cross_validation.c, None)?;
         Ok(FitState::Final(Box::new(FinalRegression {
             cross_validation,
             rows,
@@ -204,14 +216,18 @@ impl FinalRegression {
         }
         let nf = data.nf;
         let (alpha, bias) = self.solver.solution();
-        // w = Zᵀα over the standardised features.
-        let mut weights = vec![0.0f64; nf];
-        for (&r, &a) in self.rows.iter().zip(alpha) {
-            let f = &data.features[r * nf..(r + 1) * nf];
-            for j in 0..nf {
-                weights[j] += a * (f64::from(f[j]) - data.mean[j]) / data.std[j];
+        let n = self.rows.len();
+        // wₒ = Zᵀαₒ over the standardised features, one row of `nf` per output.
+        let mut weights = vec![0.0f64; nf * bias.len()];
+        for (w, alpha) in weights.chunks_exact_mut(nf).zip(alpha.chunks_exact(n)) {
+            for (&r, &a) in self.rows.iter().zip(alpha) {
+                let f = &data.features[r * nf..(r + 1) * nf];
+                for j in 0..nf {
+                    w[j] += a * (f64::from(f[j]) - data.mean[j]) / data.std[j];
+                }
             }
         }
+        let bias = bias.to_vec();
         let fit = HeadFit {
             mean: data.mean.clone(),
             std: data.std.clone(),

@@ -19,7 +19,7 @@ impl Fitting {
     /// folds from the trainer's random stream.
     pub(super) fn start(inputs: &mut Inputs, learnt: Learnt, features: Vec<f32>) -> Result<State> {
         let nf = inputs.params.n_features();
-        let fitter = HeadFitter::new(features, nf, &inputs.labels, 2, &mut inputs.rng)?;
+        let fitter = HeadFitter::new(features, nf, &inputs.labels, 2, 2, &mut inputs.rng)?;
         Ok(State::Fitting(Box::new(Fitting { learnt, fitter })))
     }
 
@@ -68,17 +68,23 @@ impl Finished {
             fit.mean,
             fit.std,
             fit.weights,
-            fit.bias,
+            // Two classes: one output.
+            fit.bias.first().copied().unwrap_or(f64::NAN),
             fit.cross_validation.c,
         )
         .map_err(|e| Error::Numerical(format!("training produced an invalid model: {e}")))?;
         let nf = model.params().n_features();
         let m = inputs.labels.len();
-        let right = (0..m)
-            .filter(|&i| {
+        let train_predicted: Vec<usize> = (0..m)
+            .map(|i| {
                 let z = model.logit_from_features(&features[i * nf..(i + 1) * nf]);
-                u8::from(z > 0.0) == inputs.labels[i]
+                crate::features::logreg::predicted(&[z])
             })
+            .collect();
+        let right = train_predicted
+            .iter()
+            .zip(&inputs.labels)
+            .filter(|(&p, &l)| p == usize::from(l))
             .count();
         Ok(FeatureTrained {
             model,
@@ -88,6 +94,7 @@ impl Finished {
                 final_cost: fit.final_cost,
                 final_iterations: fit.final_iterations,
                 train_accuracy: right as f64 / m as f64,
+                train_predicted,
             },
         })
     }

@@ -4,12 +4,13 @@
 //! `dictionary` `(filters, 108)` (unit filters in whitened space), `scaler_mean` and
 //! `scaler_std` `(8 filters,)`, `weights` `(8 filters,)`, `bias` `(1,)`. Metadata (strings):
 //! `format`, `version`, `kind` = `features`, `params` (JSON of [`FeatureParams`]), `c` (the
-//! inverse penalty), `cross_validation` (JSON of [`CrossValidation`]) and `receipt`. The
-//! encoder's folded filters are recomputed on load.
+//! inverse penalty), `cross_validation` (JSON of [`CrossValidation`]), `receipt` and `classes`
+//! (the two class names; the classic two when absent). The encoder's folded filters are
+//! recomputed on load.
 
 use safetensors::Dtype;
 
-use super::{head_metadata, invalid};
+use super::{head_metadata, invalid, read_classes};
 use crate::data::container::{self, Container};
 use crate::features::{CrossValidation, FeatureModel, FeatureParams, Whitening, PATCH_LEN};
 use crate::model::Receipt;
@@ -24,6 +25,8 @@ pub struct SavedFeatures {
     pub model: FeatureModel,
     pub cross_validation: CrossValidation,
     pub receipt: Receipt,
+    /// The two class names, index = label (the logit is the second's).
+    pub classes: Vec<String>,
 }
 
 impl SavedFeatures {
@@ -56,6 +59,7 @@ impl SavedFeatures {
             m.c(),
             &self.cross_validation,
             &self.receipt,
+            &self.classes,
         )?;
         container::write(&tensors, Dtype::F64, metadata, invalid)
     }
@@ -102,6 +106,7 @@ impl SavedFeatures {
             model,
             cross_validation,
             receipt,
+            classes: read_classes(file, 2)?,
         })
     }
 }

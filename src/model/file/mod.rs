@@ -30,16 +30,18 @@ pub(super) fn json<T: serde::Serialize + ?Sized>(value: &T) -> Result<String> {
 }
 
 /// The metadata every model under the shared head (learned or pretrained features) writes:
-/// `format`, `version`, `kind`, `params` (JSON), `c`, `cross_validation` (JSON) and `receipt`
-/// (JSON); the kind adds its own keys.
+/// `format`, `version`, `kind`, `params` (JSON), `c`, `cross_validation` (JSON), `receipt`
+/// (JSON) and `classes` (JSON); the kind adds its own keys.
 pub(super) fn head_metadata<P: serde::Serialize>(
     kind: &str,
     params: &P,
     c: f64,
     cross_validation: &crate::features::CrossValidation,
     receipt: &super::Receipt,
+    classes: &[String],
 ) -> Result<HashMap<String, String>> {
     Ok(HashMap::from([
+        classes_json(classes)?,
         ("format".to_string(), FORMAT.to_string()),
         ("version".to_string(), VERSION.to_string()),
         ("kind".to_string(), kind.to_string()),
@@ -48,6 +50,30 @@ pub(super) fn head_metadata<P: serde::Serialize>(
         ("cross_validation".to_string(), json(cross_validation)?),
         ("receipt".to_string(), json(receipt)?),
     ]))
+}
+
+/// The `classes` metadata value: the JSON list of the class names, index = label.
+pub(super) fn classes_json(classes: &[String]) -> Result<(String, String)> {
+    Ok(("classes".to_string(), json(classes)?))
+}
+
+/// The class names of a model file of `count` classes: its `classes` metadata (checked as a
+/// dataset's are, and as many as the model has outputs for); a file from before class names
+/// were recorded has the classic two.
+pub(super) fn read_classes(file: &Container<'_>, count: usize) -> Result<Vec<String>> {
+    let classes: Vec<String> = match file.meta_opt("classes") {
+        Some(_) => file.meta_json("classes")?,
+        None => crate::data::CLASSES.map(String::from).to_vec(),
+    };
+    crate::data::check_classes(&classes).map_err(|e| invalid(format!("`classes`: {e}")))?;
+    if classes.len() != count {
+        return Err(invalid(format!(
+            "{} class names ({}) for a model of {count} classes",
+            classes.len(),
+            classes.join(", ")
+        )));
+    }
+    Ok(classes)
 }
 
 impl Model {

@@ -2,15 +2,16 @@
 //!
 //! Tensors (`F64`, row-major): `W1`, `b1`, `W2`, `b2`, ... with `Wl` `(n_l, n_{l-1})` and `bl`
 //! `(n_l,)`, named as in the classic notebook. Metadata (strings): `format`, `version`,
-//! `kind` = `network`, `hyperparams` (JSON of [`Hyperparams`]) and `receipt` (JSON of
-//! [`Receipt`]). Loading validates all of it.
+//! `kind` = `network`, `hyperparams` (JSON of [`Hyperparams`]), `receipt` (JSON of
+//! [`Receipt`]) and `classes` (JSON list of the two class names; the classic two when absent).
+//! Loading validates all of it.
 
 use std::collections::HashMap;
 
 use ndarray::{Array1, Array2};
 use safetensors::Dtype;
 
-use super::{invalid, json, FORMAT, VERSION};
+use super::{classes_json, invalid, json, read_classes, FORMAT, VERSION};
 use crate::data::container::{self, Container};
 use crate::model::Receipt;
 use crate::network::{Hyperparams, Network};
@@ -26,6 +27,8 @@ pub struct SavedNetwork {
     pub network: Network,
     pub hyperparams: Hyperparams,
     pub receipt: Receipt,
+    /// The two class names, index = label (the logit is the second's).
+    pub classes: Vec<String>,
 }
 
 impl SavedNetwork {
@@ -52,6 +55,7 @@ impl SavedNetwork {
             ("kind".to_string(), KIND.to_string()),
             ("hyperparams".to_string(), json(&self.hyperparams)?),
             ("receipt".to_string(), json(&self.receipt)?),
+            classes_json(&self.classes)?,
         ]);
         container::write(&tensors, Dtype::F64, metadata, invalid)
     }
@@ -93,6 +97,7 @@ impl SavedNetwork {
             network,
             hyperparams,
             receipt,
+            classes: read_classes(file, 2)?,
         })
     }
 }

@@ -1,14 +1,17 @@
 //! The pretrained-feature model in a model file, kind `pretrained`: the head only, not the
 //! backbone (it is loaded from backbone.safetensors and must have the sha256 recorded here).
 //!
-//! Tensors (`F64`): `scaler_mean`, `scaler_std` and `weights` `(1280,)`, `bias` `(1,)`.
-//! Metadata (strings): `format`, `version`, `kind` = `pretrained`, `params` (JSON of
-//! [`PretrainedParams`]), `c` (the inverse penalty), `cross_validation` (JSON of
-//! [`CrossValidation`]), `backbone_sha256` (hex sha256 of the backbone file) and `receipt`.
+//! Tensors (`F64`): `scaler_mean` and `scaler_std` `(1280,)`; two classes: `weights` `(1280,)`
+//! and `bias` `(1,)` (the second class's logit); N classes (3 to 20): `weights` `(N, 1280)`
+//! and `bias` `(N,)` (a softmax). Metadata (strings): `format`, `version`, `kind` =
+//! `pretrained`, `params` (JSON of [`PretrainedParams`]), `c` (the inverse penalty),
+//! `cross_validation` (JSON of [`CrossValidation`]), `backbone_sha256` (hex sha256 of the
+//! backbone file), `receipt` and `classes` (JSON list of the N names; the classic two when
+//! absent).
 
 use safetensors::Dtype;
 
-use super::{head_metadata, invalid};
+use super::{head_metadata, invalid, read_classes};
 use crate::data::container::{self, Container};
 use crate::features::CrossValidation;
 use crate::model::Receipt;
@@ -25,22 +28,29 @@ pub struct SavedPretrained {
     pub model: PretrainedModel,
     pub cross_validation: CrossValidation,
     pub receipt: Receipt,
+    /// The class names, index = label.
+    pub classes: Vec<String>,
 }
 
 impl SavedPretrained {
     /// Serialises the head (see the module docs for the layout).
     pub fn to_bytes(&self) -> Result<Vec<u8>> {
         let m = &self.model;
-        let bias = [m.bias()];
-        let tensors: [(&str, &[f64]); 4] = [
-            ("scaler_mean", m.scaler_mean()),
-            ("scaler_std", m.scaler_std()),
-            ("weights", m.weights()),
-            ("bias", &bias),
+        let outputs = m.bias().len();
+        // Two classes keep the layout of the files from before N classes.
+        let weights_shape = match outputs {
+            1 => vec![FEATURES],
+            n => vec![n, FEATURES],
+        };
+        let tensors: [(&str, Vec<usize>, &[f64]); 4] = [
+            ("scaler_mean", vec![FEATURES], m.scaler_mean()),
+            ("scaler_std", vec![FEATURES], m.scaler_std()),
+            ("weights", weights_shape, m.weights()),
+            ("bias", vec![outputs], m.bias()),
         ];
         let tensors: Vec<_> = tensors
             .into_iter()
-            .map(|(name, v)| container::f64_owned(name, vec![v.len()], v.iter().copied()))
+            .map(|(name, shape, v)| container::f64_owned(name, shape, v.iter().copied()))
             .collect();
         let mut metadata = head_metadata(
             KIND,
@@ -48,6 +58,7 @@ impl SavedPretrained {
             m.c(),
             &self.cross_validation,
             &self.receipt,
+            &self.classes,
         )?;
         metadata.insert(
             "backbone_sha256".to_string(),
@@ -73,19 +84,27 @@ impl SavedPretrained {
         }
         let what = " for the pretrained features";
         let read = |name: &str, shape: &[usize]| file.f64_tensor(name, shape, what);
+        let (bias_shape, bias) = file.f64_tensor_rank("bias", 1)?;
+        let outputs = bias_shape[0];
+        let weights = match outputs {
+            1 => read("weights", &[FEATURES])?,
+            n => read("weights", &[n, FEATURES])?,
+        };
         let model = PretrainedModel::from_parts(
             params,
             read("scaler_mean", &[FEATURES])?,
             read("scaler_std", &[FEATURES])?,
-            read("weights", &[FEATURES])?,
-            read("bias", &[1])?[0],
+            weights,
+            bias,
             c,
             sha256,
         )?;
+        let classes = read_classes(file, model.classes())?;
         Ok(SavedPretrained {
             model,
             cross_validation,
             receipt,
+            classes,
         })
     }
 }
