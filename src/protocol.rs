@@ -31,6 +31,12 @@ pub enum Request {
     LoadModel { id: u32, bytes: Bytes },
     /// The current model's file bytes.
     ExportModel { id: u32 },
+    /// The CSV of a folder's results ([`crate::model::Results::from_rows`]'s rows).
+    ResultsCsv {
+        id: u32,
+        classes: Vec<String>,
+        rows: Vec<Value>,
+    },
     /// Everything the inspection panel shows of the current model.
     Inspect { id: u32 },
     /// Add a photo of class `label` to the own dataset.
@@ -123,6 +129,8 @@ pub enum Reply {
         label: String,
         /// Every class's probability by class name (two for ImageNet's verdict: non-cat, cat).
         probabilities: std::collections::BTreeMap<String, f64>,
+        /// The class names in label order (an object's keys may not keep it).
+        classes: Vec<String>,
         width: u32,
         height: u32,
         format: String,
@@ -147,6 +155,8 @@ pub enum Reply {
     },
     /// The current model's file.
     ModelBytes { id: u32, bytes: Bytes },
+    /// The folder's results as a CSV file's text.
+    ResultsCsv { id: u32, csv: String },
     /// The inspection panel's data: the test split's probabilities, labels and images, and
     /// the first layer's weights as images (networks only).
     Inspection {

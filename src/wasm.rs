@@ -655,6 +655,19 @@ impl WasmPhotoSet {
     }
 }
 
+/// The CSV of a folder's results (see [`model::Results`]): `classes` the model's class names,
+/// `rows` `[{file, label, probabilities} | {file, error}]` in any order. The same bytes as
+/// `purrceptron predict --csv` for the same model and files. A row of another shape throws an
+/// Error named `internal`.
+#[wasm_bindgen]
+pub fn results_csv(classes: Vec<String>, rows: JsValue) -> Result<String, JsValue> {
+    let rows: Vec<model::results::Row> = serde_wasm_bindgen::from_value(rows)
+        .map_err(|e| err(Error::Shape(format!("results: {e}"))))?;
+    Ok(model::Results::from_rows(&classes, &rows)
+        .map_err(err)?
+        .to_csv())
+}
+
 /// The pretrained backbone (EfficientNet-Lite0) and ImageNet's classifier: the classification
 /// with no training (see [`crate::backbone::imagenet`]). Shared (`Arc`) with the trainings and
 /// models built on it, so the 4.7 MB file is parsed once.

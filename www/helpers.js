@@ -73,3 +73,21 @@ export function downloadBytes(bytes, name, keepMs) {
   // The download has its own reference by now; the URL only needs to outlive the click.
   setTimeout(() => URL.revokeObjectURL(url), keepMs);
 }
+
+/** Every file under a dropped directory entry, with its path inside the drop. */
+export async function filesOf(entry) {
+  if (entry.isFile) {
+    const file = await new Promise((resolve, reject) => entry.file(resolve, reject));
+    return [{ file, name: entry.fullPath.replace(/^\//, '') }];
+  }
+  if (!entry.isDirectory) return [];
+  const reader = entry.createReader();
+  const out = [];
+  // readEntries hands out a directory in batches; an empty batch means the end.
+  for (;;) {
+    const batch = await new Promise((resolve, reject) => reader.readEntries(resolve, reject));
+    if (batch.length === 0) break;
+    for (const child of batch) out.push(...(await filesOf(child)));
+  }
+  return out;
+}

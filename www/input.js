@@ -1,9 +1,10 @@
 // Ways photos reach the page: the file picker, a drop anywhere on the page, and a paste. Each
-// hands the files to `onFiles`.
+// hands the files to `onFiles`; a drop of folders hands their files to `onFolder`
+// ([{file, name}], name the path inside the drop), to be classified as a folder.
 
-import { $ } from './helpers.js';
+import { $, filesOf } from './helpers.js';
 
-export function wireInput(onFiles) {
+export function wireInput(onFiles, onFolder) {
   const picker = $('photos');
   picker.addEventListener('change', () => {
     onFiles(picker.files);
@@ -36,7 +37,15 @@ export function wireInput(onFiles) {
     // A drop on one of the own-dataset zones is training data, already taken care of there.
     if (event.defaultPrevented || !event.dataTransfer?.files?.length) return;
     event.preventDefault();
-    onFiles(event.dataTransfer.files);
+    // Entries must be taken during the event: the DataTransfer is emptied once it returns.
+    const entries = [...(event.dataTransfer.items ?? [])]
+      .map((item) => (item.kind === 'file' && item.webkitGetAsEntry ? item.webkitGetAsEntry() : null));
+    if (!entries.some((e) => e?.isDirectory)) {
+      onFiles(event.dataTransfer.files);
+      return;
+    }
+    Promise.all(entries.filter(Boolean).map((e) => filesOf(e).catch(() => [])))
+      .then((lists) => onFolder(lists.flat()));
   });
 
   document.addEventListener('paste', (event) => {

@@ -10,6 +10,7 @@
 // backbone.js  the pretrained network: fetched when needed, kept in IndexedDB, sent to the worker
 // saved.js     saved models                              inspect.js  what the model learnt
 // owndata.js   your own dataset                          offline.js  the service worker
+// folder.js    a whole folder classified, its results exported as CSV
 
 import { createStatus } from './status.js';
 import { createClient } from './client.js';
@@ -22,6 +23,7 @@ import { showDataset } from './dataset.js';
 import { initSaved, kindName } from './saved.js';
 import { initInspect } from './inspect.js';
 import { initOwnData } from './owndata.js';
+import { createFolder } from './folder.js';
 import { TEST_MODE } from './protocol.js';
 import './offline.js';
 
@@ -82,6 +84,7 @@ const training = createTraining({
   onStarted() {
     saved.trainingStarted();
     cards.release();
+    folder.stop();
   },
   ensureBackbone: () => backbone.ensure(),
   onTrained(info) {
@@ -103,7 +106,8 @@ const cards = createCards({
   trainDefault: () => training.trainDefault(),
   canTrain: () => training.hasDataset(),
 });
-wireInput(cards.add);
+const folder = createFolder({ call, status, hasModel: training.hasModel });
+wireInput(cards.add, folder.run);
 
 const inspector = initInspect({ call, status, hasDataset: () => training.hasDataset() });
 

@@ -2,29 +2,11 @@
 // photo is sent to the worker on its own, preprocessed there by the Rust code the CLI uses, and
 // shown as the 64x64 image the model will see. Nothing is uploaded: files are read from disk.
 
-import { $, plural, formatCount, describeSplits, rgbaCanvas, downloadBytes } from './helpers.js';
+import { $, plural, formatCount, describeSplits, rgbaCanvas, downloadBytes, filesOf } from './helpers.js';
 import { REQUEST, KindError } from './protocol.js';
 
 // Enough thumbnails to check a folder at a glance; the counts cover every photo.
 const GRID_LIMIT = 120;
-
-/** Every file under a dropped directory entry, with its path inside the drop. */
-async function filesOf(entry) {
-  if (entry.isFile) {
-    const file = await new Promise((resolve, reject) => entry.file(resolve, reject));
-    return [{ file, name: entry.fullPath.replace(/^\//, '') }];
-  }
-  if (!entry.isDirectory) return [];
-  const reader = entry.createReader();
-  const out = [];
-  // readEntries hands out a directory in batches; an empty batch means the end.
-  for (;;) {
-    const batch = await new Promise((resolve, reject) => reader.readEntries(resolve, reject));
-    if (batch.length === 0) break;
-    for (const child of batch) out.push(...(await filesOf(child)));
-  }
-  return out;
-}
 
 /**
  * Wires the panel. `call(type, payload, transfer)` talks to the worker; `status` is status.js's;

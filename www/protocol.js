@@ -31,6 +31,7 @@ export const REQUEST = Object.freeze({
   CLASSIFY: 'classify',
   LOAD_MODEL: 'load-model',
   EXPORT_MODEL: 'export-model',
+  RESULTS_CSV: 'results-csv',
   INSPECT: 'inspect',
   DATASET_ADD: 'dataset-add',
   DATASET_CLEAR: 'dataset-clear',
@@ -82,6 +83,16 @@ export const REQUEST = Object.freeze({
  * @typedef {Object} ExportModelRequest
  * @property {'export-model'} type
  * @property {number} id
+ */
+
+// Asks for the CSV of a folder's results: `classes` the model's class names, `rows` each photo's
+// {file, label, probabilities (one per class)} or {file, error}, in any order.
+/**
+ * @typedef {Object} ResultsCsvRequest
+ * @property {'results-csv'} type
+ * @property {number} id
+ * @property {Array<string>} classes
+ * @property {Array<Object>} rows
  */
 
 // Asks how the current model does on the test split.
@@ -182,7 +193,7 @@ export const REQUEST = Object.freeze({
  */
 
 /**
- * @typedef {TrainRequest|CancelRequest|ClassifyRequest|LoadModelRequest|ExportModelRequest|InspectRequest|DatasetAddRequest|DatasetClearRequest|DatasetBuildRequest|DatasetUseRequest|DatasetExportRequest|DatasetLoadRequest|LoadBackboneRequest|PingRequest|MemoryRequest|CrashRequest|HoldRequest} Request
+ * @typedef {TrainRequest|CancelRequest|ClassifyRequest|LoadModelRequest|ExportModelRequest|ResultsCsvRequest|InspectRequest|DatasetAddRequest|DatasetClearRequest|DatasetBuildRequest|DatasetUseRequest|DatasetExportRequest|DatasetLoadRequest|LoadBackboneRequest|PingRequest|MemoryRequest|CrashRequest|HoldRequest} Request
  */
 
 // ---- replies ------------------------------------------------------------------------------------
@@ -196,6 +207,7 @@ export const REPLY = Object.freeze({
   CLASSIFIED: 'classified',
   MODEL_LOADED: 'model-loaded',
   MODEL_BYTES: 'model-bytes',
+  RESULTS_CSV: 'results-csv',
   INSPECTION: 'inspection',
   DATASET_ADDED: 'dataset-added',
   DATASET_CLEARED: 'dataset-cleared',
@@ -284,7 +296,8 @@ export const REPLY = Object.freeze({
 // A photo classified: what classified it (`by`: 'model', the current model, or 'imagenet':
 // no model yet, so the backbone and ImageNet's cat classes), `probability` (two classes: the
 // second's, P(cat) in the classic set; more: the predicted class's), the label (the predicted
-// class's name), every class's probability by name, the file's size
+// class's name), every class's probability by name and the class names in label order, the
+// file's size
 // and format, and the side x side RGBA image the model saw (64 px for a model, 128 for the
 // backbone). 'imagenet' adds the likeliest cat class (its name and own probability) and the
 // heat map: heat_side x heat_side values, row-major, the class's logit from each region alone;
@@ -298,6 +311,7 @@ export const REPLY = Object.freeze({
  * @property {number} probability
  * @property {string} label
  * @property {Object<string,number>} probabilities
+ * @property {Array<string>} classes
  * @property {number} width
  * @property {number} height
  * @property {string} format
@@ -318,6 +332,14 @@ export const REPLY = Object.freeze({
  * @property {number} id
  * @property {Object} info
  * @property {string} [needs_backbone]
+ */
+
+// The CSV file of a folder's results (the bytes `purrceptron predict --csv` writes).
+/**
+ * @typedef {Object} ResultsCsvReply
+ * @property {'results-csv'} type
+ * @property {number} id
+ * @property {string} csv
  */
 
 // The current model's file bytes.
@@ -460,7 +482,7 @@ export const REPLY = Object.freeze({
  */
 
 /**
- * @typedef {ReadyReply|StartupErrorReply|ProgressReply|TrainedReply|CancellingReply|ClassifiedReply|ModelLoadedReply|ModelBytesReply|InspectionReply|DatasetAddedReply|DatasetClearedReply|DatasetBuiltReply|DatasetUsingReply|DatasetExportedReply|DatasetLoadedReply|BackboneLoadedReply|PongReply|MemoryReply|HeldReply|ErrorReply|FatalReply} Reply
+ * @typedef {ReadyReply|StartupErrorReply|ProgressReply|TrainedReply|CancellingReply|ClassifiedReply|ModelLoadedReply|ModelBytesReply|ResultsCsvReply|InspectionReply|DatasetAddedReply|DatasetClearedReply|DatasetBuiltReply|DatasetUsingReply|DatasetExportedReply|DatasetLoadedReply|BackboneLoadedReply|PongReply|MemoryReply|HeldReply|ErrorReply|FatalReply} Reply
  */
 
 /**

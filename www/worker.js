@@ -201,7 +201,7 @@ function classify(id, bytes, name) {
   const extra = by === 'imagenet' ? { class_name: r.class_name, class_probability: r.class_probability } : {};
   if (r.heat) Object.assign(extra, { heat: Array.from(r.heat), heat_side: r.heat_side });
   self.postMessage({
-    type: REPLY.CLASSIFIED, id, name, by, probability: r.probability, label: r.label, probabilities,
+    type: REPLY.CLASSIFIED, id, name, by, probability: r.probability, label: r.label, probabilities, classes: names,
     width: r.width, height: r.height, format: r.format, side: Math.round(Math.sqrt(seen.length / 4)),
     seen_rgba: seen, ...extra,
   }, [seen.buffer]);
@@ -354,6 +354,9 @@ async function handle(msg) {
       break;
     case REQUEST.EXPORT_MODEL:
       exportModel(id);
+      break;
+    case REQUEST.RESULTS_CSV:
+      self.postMessage({ type: REPLY.RESULTS_CSV, id, csv: wasm.results_csv(msg.classes, msg.rows) });
       break;
     case REQUEST.INSPECT:
       inspect(id);

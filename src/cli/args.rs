@@ -131,10 +131,11 @@ pub enum Command {
     },
     /// Classify photos: one line per photo (path, probability, class). The probability is the
     /// second class's ("cat") for a two-class model, the predicted class's for more. A folder
-    /// stands for the files in it.
+    /// stands for the files in it and in its sub-folders.
     Predict {
         model: PathBuf,
-        /// Photos, or folders of photos (their files, hidden ones skipped, sorted by name).
+        /// Photos, or folders of photos (their files and their sub-folders', hidden ones
+        /// skipped, sorted by path).
         #[arg(required = true)]
         photos: Vec<PathBuf>,
         #[arg(long, value_enum, default_value_t = FramingArg::Crop)]

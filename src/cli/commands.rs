@@ -155,7 +155,7 @@ pub enum PredictFormat {
     Csv,
 }
 
-/// `predict`: one line per photo (folders stand for their files); exit code 2 when some could
+/// `predict`: one line per photo (a folder stands for the files in it and its sub-folders); exit code 2 when some could
 /// not be classified (the others still are). With a pretrained-feature model, `--json` adds the
 /// photo's heat map.
 pub fn predict(
@@ -208,25 +208,35 @@ pub fn predict(
     Ok(photos_exit_code(failed, photos.len()))
 }
 
-/// The photos named: files as given, a folder's files (not its sub-folders or hidden files)
-/// sorted by name, in the order given.
+/// The photos named: files as given; a folder's files and those of its sub-folders (hidden
+/// files and folders skipped), sorted by path, in the order given.
 fn expand_folders(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    let hidden = |p: &Path| {
+        p.file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.starts_with('.'))
+    };
     let mut photos = Vec::new();
     for path in paths {
         if !path.is_dir() {
             photos.push(path.clone());
             continue;
         }
-        let mut files: Vec<PathBuf> = std::fs::read_dir(path)
-            .map_err(|e| Error::io(path, e))?
-            .filter_map(|entry| entry.ok().map(|e| e.path()))
-            .filter(|p| p.is_file())
-            .filter(|p| {
-                p.file_name()
-                    .and_then(|n| n.to_str())
-                    .is_some_and(|n| !n.starts_with('.'))
-            })
-            .collect();
+        let mut files = Vec::new();
+        let mut folders = vec![path.clone()];
+        while let Some(folder) = folders.pop() {
+            for entry in std::fs::read_dir(&folder).map_err(|e| Error::io(&folder, e))? {
+                let p = entry.map_err(|e| Error::io(&folder, e))?.path();
+                if hidden(&p) {
+                    continue;
+                }
+                if p.is_dir() {
+                    folders.push(p);
+                } else if p.is_file() {
+                    files.push(p);
+                }
+            }
+        }
         files.sort();
         photos.extend(files);
     }

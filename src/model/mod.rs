@@ -5,7 +5,7 @@
 mod evaluate;
 pub mod file;
 mod receipt;
-mod results;
+pub mod results;
 mod save;
 pub mod spec;
 pub mod train;

@@ -9,7 +9,23 @@
 //! probabilities and the error's message. Fields with a comma, a quote or a line break are
 //! quoted (RFC 4180); lines end with CRLF, as RFC 4180 and spreadsheets expect.
 
+use serde::Deserialize;
+
 use super::Classification;
+use crate::{Error, Result};
+
+/// One photo's result as the page keeps it: the class and every class's probability, or the
+/// error that kept it from being classified.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+pub struct Row {
+    pub file: String,
+    #[serde(default)]
+    pub label: Option<String>,
+    #[serde(default)]
+    pub probabilities: Option<Vec<f64>>,
+    #[serde(default)]
+    pub error: Option<String>,
+}
 
 /// The rows of a results file, collected in any order.
 #[derive(Clone, Debug, Default)]
@@ -47,6 +63,31 @@ impl Results {
         line.extend(self.classes.iter().map(|_| String::new()));
         line.push(field(error));
         self.rows.push((file.to_string(), line.join(",")));
+    }
+
+    /// The file of `rows` for a model of `classes`: each row has a label and one probability
+    /// per class in [0, 1], or an error; anything else is [`Error::Shape`] naming the row.
+    pub fn from_rows(classes: &[String], rows: &[Row]) -> Result<Results> {
+        let mut results = Results::new(classes);
+        for (i, row) in rows.iter().enumerate() {
+            match (&row.label, &row.probabilities, &row.error) {
+                (Some(label), Some(p), None)
+                    if p.len() == classes.len() && p.iter().all(|v| (0.0..=1.0).contains(v)) =>
+                {
+                    results.add_probabilities(&row.file, label, p)
+                }
+                (None, None, Some(error)) => results.add_error(&row.file, error),
+                _ => {
+                    return Err(Error::Shape(format!(
+                        "result {i} ({}): expected a class with {} probabilities in [0, 1], or \
+                         an error",
+                        row.file,
+                        classes.len()
+                    )))
+                }
+            }
+        }
+        Ok(results)
     }
 
     /// Photos added so far.
@@ -105,6 +146,39 @@ mod tests {
              b.jpg,ripe,0.500000,0.250000,0.250000,\r\n\
              \"c\nd.jpg\",\"un,ripe\",0.123457,0.876543,0.000000,\r\n"
         );
+    }
+
+    #[test]
+    fn rows_as_the_page_keeps_them() {
+        let classes = ["non-cat".to_string(), "cat".to_string()];
+        let row = |label: Option<&str>, p: Option<Vec<f64>>, error: Option<&str>| Row {
+            file: "a.png".into(),
+            label: label.map(String::from),
+            probabilities: p,
+            error: error.map(String::from),
+        };
+        let r = Results::from_rows(
+            &classes,
+            &[
+                row(Some("cat"), Some(vec![0.25, 0.75]), None),
+                row(None, None, Some("broken")),
+            ],
+        )
+        .unwrap();
+        assert_eq!(
+            r.to_csv(),
+            "file,class,non-cat,cat,error\r\na.png,cat,0.250000,0.750000,\r\na.png,,,,broken\r\n"
+        );
+        for bad in [
+            row(Some("cat"), Some(vec![0.25]), None),
+            row(Some("cat"), Some(vec![0.25, 1.5]), None),
+            row(Some("cat"), None, None),
+            row(Some("cat"), Some(vec![0.5, 0.5]), Some("both")),
+            row(None, None, None),
+        ] {
+            let e = Results::from_rows(&classes, std::slice::from_ref(&bad)).unwrap_err();
+            assert!(e.to_string().contains("result 0 (a.png)"), "{bad:?}: {e}");
+        }
     }
 
     #[test]

@@ -73,6 +73,11 @@ fn requests() -> Vec<Request> {
             bytes: bytes.clone(),
         },
         Request::ExportModel { id: 5 },
+        Request::ResultsCsv {
+            id: 5,
+            classes: vec!["non-cat".into(), "cat".into()],
+            rows: vec![json!({"file": "a.jpg", "error": "not an image"})],
+        },
         Request::Inspect { id: 6 },
         Request::DatasetAdd {
             id: 7,
@@ -152,6 +157,7 @@ fn replies() -> Vec<Reply> {
             probability: 0.9,
             label: "cat".into(),
             probabilities: [("non-cat".to_string(), 0.1), ("cat".to_string(), 0.9)].into(),
+            classes: vec!["non-cat".into(), "cat".into()],
             width: 640,
             height: 480,
             format: "jpeg".into(),
@@ -166,6 +172,10 @@ fn replies() -> Vec<Reply> {
             id: 4,
             info: object.clone(),
             needs_backbone: Some("ab".repeat(32)),
+        },
+        Reply::ResultsCsv {
+            id: 5,
+            csv: "file,class\r\n".into(),
         },
         Reply::ModelBytes {
             id: 5,
@@ -357,6 +367,7 @@ fn optional_fields_are_left_out_when_absent_and_marked_so_in_js() {
         probability: 0.25,
         label: "non-cat".into(),
         probabilities: [("non-cat".to_string(), 0.75), ("cat".to_string(), 0.25)].into(),
+        classes: vec!["non-cat".into(), "cat".into()],
         width: 64,
         height: 64,
         format: "png".into(),

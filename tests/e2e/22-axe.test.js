@@ -4,6 +4,9 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { mkdtemp, writeFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { createRequire } from 'node:module';
 import {
   openApp, train, chooseFiles, waitForCards, waitForStatus, photoFromTestImage, garbageFile, noErrors,
@@ -36,7 +39,7 @@ async function assertAccessible(page, state) {
   assert.deepEqual(found, [], `${state}: ${JSON.stringify(found, null, 2)}`);
 }
 
-test('axe-core finds no violation: loaded, trained, photos classified with an error card, inspection open, a saved model listed, own dataset with photos',
+test('axe-core finds no violation: loaded, trained, photos classified with an error card, inspection open, a folder classified, a saved model listed, own dataset with photos',
   { timeout: 180_000 }, async () => {
     const app = await openApp();
     apps.push(app);
@@ -53,6 +56,19 @@ test('axe-core finds no violation: loaded, trained, photos classified with an er
     assert.equal(cards.filter((c) => c.error).length, 1);
     await page.waitForSelector('#inspect:not([hidden])', { timeout: 30_000 });
     await assertAccessible(page, 'photos classified (one error card), inspection panel open');
+
+    // A folder classified: its progress, the counts that filter the list, the list itself.
+    const folder = await mkdtemp(path.join(tmpdir(), 'purrceptron-axe-'));
+    try {
+      for (const i of [1, 2]) await writeFile(path.join(folder, `f${i}.png`), photoFromTestImage(i));
+      await writeFile(path.join(folder, 'notes.txt'), 'not a photo');
+      await page.setInputFiles('[data-testid=folder-input]', folder);
+      await page.waitForFunction(() => /^3 of 3 photos classified\.$/.test(document.querySelector('[data-testid=folder-progress]').textContent),
+        null, { timeout: 30_000 });
+      await assertAccessible(page, 'a folder classified');
+    } finally {
+      await rm(folder, { recursive: true, force: true });
+    }
 
     await page.setInputFiles('[data-testid=own-cat-files]', [1, 2, 3].map((i) => photo(`own-cat-${i}.png`, i)));
     await page.setInputFiles('[data-testid=own-other-files]', [4, 5, 6].map((i) => photo(`own-other-${i}.png`, i)));

@@ -321,10 +321,10 @@ export const garbageFile = () => ({
 });
 export const emptyFile = () => ({ name: 'empty.png', mimeType: 'image/png', buffer: Buffer.alloc(0) });
 
-/** Runs the native CLI; resolves with {code, stdout, stderr}. */
-export function runCli(args) {
+/** Runs the native CLI (from `cwd`, the repository by default); resolves with {code, stdout, stderr}. */
+export function runCli(args, { cwd = ROOT } = {}) {
   return new Promise((resolve, reject) => {
-    const child = spawn(BIN, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(BIN, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => { stdout += d; });
