@@ -48,6 +48,13 @@ pub enum Request {
     },
     /// Forget the own dataset's photos.
     DatasetClear { id: u32 },
+    /// The own dataset's classes changed: class `i` is `names[i]` with the photos of the old
+    /// class `from[i]` (-1: a new class).
+    DatasetClasses {
+        id: u32,
+        names: Vec<String>,
+        from: Vec<i32>,
+    },
     /// Split the own dataset's photos into a dataset.
     DatasetBuild {
         id: u32,
@@ -198,6 +205,12 @@ pub enum Reply {
     },
     /// The own dataset's photos are forgotten.
     DatasetCleared { id: u32, counts: Option<Value> },
+    /// The own dataset's classes now, by label, with each one's counts.
+    DatasetClassesSet {
+        id: u32,
+        classes: Vec<String>,
+        counts: Value,
+    },
     /// The own dataset is built.
     DatasetBuilt {
         id: u32,

@@ -636,9 +636,22 @@ impl WasmPhotoSet {
         })
     }
 
-    /// `{cats, non_cats, cats_ok, non_cats_ok}`: photos given and photos decoded.
-    pub fn counts(&self) -> Result<JsValue, JsValue> {
-        to_js(&self.inner.counts())
+    /// Photos given and decoded of each class, by label: `[{given, ok}]`.
+    pub fn class_counts(&self) -> Result<JsValue, JsValue> {
+        to_js(&self.inner.class_counts())
+    }
+
+    /// The class names, by label.
+    pub fn classes(&self) -> Vec<String> {
+        self.inner.classes().to_vec()
+    }
+
+    /// Changes the classes (see [`PhotoSet::set_classes`]): class `i` is named `names[i]` and
+    /// keeps the photos of the old class `from[i]`, or starts empty (`from[i]` < 0). Bad names
+    /// throw an Error named `parameter`; nothing changes then.
+    pub fn set_classes(&mut self, names: Vec<String>, from: Vec<i32>) -> Result<(), JsValue> {
+        let from: Vec<Option<usize>> = from.iter().map(|&f| usize::try_from(f).ok()).collect();
+        self.inner.set_classes(names, &from).map_err(err)
     }
 
     /// Forgets every photo.

@@ -11,6 +11,7 @@
 // saved.js     saved models                              inspect.js  what the model learnt
 // owndata.js   your own dataset                          offline.js  the service worker
 // folder.js    a whole folder classified, its results exported as CSV
+// webcam.js    the camera: frames recorded into a class, the live preview
 
 import { createStatus } from './status.js';
 import { createClient } from './client.js';
@@ -24,6 +25,7 @@ import { initSaved, kindName } from './saved.js';
 import { initInspect } from './inspect.js';
 import { initOwnData } from './owndata.js';
 import { createFolder } from './folder.js';
+import { createWebcam } from './webcam.js';
 import { TEST_MODE } from './protocol.js';
 import './offline.js';
 
@@ -136,4 +138,5 @@ async function keepTrained(info) {
 }
 
 status.set('loading');
-initOwnData({ call, status, onDataset: (summary) => training.setSummary(summary), hasBuiltin: () => hasBuiltin });
+const webcam = createWebcam({ call, status });
+initOwnData({ call, status, onDataset: (summary) => training.setSummary(summary), hasBuiltin: () => hasBuiltin, webcam });

@@ -36,30 +36,40 @@ export function handleDataset(msg, state) {
   }
   switch (type) {
     case REQUEST.DATASET_ADD: {
-      // Checked here: wasm-bindgen would wrap 256 to 0 on the way to a Rust u8.
-      if (msg.label !== 0 && msg.label !== 1) throw new KindError('parameter', `label ${JSON.stringify(msg.label)}: expected 0 or 1`);
       photos ??= new wasm.WasmPhotoSet('crop');
+      // Checked here: wasm-bindgen would wrap 256 to 0 on the way to a Rust u8.
+      const classes = photos.classes().length;
+      if (!Number.isInteger(msg.label) || msg.label < 0 || msg.label >= classes) {
+        throw new KindError('parameter', `label ${JSON.stringify(msg.label)}: expected a class, 0 to ${classes - 1}`);
+      }
       const name = String(msg.name ?? '');
       let reply;
       try {
         const p = photos.add(msg.label, name, new Uint8Array(msg.bytes));
         const rgba = whole(p.rgba);
         reply = { type: REPLY.DATASET_ADDED, id, name, label: msg.label, ok: true, width: p.width, height: p.height,
-          format: p.format, rgba, counts: photos.counts() };
+          format: p.format, rgba, counts: photos.class_counts() };
         return { reply, transfer: [rgba.buffer] };
       } catch (e) {
         // A photo that cannot be decoded is counted (as the CLI counts it) and named to the page;
         // it is not a failed request.
         reply = { type: REPLY.DATASET_ADDED, id, name, label: msg.label, ok: false,
-          error: e instanceof Error ? e.message : String(e), counts: photos.counts() };
+          error: e instanceof Error ? e.message : String(e), counts: photos.class_counts() };
         return { reply, transfer: [] };
       }
     }
     case REQUEST.DATASET_CLEAR:
       if (photos) photos.clear();
-      return { reply: { type: REPLY.DATASET_CLEARED, id, counts: photos ? photos.counts() : null }, transfer: [] };
+      return { reply: { type: REPLY.DATASET_CLEARED, id, counts: photos ? photos.class_counts() : null }, transfer: [] };
+    case REQUEST.DATASET_CLASSES: {
+      photos ??= new wasm.WasmPhotoSet('crop');
+      const from = Array.isArray(msg.from) && msg.from.every(Number.isInteger) ? Int32Array.from(msg.from) : null;
+      if (!Array.isArray(msg.names) || !from) throw new KindError('internal', 'dataset-classes needs names and from');
+      photos.set_classes(msg.names.map(String), from);
+      return { reply: { type: REPLY.DATASET_CLASSES_SET, id, classes: photos.classes(), counts: photos.class_counts() }, transfer: [] };
+    }
     case REQUEST.DATASET_BUILD:
-      if (!photos) throw new KindError('state', 'add photos of cats and of other things first');
+      if (!photos) throw new KindError('state', 'add photos of each class first');
       return ownReply(REPLY.DATASET_BUILT, id, photos.build(Number(msg.test_fraction), Number(msg.seed)));
     case REQUEST.DATASET_LOAD:
       return ownReply(REPLY.DATASET_LOADED, id, new wasm.WasmDataset(new Uint8Array(msg.bytes)));

@@ -1,4 +1,5 @@
-// "Your own dataset": two drop zones (cats / not cats) that take photos or whole folders. Each
+// "Your own dataset": a list of classes (2 to 20; cats and everything else to start with), each
+// a drop zone that takes photos or whole folders, named, added and removed by the person. Each
 // photo is sent to the worker on its own, preprocessed there by the Rust code the CLI uses, and
 // shown as the 64x64 image the model will see. Nothing is uploaded: files are read from disk.
 
@@ -7,12 +8,28 @@ import { REQUEST, KindError } from './protocol.js';
 
 // Enough thumbnails to check a folder at a glance; the counts cover every photo.
 const GRID_LIMIT = 120;
+const MAX_CLASSES = 20;
+const MAX_NAME = 64;
+
+/**
+ * A class of the list: its label in the worker's photo set (labels follow the order classes
+ * were created in, and close up when one is removed), its name and its zone's elements.
+ * @typedef {Object} OwnClass
+ * @property {number} label
+ * @property {string} name
+ * @property {HTMLElement} zone
+ * @property {HTMLInputElement} nameInput
+ * @property {HTMLElement} count
+ * @property {HTMLElement} grid
+ * @property {HTMLButtonElement} remove
+ */
 
 /**
  * Wires the panel. `call(type, payload, transfer)` talks to the worker; `status` is status.js's;
- * `onDataset(summary)` tells the page which dataset training now uses.
+ * `onDataset(summary)` tells the page which dataset training now uses; `webcam` (webcam.js)
+ * records frames into a class.
  */
-export function initOwnData({ call, status, onDataset, hasBuiltin }) {
+export function initOwnData({ call, status, onDataset, hasBuiltin, webcam }) {
   const { announce, clearError } = status;
   const report = (e, text) => status.report(e, text);
   const el = {
@@ -25,40 +42,47 @@ export function initOwnData({ call, status, onDataset, hasBuiltin }) {
     exportButton: $('own-export'),
     load: $('own-load'),
     radios: [...document.querySelectorAll('input[name=own-use]')],
+    zones: $('own-zones'),
+    add: $('class-add'),
+    template: $('own-class-template'),
   };
-  const zones = {
-    1: { zone: $('own-zone-cat'), grid: $('own-cat-grid'), count: $('own-cat-count'), files: $('own-cat-files'),
-      folder: $('own-cat-folder'), what: 'cat' },
-    0: { zone: $('own-zone-other'), grid: $('own-other-grid'), count: $('own-other-count'), files: $('own-other-files'),
-      folder: $('own-other-folder'), what: 'non-cat' },
-  };
+  /** @type {OwnClass[]} in the order shown */
+  const classes = [];
   const queue = [];
   let pumping = null;
-  let counts = { cats: 0, non_cats: 0, cats_ok: 0, non_cats_ok: 0 };
+  let counts = []; // {given, ok} by label
   let hasOwn = false;
   let busy = false;
+  let made = 0; // zones made so far, for unique element ids
+  let frames = 0; // webcam frames recorded so far, for their names
+
+  const countOf = (c) => counts[c.label] ?? { given: 0, ok: 0 };
+  // The worker's class names, by label.
+  const names = () => classes.slice().sort((a, b) => a.label - b.label).map((c) => c.name);
 
   function refresh() {
     const waiting = queue.length > 0 || pumping !== null;
-    el.build.disabled = busy || waiting || counts.cats_ok === 0 || counts.non_cats_ok === 0;
-    el.clear.disabled = busy || counts.cats + counts.non_cats === 0;
+    el.build.disabled = busy || waiting || classes.some((c) => countOf(c).ok === 0);
+    el.clear.disabled = busy || counts.every((c) => c.given === 0);
     el.exportButton.disabled = busy || !hasOwn;
+    el.add.disabled = busy || classes.length >= MAX_CLASSES;
     // Without the classic set on the server there is nothing to switch back to.
     for (const r of el.radios) r.disabled = busy || !hasOwn || (r.value === 'builtin' && !hasBuiltin());
-    for (const [label, z] of Object.entries(zones)) {
-      const given = label === '1' ? counts.cats : counts.non_cats;
-      const ok = label === '1' ? counts.cats_ok : counts.non_cats_ok;
-      z.zone.dataset.count = String(ok);
-      z.count.textContent = given === 0
-        ? (label === '1' ? 'Drop cat photos here.' : 'Drop photos without cats here.')
+    for (const c of classes) {
+      const { given, ok } = countOf(c);
+      c.zone.dataset.count = String(ok);
+      c.remove.disabled = busy || classes.length <= 2;
+      c.remove.setAttribute('aria-label', `Remove the class ${c.name}` + (given ? ` and its ${plural(given, 'photo', 'photos')}` : ''));
+      c.count.textContent = given === 0
+        ? (c.name === 'cat' ? 'Drop cat photos here.' : c.name === 'non-cat' ? 'Drop photos without cats here.'
+          : `Drop photos of ${c.name} here.`)
         : `${plural(ok, 'photo', 'photos')}` + (given > ok ? ` (${given - ok} could not be read)` : '') +
           (waiting ? ' — reading…' : '');
     }
   }
 
-  function thumbnail(label, r) {
-    const grid = zones[label].grid;
-    if (grid.childElementCount >= GRID_LIMIT) return;
+  function thumbnail(c, r) {
+    if (c.grid.childElementCount >= GRID_LIMIT) return;
     const li = document.createElement('li');
     li.title = r.name;
     if (r.ok) {
@@ -67,18 +91,20 @@ export function initOwnData({ call, status, onDataset, hasBuiltin }) {
       li.className = 'own-bad';
       li.textContent = `${r.name}: ${r.error}`;
     }
-    grid.append(li);
+    c.grid.append(li);
   }
 
-  // One photo at a time: a folder of thousands never sits in memory whole.
+  // One photo at a time: a folder of thousands never sits in memory whole. A photo's class is
+  // looked up when it is sent, so a class renamed meanwhile still gets it; a removed one does not.
   async function pump() {
     while (queue.length) {
-      const { label, file, name } = queue.shift();
+      const { owner, file, name } = queue.shift();
+      if (!classes.includes(owner)) continue;
       try {
         const bytes = await file.arrayBuffer();
-        const r = await call(REQUEST.DATASET_ADD, { label: Number(label), name, bytes }, [bytes]).reply;
+        const r = await call(REQUEST.DATASET_ADD, { label: owner.label, name, bytes }, [bytes]).reply;
         counts = r.counts;
-        thumbnail(label, r);
+        thumbnail(owner, r);
       } catch (e) {
         report(e, `${name}: ${e.message}`);
       }
@@ -86,16 +112,15 @@ export function initOwnData({ call, status, onDataset, hasBuiltin }) {
     }
   }
 
-  function add(label, items) {
+  function add(owner, items) {
     if (items.length === 0) return;
     clearError();
-    for (const item of items) queue.push({ label, ...item });
+    for (const item of items) queue.push({ owner, ...item });
     if (!pumping) {
       pumping = pump().finally(() => {
         pumping = null;
         refresh();
-        announce(`Your dataset: ${plural(counts.cats_ok, 'cat photo', 'cat photos')} and ` +
-          `${plural(counts.non_cats_ok, 'other photo', 'other photos')}.`);
+        announce(`Your dataset: ${classes.map((c) => plural(countOf(c).ok, `${c.name} photo`, `${c.name} photos`)).join(', ')}.`);
       });
     }
     refresh();
@@ -105,40 +130,162 @@ export function initOwnData({ call, status, onDataset, hasBuiltin }) {
   // it, as the CLI names them, so the same folder gives the same split either way.
   const named = (files) => [...files].map((file) => ({ file, name: file.webkitRelativePath || file.name }));
 
-  for (const [label, z] of Object.entries(zones)) {
-    for (const input of [z.files, z.folder]) {
+  // The worker's classes become `list` (names by new label) with the photos of `from` (old
+  // labels, -1 for none); the page's classes take their new labels from `labels`.
+  async function setClasses(list, from) {
+    await pumping;
+    const r = await call(REQUEST.DATASET_CLASSES, { names: list, from }).reply;
+    counts = r.counts;
+    return r;
+  }
+
+  /** Why `name` cannot name class `c` (null when it can). */
+  function nameProblem(name, c) {
+    if (name === '') return 'A class needs a name.';
+    if ([...name].length > MAX_NAME) return `A class name has at most ${MAX_NAME} characters.`;
+    if (classes.some((o) => o !== c && o.name === name)) return `There is already a class named “${name}”.`;
+    return null;
+  }
+
+  // A zone for a class of label `label` named `name`; `legacy` keeps the element names the
+  // first two zones have always had (own-cat-*, own-other-*).
+  function makeZone(label, name, legacy) {
+    made++;
+    const id = legacy ? `own-${legacy}` : `own-class-${made}`;
+    const zone = el.template.content.firstElementChild.cloneNode(true);
+    const q = (sel) => zone.querySelector(sel);
+    /** @type {OwnClass} */
+    const c = {
+      label, name, zone, nameInput: q('.own-name'), count: q('.own-count'), grid: q('.own-grid'), remove: q('.own-remove'),
+    };
+    c.nameInput.id = `${id}-name`;
+    c.nameInput.value = name;
+    q('.own-name-label').htmlFor = c.nameInput.id;
+    const files = q('.own-files-input');
+    const folder = q('.own-folder-input');
+    files.id = `${id}-files`;
+    folder.id = `${id}-folder`;
+    q('.own-files-label').htmlFor = files.id;
+    q('.own-folder-label').htmlFor = folder.id;
+    c.count.id = `${id}-count`;
+    c.grid.id = `${id}-grid`;
+    files.setAttribute('aria-describedby', c.nameInput.id);
+    folder.setAttribute('aria-describedby', c.nameInput.id);
+    c.grid.setAttribute('aria-label', `Your ${name} photos, as the model sees them`);
+    if (legacy) {
+      zone.id = `own-zone-${legacy}`;
+      zone.dataset.testid = `own-zone-${legacy}`;
+      files.dataset.testid = `own-${legacy}-files`;
+      folder.dataset.testid = `own-${legacy}-folder`;
+      c.count.dataset.testid = `own-${legacy}-count`;
+    }
+    zone.dataset.label = String(label);
+    for (const input of [files, folder]) {
       input.addEventListener('change', () => {
-        add(label, named(input.files ?? []));
+        add(c, named(input.files ?? []));
         input.value = '';
       });
     }
-    z.zone.addEventListener('dragover', (event) => {
+    c.nameInput.addEventListener('change', () => rename(c));
+    // Webcam frames join the class as photos named by the class and their number.
+    const record = q('.own-webcam');
+    record.setAttribute('aria-describedby', c.nameInput.id);
+    webcam.hold(record, (blob) => {
+      frames++;
+      add(c, [{ file: blob, name: `webcam-${String(frames).padStart(5, '0')}.jpg` }]);
+    });
+    c.remove.addEventListener('click', () => remove(c));
+    zone.addEventListener('dragover', (event) => {
       event.preventDefault();
       event.dataTransfer.dropEffect = 'copy';
-      z.zone.classList.add('own-over');
+      zone.classList.add('own-over');
     });
-    z.zone.addEventListener('dragleave', () => z.zone.classList.remove('own-over'));
-    z.zone.addEventListener('drop', async (event) => {
+    zone.addEventListener('dragleave', () => zone.classList.remove('own-over'));
+    zone.addEventListener('drop', async (event) => {
       // Prevented, so the page's "classify what is dropped" handler leaves these photos alone:
       // they are training data.
       event.preventDefault();
-      z.zone.classList.remove('own-over');
+      zone.classList.remove('own-over');
       // Entries must be taken during the event: the DataTransfer is emptied once it returns.
       const entries = [...(event.dataTransfer?.items ?? [])]
         .map((item) => (item.kind === 'file' && item.webkitGetAsEntry ? item.webkitGetAsEntry() : null));
-      const files = [...(event.dataTransfer?.files ?? [])];
-      if (entries.length === files.length && entries.every(Boolean)) {
+      const dropped = [...(event.dataTransfer?.files ?? [])];
+      if (entries.length === dropped.length && entries.every(Boolean)) {
         const items = [];
         for (const [i, entry] of entries.entries()) {
-          if (entry.isFile) items.push({ file: files[i], name: files[i].name });
+          if (entry.isFile) items.push({ file: dropped[i], name: dropped[i].name });
           else items.push(...(await filesOf(entry).catch((e) => { report(e, `${entry.name}: ${e.message}`); return []; })));
         }
-        add(label, items);
+        add(c, items);
       } else {
-        add(label, named(files));
+        add(c, named(dropped));
+      }
+    });
+    return c;
+  }
+
+  function rename(c) {
+    const name = c.nameInput.value.trim();
+    const problem = nameProblem(name, c);
+    if (problem) {
+      c.nameInput.setAttribute('aria-invalid', 'true');
+      report(new KindError('parameter', problem));
+      c.nameInput.value = c.name;
+      return;
+    }
+    c.nameInput.removeAttribute('aria-invalid');
+    if (name === c.name) return;
+    const before = c.name;
+    c.name = name;
+    run(async () => {
+      try {
+        await setClasses(names(), names().map((_, i) => i));
+        c.grid.setAttribute('aria-label', `Your ${name} photos, as the model sees them`);
+        announce(`The class “${before}” is now “${name}”.`);
+      } catch (e) {
+        c.name = before;
+        c.nameInput.value = before;
+        throw e;
       }
     });
   }
+
+  function addClass() {
+    if (classes.length >= MAX_CLASSES) return;
+    let n = classes.length + 1;
+    while (classes.some((c) => c.name === `class ${n}`)) n++;
+    const name = `class ${n}`;
+    run(async () => {
+      const list = [...names(), name];
+      await setClasses(list, list.map((_, i) => (i < classes.length ? i : -1)));
+      const c = makeZone(classes.length, name, null);
+      classes.push(c);
+      el.zones.append(c.zone);
+      c.nameInput.focus();
+      c.nameInput.select();
+      announce(`Added the class “${name}”: name it, then give it photos.`);
+    });
+  }
+
+  function remove(c) {
+    if (classes.length <= 2) return;
+    run(async () => {
+      const kept = classes.filter((o) => o !== c).sort((a, b) => a.label - b.label);
+      await setClasses(kept.map((o) => o.name), kept.map((o) => o.label));
+      classes.splice(classes.indexOf(c), 1);
+      kept.forEach((o, i) => { o.label = i; o.zone.dataset.label = String(i); });
+      c.zone.remove();
+      announce(`Removed the class “${c.name}” and its photos.`);
+    });
+  }
+
+  // The classic two to start with, cats first as people read them: labels 1 and 0 in the worker.
+  for (const [label, name, legacy] of [[1, 'cat', 'cat'], [0, 'non-cat', 'other']]) {
+    const c = makeZone(label, name, legacy);
+    classes.push(c);
+    el.zones.append(c.zone);
+  }
+  el.add.addEventListener('click', addClass);
 
   function readSplit() {
     const fraction = el.fraction.value.trim();
@@ -202,8 +349,8 @@ export function initOwnData({ call, status, onDataset, hasBuiltin }) {
     queue.length = 0;
     await pumping;
     const r = await call(REQUEST.DATASET_CLEAR).reply;
-    counts = r.counts ?? { cats: 0, non_cats: 0, cats_ok: 0, non_cats_ok: 0 };
-    for (const z of Object.values(zones)) z.grid.replaceChildren();
+    counts = r.counts ?? [];
+    for (const c of classes) c.grid.replaceChildren();
     announce('Your photos are cleared. A dataset already built stays until you build or load another.');
   }));
 

@@ -35,6 +35,7 @@ export const REQUEST = Object.freeze({
   INSPECT: 'inspect',
   DATASET_ADD: 'dataset-add',
   DATASET_CLEAR: 'dataset-clear',
+  DATASET_CLASSES: 'dataset-classes',
   DATASET_BUILD: 'dataset-build',
   DATASET_USE: 'dataset-use',
   DATASET_EXPORT: 'dataset-export',
@@ -102,7 +103,8 @@ export const REQUEST = Object.freeze({
  * @property {number} id
  */
 
-// One photo for the own dataset; `label` is 0 (not a cat) or 1 (cat).
+// One photo for the own dataset; `label` is its class's (0 non-cat and 1 cat until the classes
+// change).
 /**
  * @typedef {Object} DatasetAddRequest
  * @property {'dataset-add'} type
@@ -117,6 +119,16 @@ export const REQUEST = Object.freeze({
  * @typedef {Object} DatasetClearRequest
  * @property {'dataset-clear'} type
  * @property {number} id
+ */
+
+// The own dataset's classes change: class `i` is named `names[i]` and keeps the photos of the
+// old class `from[i]`, or starts empty (-1); an old class no new one takes is removed.
+/**
+ * @typedef {Object} DatasetClassesRequest
+ * @property {'dataset-classes'} type
+ * @property {number} id
+ * @property {Array<string>} names
+ * @property {Array<number>} from
  */
 
 // Splits the photos added into a dataset (seeded), which training then uses.
@@ -193,7 +205,7 @@ export const REQUEST = Object.freeze({
  */
 
 /**
- * @typedef {TrainRequest|CancelRequest|ClassifyRequest|LoadModelRequest|ExportModelRequest|ResultsCsvRequest|InspectRequest|DatasetAddRequest|DatasetClearRequest|DatasetBuildRequest|DatasetUseRequest|DatasetExportRequest|DatasetLoadRequest|LoadBackboneRequest|PingRequest|MemoryRequest|CrashRequest|HoldRequest} Request
+ * @typedef {TrainRequest|CancelRequest|ClassifyRequest|LoadModelRequest|ExportModelRequest|ResultsCsvRequest|InspectRequest|DatasetAddRequest|DatasetClearRequest|DatasetClassesRequest|DatasetBuildRequest|DatasetUseRequest|DatasetExportRequest|DatasetLoadRequest|LoadBackboneRequest|PingRequest|MemoryRequest|CrashRequest|HoldRequest} Request
  */
 
 // ---- replies ------------------------------------------------------------------------------------
@@ -211,6 +223,7 @@ export const REPLY = Object.freeze({
   INSPECTION: 'inspection',
   DATASET_ADDED: 'dataset-added',
   DATASET_CLEARED: 'dataset-cleared',
+  DATASET_CLASSES_SET: 'dataset-classes-set',
   DATASET_BUILT: 'dataset-built',
   DATASET_USING: 'dataset-using',
   DATASET_EXPORTED: 'dataset-exported',
@@ -373,7 +386,8 @@ export const REPLY = Object.freeze({
  */
 
 // A photo for the own dataset was read (`ok`, with its 64x64 RGBA image) or could not be
-// (`error`, counted as the CLI counts it); `counts` covers every photo added.
+// (`error`, counted as the CLI counts it); `counts` covers every photo added: {given, ok} by
+// label.
 /**
  * @typedef {Object} DatasetAddedReply
  * @property {'dataset-added'} type
@@ -386,7 +400,7 @@ export const REPLY = Object.freeze({
  * @property {string} [format]
  * @property {Uint8Array} [rgba]
  * @property {string} [error]
- * @property {Object} counts
+ * @property {Array<Object>} counts
  */
 
 // The photos are forgotten; `counts` is null when none was ever added.
@@ -394,7 +408,16 @@ export const REPLY = Object.freeze({
  * @typedef {Object} DatasetClearedReply
  * @property {'dataset-cleared'} type
  * @property {number} id
- * @property {Object|null} counts
+ * @property {Array<Object>|null} counts
+ */
+
+// The own dataset's classes by label now, and each one's {given, ok} photos.
+/**
+ * @typedef {Object} DatasetClassesSetReply
+ * @property {'dataset-classes-set'} type
+ * @property {number} id
+ * @property {Array<string>} classes
+ * @property {Array<Object>} counts
  */
 
 // The own dataset is built and in use.
@@ -482,7 +505,7 @@ export const REPLY = Object.freeze({
  */
 
 /**
- * @typedef {ReadyReply|StartupErrorReply|ProgressReply|TrainedReply|CancellingReply|ClassifiedReply|ModelLoadedReply|ModelBytesReply|ResultsCsvReply|InspectionReply|DatasetAddedReply|DatasetClearedReply|DatasetBuiltReply|DatasetUsingReply|DatasetExportedReply|DatasetLoadedReply|BackboneLoadedReply|PongReply|MemoryReply|HeldReply|ErrorReply|FatalReply} Reply
+ * @typedef {ReadyReply|StartupErrorReply|ProgressReply|TrainedReply|CancellingReply|ClassifiedReply|ModelLoadedReply|ModelBytesReply|ResultsCsvReply|InspectionReply|DatasetAddedReply|DatasetClearedReply|DatasetClassesSetReply|DatasetBuiltReply|DatasetUsingReply|DatasetExportedReply|DatasetLoadedReply|BackboneLoadedReply|PongReply|MemoryReply|HeldReply|ErrorReply|FatalReply} Reply
  */
 
 /**

@@ -288,12 +288,10 @@ fn convert_images(
             (!name.starts_with('.')).then_some((name, p))
         })
         .collect();
+    // Sorted for the messages; the dataset orders its classes itself (data::class_order: the
+    // classic two as non-cat 0, cat 1, any others by name).
     classes.sort();
     let names: Vec<String> = classes.iter().map(|(n, _)| n.clone()).collect();
-    if names == ["cat", "non-cat"] {
-        // The classic labels: non-cat 0, cat 1.
-        classes.reverse();
-    }
     if classes.len() < 2 {
         return Err(bad(format!(
             "expected one sub-folder of photos per class, at least 2 (cat/ and non-cat/, or your own \

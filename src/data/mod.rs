@@ -13,6 +13,7 @@ pub use dataset::{
     check_classes, Dataset, CLASSES, FORMAT, MAX_CLASSES, MAX_CLASS_NAME, MIN_CLASSES, VERSION,
 };
 pub use photoset::{
-    check_test_fraction, from_class_photos, from_photos, ClassCount, PhotoCounts, PhotoSet,
+    check_test_fraction, class_order, from_class_photos, from_photos, ClassCount, PhotoCounts,
+    PhotoSet,
 };
 pub use split::{pixels_to_matrix, Split};

@@ -95,6 +95,43 @@ impl PhotoSet {
         &self.classes
     }
 
+    /// Changes the classes: new class `i` is named `classes[i]` and takes the photos of the
+    /// old class `from[i]`, or none (`None`: a class added). An old class no new one takes is
+    /// removed with its photos; a renamed class keeps its photos. The names are checked as
+    /// [`check_classes`] checks them, and each old class is taken at most once; on an error
+    /// nothing changes.
+    pub fn set_classes(&mut self, classes: Vec<String>, from: &[Option<usize>]) -> Result<()> {
+        check_classes(&classes)?;
+        let old = self.photos.len();
+        let mut taken = vec![false; old];
+        if from.len() != classes.len() {
+            return Err(Error::Shape(format!(
+                "{} sources for {} classes",
+                from.len(),
+                classes.len()
+            )));
+        }
+        for &f in from.iter().flatten() {
+            if f >= old || std::mem::replace(&mut taken[f], true) {
+                return Err(Error::InvalidParameter {
+                    name: "class source",
+                    value: f.to_string(),
+                    expected: "a class of the set, each taken at most once",
+                });
+            }
+        }
+        let mut photos: Vec<Option<Vec<Entry>>> = std::mem::take(&mut self.photos)
+            .into_iter()
+            .map(Some)
+            .collect();
+        self.photos = from
+            .iter()
+            .map(|f| f.and_then(|i| photos[i].take()).unwrap_or_default())
+            .collect();
+        self.classes = classes;
+        Ok(())
+    }
+
     fn class(&self, label: u8) -> Result<usize> {
         crate::check::labels(&[label], self.classes.len())?;
         Ok(usize::from(label))
@@ -159,20 +196,23 @@ impl PhotoSet {
         }
     }
 
-    /// Splits the decoded photos: per class, sorted by name, shuffled with an MT19937 seeded
-    /// with `seed`, the first `round(test_fraction * n)` go to the test split. `test_fraction`
-    /// is in `[0, 1)`. Fails when a class has no decoded photo left for training.
+    /// Splits the decoded photos: the classes in [`class_order`] (the dataset's labels), then
+    /// per class, sorted by name, shuffled with an MT19937 seeded with `seed`, the first
+    /// `round(test_fraction * n)` go to the test split. `test_fraction` is in `[0, 1)`. Fails
+    /// when a class has no decoded photo left for training.
     ///
-    /// `source_sha256` hashes, class by class in label order (non-cat then cat for the classic
-    /// two), photos in sorted order, the label byte and the sha256 of each readable photo's
-    /// bytes.
+    /// `source_sha256` hashes, class by class in the dataset's label order (non-cat then cat for
+    /// the classic two), photos in sorted order, the label byte and the sha256 of each readable
+    /// photo's bytes.
     pub fn build(&self, test_fraction: f64, seed: u32) -> Result<Dataset> {
         check_test_fraction(test_fraction)?;
+        let order = class_order(&self.classes);
+        let classes: Vec<String> = order.iter().map(|&i| self.classes[i].clone()).collect();
         let mut rng = Mt19937::new(seed);
         let mut source = Sha256::new();
         let mut train = Split::default();
         let mut test = Split::default();
-        for (label, photos) in (0u8..).zip(&self.photos) {
+        for (label, photos) in (0u8..).zip(order.iter().map(|&i| &self.photos[i])) {
             let mut sorted: Vec<&Entry> = photos.iter().collect();
             sorted.sort_by(|a, b| a.name.cmp(&b.name));
             let mut good = Vec::new();
@@ -193,7 +233,7 @@ impl PhotoSet {
                 split.labels.push(label);
             }
         }
-        let classic = self.classes == CLASSES;
+        let classic = classes == CLASSES;
         if classic && (train.count(0) == 0 || train.count(1) == 0) {
             return Err(Error::InvalidDataset(format!(
                 "training needs photos of both classes: {} cat and {} non-cat photos could be read",
@@ -201,10 +241,7 @@ impl PhotoSet {
                 train.count(0) + test.count(0)
             )));
         }
-        if let Some(empty) = (0u8..)
-            .zip(&self.classes)
-            .find(|&(l, _)| train.count(l) == 0)
-        {
+        if let Some(empty) = (0u8..).zip(&classes).find(|&(l, _)| train.count(l) == 0) {
             return Err(Error::InvalidDataset(format!(
                 "training needs photos of every class: “{}” has no photo left for training \
                  ({} could be read)",
@@ -213,29 +250,38 @@ impl PhotoSet {
             )));
         }
         // The classic two keep the wording their files have always had.
+        let given = |label: usize| self.photos[order[label]].len();
         let description = if classic {
-            format!(
-                "photos: {} cat, {} non-cat",
-                self.photos[1].len(),
-                self.photos[0].len()
-            )
+            format!("photos: {} cat, {} non-cat", given(1), given(0))
         } else {
-            let per_class: Vec<String> = self
-                .classes
-                .iter()
-                .zip(&self.photos)
-                .map(|(name, p)| format!("{} {name}", p.len()))
+            let per_class: Vec<String> = (0..classes.len())
+                .map(|label| format!("{} {}", given(label), classes[label]))
                 .collect();
             format!("photos: {}", per_class.join(", "))
         };
         Ok(Dataset {
             train,
             test,
-            classes: self.classes.clone(),
+            classes,
             source: description,
             source_sha256: super::hex(&source.finalize()),
         })
     }
+}
+
+/// The order of a dataset's classes, as indices into `names`: the classic two (exactly `cat`
+/// and `non-cat`, in any order) as `non-cat` then `cat`, any other names sorted (bytewise). The
+/// CLI's folders and the page's class list both follow it, so the same photos give the same
+/// dataset file whatever order they were given in.
+pub fn class_order(names: &[String]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..names.len()).collect();
+    let classic = names.len() == 2 && names.iter().all(|n| CLASSES.contains(&n.as_str()));
+    if classic {
+        order.sort_by_key(|&i| usize::from(names[i] == CLASSES[1]));
+    } else {
+        order.sort_by(|&a, &b| names[a].cmp(&names[b]));
+    }
+    order
 }
 
 /// Builds a two-class dataset (the classic set's classes) from photos of cats and of anything
@@ -312,6 +358,68 @@ mod tests {
     }
 
     #[test]
+    fn classes_are_ordered_by_name_or_as_the_classic_two() {
+        let names = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(class_order(&names(&["cat", "non-cat"])), [1, 0]);
+        assert_eq!(class_order(&names(&["non-cat", "cat"])), [0, 1]);
+        assert_eq!(
+            class_order(&names(&["ripe", "no fruit", "unripe"])),
+            [1, 0, 2]
+        );
+        assert_eq!(class_order(&names(&["cat", "dog"])), [0, 1]);
+    }
+
+    /// Classes renamed, added, removed and given in another order: each keeps its photos, a
+    /// removed one loses them, and the dataset is the one of the same photos given in sorted
+    /// class order from the start (the CLI's folders).
+    #[test]
+    fn classes_change_and_keep_their_photos() {
+        let names = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let colour = |l: u8, i: u8| png([l * 80, i * 30, 200 - l * 60]);
+        let mut set = PhotoSet::new(Framing::Crop);
+        for i in 0..4u8 {
+            set.add(0, format!("o{i}.png"), &colour(0, i)).unwrap();
+            set.add(1, format!("c{i}.png"), &colour(1, i)).unwrap();
+        }
+        // non-cat -> "sky", cat -> "leaves", then a new "dots" class with photos.
+        set.set_classes(names(&["sky", "leaves", "dots"]), &[Some(0), Some(1), None])
+            .unwrap();
+        for i in 0..4u8 {
+            set.add(2, format!("d{i}.png"), &colour(2, i)).unwrap();
+        }
+        let counts: Vec<usize> = set.class_counts().iter().map(|c| c.given).collect();
+        assert_eq!(counts, [4, 4, 4]);
+        let built = set.build(0.25, 5).unwrap();
+        assert_eq!(built.classes, ["dots", "leaves", "sky"]);
+        let mut direct =
+            PhotoSet::with_classes(Framing::Crop, names(&["dots", "leaves", "sky"])).unwrap();
+        for i in (0..4u8).rev() {
+            direct.add(1, format!("c{i}.png"), &colour(1, i)).unwrap();
+            direct.add(2, format!("o{i}.png"), &colour(0, i)).unwrap();
+            direct.add(0, format!("d{i}.png"), &colour(2, i)).unwrap();
+        }
+        let want = direct.build(0.25, 5).unwrap();
+        assert_eq!(built.to_bytes().unwrap(), want.to_bytes().unwrap());
+        // "leaves" removed: its photos go with it.
+        set.set_classes(names(&["sky", "dots"]), &[Some(0), Some(2)])
+            .unwrap();
+        let counts: Vec<usize> = set.class_counts().iter().map(|c| c.given).collect();
+        assert_eq!(counts, [4, 4]);
+        // Refused, and nothing changes: a duplicate name, one class, a source taken twice or
+        // past the end, a source list of another length.
+        for (n, from) in [
+            (names(&["a", "a"]), vec![Some(0), Some(1)]),
+            (names(&["a"]), vec![Some(0)]),
+            (names(&["a", "b"]), vec![Some(0), Some(0)]),
+            (names(&["a", "b"]), vec![Some(0), Some(2)]),
+            (names(&["a", "b"]), vec![Some(0)]),
+        ] {
+            assert!(set.set_classes(n.clone(), &from).is_err(), "{n:?} {from:?}");
+        }
+        assert_eq!(set.classes(), names(&["sky", "dots"]));
+    }
+
+    #[test]
     fn order_of_adding_does_not_change_the_blob() {
         let photos: Vec<(u8, String, Vec<u8>)> = (0..10u8)
             .map(|i| (i % 2, format!("p{i}.png"), png([i * 20, 0, 255 - i * 20])))
@@ -373,8 +481,9 @@ mod tests {
         let classes = (0..3).map(|c| (names[c].clone(), photos(c))).collect();
         let (d, skipped) = from_class_photos(classes, 0.25, 5, Framing::Crop).unwrap();
         assert!(skipped.is_empty());
-        assert_eq!(d.classes, names);
-        assert_eq!(d.source, "photos: 4 ripe, 4 unripe, 4 no fruit");
+        // The dataset orders its classes by name, as the CLI lists folders.
+        assert_eq!(d.classes, ["no fruit", "ripe", "unripe"]);
+        assert_eq!(d.source, "photos: 4 no fruit, 4 ripe, 4 unripe");
         // round(0.25 * 4) = 1 test photo of each class.
         assert_eq!((d.train.len(), d.test.len()), (9, 3));
         for label in 0..3 {

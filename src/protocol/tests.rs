@@ -86,6 +86,11 @@ fn requests() -> Vec<Request> {
             bytes: bytes.clone(),
         },
         Request::DatasetClear { id: 8 },
+        Request::DatasetClasses {
+            id: 8,
+            names: vec!["cat".into(), "non-cat".into(), "dog".into()],
+            from: vec![1, 0, -1],
+        },
         Request::DatasetBuild {
             id: 9,
             test_fraction: 0.2,
@@ -204,11 +209,16 @@ fn replies() -> Vec<Reply> {
             format: Some("jpeg".into()),
             rgba: Some(bytes.clone()),
             error: Some("none".into()),
-            counts: object.clone(),
+            counts: json!([{"given": 1, "ok": 1}]),
         },
         Reply::DatasetCleared {
             id: 8,
-            counts: Some(object.clone()),
+            counts: Some(json!([{"given": 0, "ok": 0}])),
+        },
+        Reply::DatasetClassesSet {
+            id: 8,
+            classes: vec!["non-cat".into(), "cat".into()],
+            counts: json!([{"given": 0, "ok": 0}, {"given": 2, "ok": 1}]),
         },
         Reply::DatasetBuilt {
             id: 9,
@@ -344,7 +354,7 @@ fn optional_fields_are_left_out_when_absent_and_marked_so_in_js() {
         format: None,
         rgba: None,
         error: None,
-        counts: json!({}),
+        counts: json!([]),
     };
     let value = serde_json::to_value(&failed).unwrap_or_default();
     let present: Vec<&String> = value

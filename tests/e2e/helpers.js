@@ -88,10 +88,11 @@ export function startServer({ dir = 'www', log = false } = {}) {
  * `test: true` opens it in test mode (index.html?test, see www/protocol.js): only then does the
  * page define `window.__purrceptron` ({worker(), call(type, payload)}) and the worker answer
  * the `crash` and `memory` requests. `dir`: the folder to serve (default www/); `log`: the
- * server reports its answers (`server.answers`, see startServer).
+ * server reports its answers (`server.answers`, see startServer); `args`: more Chromium switches
+ * (the fake camera of the webcam tests).
  * Returns {page, context, server, url, requests, errors, readyMs, response, close}.
  */
-export async function openApp({ width = 1280, height = 900, test = false, dir, log = false } = {}) {
+export async function openApp({ width = 1280, height = 900, test = false, dir, log = false, args = [] } = {}) {
   const server = await startServer({ dir, log });
   const profile = await mkdtemp(path.join(tmpdir(), 'purrceptron-e2e-'));
   let context;
@@ -99,7 +100,7 @@ export async function openApp({ width = 1280, height = 900, test = false, dir, l
     context = await chromium.launchPersistentContext(profile, {
       executablePath: CHROMIUM,
       headless: true,
-      args: [...CHROMIUM_ARGS],
+      args: [...CHROMIUM_ARGS, ...args],
       viewport: { width, height },
       timeout: 30_000,
     });
@@ -397,4 +398,16 @@ export function useAppAndTempDir(name) {
     if (ctx.dir) await rm(ctx.dir, { recursive: true, force: true });
   });
   return ctx;
+}
+
+/** The selector of the `k`-th class zone of the own-dataset panel, from 1. */
+export const classZone = (k) => `#own-zones > .own-zone:nth-child(${k})`;
+
+/** Renames the `k`-th class as a person does (type, Enter) and waits for the page to take it. */
+export async function renameClass(page, k, name) {
+  const input = page.locator(`${classZone(k)} [data-testid=class-name]`);
+  await input.fill(name);
+  await input.press('Enter');
+  await page.waitForFunction(([sel, want]) => document.querySelector(sel)?.getAttribute('aria-label')?.includes(want),
+    [`${classZone(k)} .own-grid`, `Your ${name} photos`], { timeout: 10_000 });
 }
