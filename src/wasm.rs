@@ -396,6 +396,8 @@ struct ModelInfo<'a> {
     /// Pretrained features only: hex sha256 of the backbone file the model needs.
     #[serde(skip_serializing_if = "Option::is_none")]
     backbone_sha256: Option<&'a str>,
+    /// The class names, index = label.
+    classes: &'a [String],
 }
 
 #[derive(Serialize)]
@@ -488,6 +490,7 @@ impl WasmModel {
             costs: &self.costs,
             warning: self.warning.clone(),
             backbone_sha256: self.inner.backbone_sha256(),
+            classes: self.inner.class_names(),
         })
     }
 

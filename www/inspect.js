@@ -24,6 +24,7 @@ export function initInspect(app) {
     baseline: $('inspect-baseline'),
     errors: $('inspect-errors'),
     confusion: $('confusion'),
+    perClass: $('per-class'),
     cell: $('cell-gallery'),
     cellTitle: $('cell-title'),
     cellImages: $('cell-images'),
@@ -205,6 +206,11 @@ export function initInspect(app) {
       .sort((a, b) => a - b);
     el.errors.textContent = `${wrong.length} of ${labels.length}`;
     drawConfusion();
+    // Each class's test images and how many the model gets right (recall).
+    el.perClass.textContent = labels.length === 0 ? '' : 'Right per class: ' + classes.map((name, a) => {
+      const n = cells[a].reduce((sum, c) => sum + c.length, 0);
+      return n ? `${name} ${percent(cells[a][a].length / n)} (${cells[a][a].length} of ${n})` : `${name}: no test image`;
+    }).join(' · ') + '.';
     el.cell.hidden = true;
     el.cellImages.replaceChildren();
     el.mistakes.replaceChildren(...wrong.map((i) => galleryItem(i, true)));

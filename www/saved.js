@@ -76,6 +76,11 @@ function receiptText(info) {
   if (hyper.length) parts.push(hyper.join(', '));
   if (finite(r.final_cost)) parts.push(`final cost ${r.final_cost.toFixed(6)}`);
   parts.push(`train ${percent(r.train_accuracy)}, test ${percent(r.test_accuracy)}`);
+  // The classic two go without saying; other classes are named.
+  const classes = Array.isArray(info?.classes) ? info.classes : [];
+  if (classes.length && !(classes.length === 2 && classes[0] === 'non-cat' && classes[1] === 'cat')) {
+    parts.push(`classes: ${classes.join(', ')}`);
+  }
   if (r.dataset_sha256) parts.push(`data ${String(r.dataset_sha256).slice(0, 12)}…`);
   if (r.created) parts.push(String(r.created).replace('T', ' ').replace(/:\d\dZ$/, ' UTC'));
   return parts.join(' · ');

@@ -67,6 +67,12 @@ test('three classes: the pretrained-feature model trains on them in the page, an
     assert.equal(cells.filter((c) => c.right).reduce((a, c) => a + c.n, 0), 6);
     const headers = await page.$$eval('#confusion thead th', (ths) => ths.map((t) => t.textContent));
     assert.deepEqual(headers, ['predicted leaves', 'predicted oranges', 'predicted sky']);
+    // round(0.25 * 8) = 2 test photos of each class, all right.
+    assert.equal(await page.textContent('[data-testid=per-class]'),
+      'Right per class: leaves 100.0% (2 of 2) · oranges 100.0% (2 of 2) · sky 100.0% (2 of 2).');
+    // The saved model names its classes.
+    await page.waitForFunction(() => [...document.querySelectorAll('[data-testid=receipt]')]
+      .some((r) => /classes: leaves, oranges, sky/.test(r.textContent)), null, { timeout: 10_000 });
 
     // New photos, one of each class.
     const photos = Object.entries(CLASSES).map(([name, base], i) => photo(`new-${name}.png`, base, 900 + i, 120, 90));
