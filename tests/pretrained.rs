@@ -396,3 +396,18 @@ fn requests_and_contexts_are_checked() {
         "{e:?}"
     );
 }
+
+/// A step bigger than the whole training stops where the extraction ends, so that the page
+/// reports the fitting stage from its start (on 20 images the fit is shorter than one step).
+#[test]
+fn a_step_stops_where_the_extraction_ends() {
+    let d = common::catvnoncat();
+    let params = PretrainedParams::builder().build().unwrap();
+    let (pixels, labels) = (&d.train.pixels[..20 * PIXELS], &d.train.labels[..20]);
+    let mut t = PretrainedTrainer::new(params, backbone(), pixels, labels, 2, None).unwrap();
+    t.step(1e12).unwrap();
+    assert_eq!(t.progress().stage.name(), "fitting");
+    assert!(!t.is_done());
+    t.step(1e12).unwrap();
+    assert!(t.is_done());
+}

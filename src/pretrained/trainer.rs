@@ -358,12 +358,16 @@ impl PretrainedTrainer {
     }
 
     /// Does about `work` millions of multiply-adds (at least one image or one unit of the
-    /// head's fit, at most one more than asked), then returns.
+    /// head's fit, at most one more than asked), then returns; it returns early when the
+    /// extraction ends, so that a front end reports the fitting stage from its start (the fit
+    /// of a small dataset can be shorter than one step).
     pub fn step(&mut self, work: f64) -> Result<()> {
         let start = self.done;
+        let extracting = matches!(self.state, State::Extracting { .. });
         while !self.is_done() {
             self.done += self.unit()?;
-            if self.done - start >= work {
+            let extracted = extracting && !matches!(self.state, State::Extracting { .. });
+            if self.done - start >= work || extracted {
                 break;
             }
         }
