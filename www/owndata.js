@@ -147,8 +147,8 @@ export function initOwnData({ call, status, onDataset, hasBuiltin, webcam }) {
     return null;
   }
 
-  // A zone for a class of label `label` named `name`; `legacy` keeps the element names the
-  // first two zones have always had (own-cat-*, own-other-*).
+  // A zone for a class of label `label` named `name`; `legacy` keeps the element ids the first
+  // two zones have always had (own-cat-*, own-other-*, own-zone-cat, own-zone-other).
   function makeZone(label, name, legacy) {
     made++;
     const id = legacy ? `own-${legacy}` : `own-class-${made}`;
@@ -172,13 +172,7 @@ export function initOwnData({ call, status, onDataset, hasBuiltin, webcam }) {
     files.setAttribute('aria-describedby', c.nameInput.id);
     folder.setAttribute('aria-describedby', c.nameInput.id);
     c.grid.setAttribute('aria-label', `Your ${name} photos, as the model sees them`);
-    if (legacy) {
-      zone.id = `own-zone-${legacy}`;
-      zone.dataset.testid = `own-zone-${legacy}`;
-      files.dataset.testid = `own-${legacy}-files`;
-      folder.dataset.testid = `own-${legacy}-folder`;
-      c.count.dataset.testid = `own-${legacy}-count`;
-    }
+    if (legacy) zone.id = `own-zone-${legacy}`;
     zone.dataset.label = String(label);
     for (const input of [files, folder]) {
       input.addEventListener('change', () => {

@@ -120,11 +120,11 @@ test('photos dropped and a folder chosen build a seeded split that trains', { ti
   await page.waitForFunction(() => document.documentElement.dataset.offlineReady === 'true', null, { timeout: 30_000 });
   app.requests.length = 0;
   // Cats: dropped on their zone (files, as a drag from a file manager gives them).
-  await dropOn(page, '[data-testid=own-zone-cat]', files.cat);
+  await dropOn(page, '#own-zone-cat', files.cat);
   // Others: a whole folder through the folder picker.
-  await page.setInputFiles('[data-testid=own-other-folder]', path.join(dir, 'photos', 'non-cat'));
+  await page.setInputFiles('#own-other-folder', path.join(dir, 'photos', 'non-cat'));
   await page.waitForFunction((n) => {
-    const count = (id) => Number(document.querySelector(`[data-testid=${id}]`).dataset.count);
+    const count = (id) => Number(document.querySelector(`#${id}`).dataset.count);
     return count('own-zone-cat') === n && count('own-zone-other') === n && !document.querySelector('#own-build').disabled;
   }, PER_CLASS, { timeout: 30_000, polling: 50 });
 
@@ -134,7 +134,7 @@ test('photos dropped and a folder chosen build a seeded split that trains', { ti
   const bad = await page.$$eval('#own-cat-grid .own-bad', (lis) => lis.map((li) => li.textContent));
   assert.equal(bad.length, 1);
   assert.match(bad[0], /^cat-notes\.txt: unsupported image format|^cat-notes\.txt: cannot decode/);
-  assert.match(await page.textContent('[data-testid=own-cat-count]'), /^12 photos \(1 could not be read\)/);
+  assert.match(await page.textContent('#own-cat-count'), /^12 photos \(1 could not be read\)/);
   // The dropped photos were not classified by the page-wide drop handler.
   assert.equal(await page.locator('[data-testid=result]').count(), 0);
 
@@ -213,13 +213,13 @@ test('the same photos given another way (folders dropped, files dropped) give th
   const built = await ownSummary(page);
   await page.click('[data-testid=own-clear]');
   await page.waitForFunction(() => document.querySelector('#own-cat-grid').childElementCount === 0 &&
-    document.querySelector('[data-testid=own-zone-cat]').dataset.count === '0', null, { timeout: 5_000 });
+    document.querySelector('#own-zone-cat').dataset.count === '0', null, { timeout: 5_000 });
   assert.equal(await page.isDisabled('[data-testid=own-build]'), true);
   // Non-cats in reverse order, one by one as files; cats as a whole folder dropped from disk.
-  await dropOn(page, '[data-testid=own-zone-other]', [...files['non-cat']].reverse());
-  await dropPaths(page, '[data-testid=own-zone-cat]', [path.join(dir, 'photos', 'cat')]);
+  await dropOn(page, '#own-zone-other', [...files['non-cat']].reverse());
+  await dropPaths(page, '#own-zone-cat', [path.join(dir, 'photos', 'cat')]);
   await page.waitForFunction((n) => {
-    const count = (id) => Number(document.querySelector(`[data-testid=${id}]`).dataset.count);
+    const count = (id) => Number(document.querySelector(`#${id}`).dataset.count);
     return count('own-zone-cat') === n && count('own-zone-other') === n && !document.querySelector('#own-build').disabled;
   }, PER_CLASS, { timeout: 30_000, polling: 50 });
   // Inside a dropped folder, photos are named by their path in it, as the CLI names them.

@@ -109,7 +109,7 @@ test('keyboard only: train with Enter, choose a photo with Space, hear the resul
   for (const [input, zone, indices] of [['own-cat-files', 'own-zone-cat', [2, 4]], ['own-other-files', 'own-zone-other', [3, 6]]]) {
     await chooseByKeyboard(page, `#${input}`,
       indices.map((i) => ({ name: `${input}-${i}.png`, mimeType: 'image/png', buffer: photoFromTestImage(i) })));
-    await page.waitForFunction((z) => document.querySelector(`[data-testid=${z}]`).dataset.count === '2', zone,
+    await page.waitForFunction((z) => document.querySelector(`#${z}`).dataset.count === '2', zone,
       { timeout: 10_000 });
   }
   await page.waitForFunction(() => !document.querySelector('#own-build').disabled, null, { timeout: 10_000 });

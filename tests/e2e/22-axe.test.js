@@ -70,8 +70,8 @@ test('axe-core finds no violation: loaded, trained, photos classified with an er
       await rm(folder, { recursive: true, force: true });
     }
 
-    await page.setInputFiles('[data-testid=own-cat-files]', [1, 2, 3].map((i) => photo(`own-cat-${i}.png`, i)));
-    await page.setInputFiles('[data-testid=own-other-files]', [4, 5, 6].map((i) => photo(`own-other-${i}.png`, i)));
+    await page.setInputFiles('#own-cat-files', [1, 2, 3].map((i) => photo(`own-cat-${i}.png`, i)));
+    await page.setInputFiles('#own-other-files', [4, 5, 6].map((i) => photo(`own-other-${i}.png`, i)));
     await page.waitForFunction(() => !document.querySelector('#own-build').disabled, null, { timeout: 30_000 });
     await assertAccessible(page, 'own dataset with photos');
     assert.equal(noErrors(app), null);

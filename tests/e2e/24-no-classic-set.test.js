@@ -88,8 +88,8 @@ test('a photo with no model is classified by the pretrained network', { timeout:
 
 test('an own dataset builds and trains; a model file loads and classifies', { timeout: 120_000 }, async () => {
   const { page } = app;
-  await page.setInputFiles('[data-testid=own-cat-files]', Array.from({ length: 8 }, (_, i) => photo('cat', i)));
-  await page.setInputFiles('[data-testid=own-other-files]', Array.from({ length: 8 }, (_, i) => photo('other', i)));
+  await page.setInputFiles('#own-cat-files', Array.from({ length: 8 }, (_, i) => photo('cat', i)));
+  await page.setInputFiles('#own-other-files', Array.from({ length: 8 }, (_, i) => photo('other', i)));
   await page.waitForFunction(() => !document.querySelector('#own-build').disabled, null, { timeout: 30_000, polling: 50 });
   await page.click('[data-testid=own-build]');
   await page.waitForFunction(() => document.querySelector('[data-testid=own-summary]').dataset.sha256, null,

@@ -51,6 +51,10 @@ test('classes named, added and removed in the page; trained on; a held-out folde
     await page.click('[data-testid=class-add]');
     await page.waitForSelector(zone(3));
     assert.equal(await page.inputValue(`${zone(3)} [data-testid=class-name]`), 'class 3');
+    // Every class has its name, photos, folder and webcam controls.
+    for (const id of ['class', 'class-name', 'class-remove', 'class-files', 'class-folder', 'class-webcam']) {
+      assert.equal(await page.locator(`[data-testid=${id}]`).count(), 3, id);
+    }
     await renameClass(page, 3, 'sky');
     // A name already taken is refused, and the class keeps its name.
     const third = page.locator(`${zone(3)} [data-testid=class-name]`);
