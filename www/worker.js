@@ -134,6 +134,7 @@ async function train(id, params) {
     }
     let n = 1;
     let lastPost = 0;
+    let lastStage = null;
     let report = null;
     for (;;) {
       const t0 = performance.now();
@@ -144,8 +145,12 @@ async function train(id, params) {
       n = Math.max(1, Math.min(n * 4, Math.round(n * STEP_TARGET_MS / Math.max(dt, 0.25))));
       const now = performance.now();
       const held = () => holdStage !== null && !report.finished && report.stage === holdStage;
-      if (report.finished || held() || now - lastPost >= PROGRESS_INTERVAL_MS) {
+      // Every stage is reported as it starts, however short it is; within one, at most every
+      // PROGRESS_INTERVAL_MS.
+      const newStage = (report.stage ?? null) !== lastStage;
+      if (report.finished || held() || newStage || now - lastPost >= PROGRESS_INTERVAL_MS) {
         lastPost = now;
+        lastStage = report.stage ?? null;
         self.postMessage({
           type: REPLY.PROGRESS, id, done: report.done, iterations: report.iterations,
           cost: report.cost ?? null, cost_iteration: report.cost_iteration ?? null,
