@@ -71,7 +71,8 @@ pub struct Solver {
 
 /// The vectors an iteration computes (`outputs x n` each): residuals, the gradient in α
 /// coordinates and its image, `K r`, the next iterate and its image, and the image of the step;
-/// and the gradient of the intercepts, the next intercepts and one example's probabilities.
+/// and the gradient of the intercepts, the next intercepts, and one example's logits and
+/// probabilities.
 #[derive(Clone, Debug)]
 struct Work {
     r: Vec<f64>,
@@ -83,6 +84,7 @@ struct Work {
     dk: Vec<f64>,
     gb: Vec<f64>,
     bxn: Vec<f64>,
+    z: Vec<f64>,
     p: Vec<f64>,
 }
 
@@ -100,6 +102,7 @@ impl Work {
             dk: z,
             gb: b.clone(),
             bxn: b.clone(),
+            z: b.clone(),
             p: b,
         }
     }
@@ -278,12 +281,11 @@ impl Solver {
             }
             return;
         }
-        let mut z = vec![0.0; self.outputs];
         for i in 0..n {
-            for (o, zo) in z.iter_mut().enumerate() {
+            for (o, zo) in w.z.iter_mut().enumerate() {
                 *zo = self.kv[o * n + i] + self.bv[o];
             }
-            probabilities_into(&z, &mut w.p);
+            probabilities_into(&w.z, &mut w.p);
             for o in 0..self.outputs {
                 w.r[o * n + i] = w.p[o] - self.y[o * n + i];
             }

@@ -251,10 +251,7 @@ pub fn heat_maps(model: &Model, split: &Split, indices: &[usize]) -> Result<Vec<
                 .model
                 .features(split.image(i), preprocess::SIDE, &mut scratch)?;
             let logits = saved.model.logits_from_features(&f.pooled);
-            let output = match logits.len() {
-                1 => 0,
-                _ => logreg::predicted(&logits),
-            };
+            let output = crate::pretrained::PretrainedModel::seen_output(&logits);
             Ok(HeatMap {
                 side: f.side,
                 values: saved.model.heat_map(&f, output),

@@ -251,12 +251,17 @@ impl PretrainedModel {
     pub fn classify_rgb(&self, rgb: &[u8], side: usize) -> Result<(Vec<f64>, Vec<f32>, usize)> {
         let f = self.features(rgb, side, &mut Scratch::default())?;
         let logits = self.logits_from_features(&f.pooled);
-        let output = if logits.len() == 1 {
-            0
-        } else {
-            predicted(&logits)
-        };
+        let output = Self::seen_output(&logits);
         Ok((logits, self.heat_map(&f, output), f.side))
+    }
+
+    /// The output a heat map of an image with these logits shows: the second class's (the
+    /// one output) for two classes, else the predicted class's.
+    pub fn seen_output(logits: &[f64]) -> usize {
+        match logits {
+            [_] => 0,
+            _ => predicted(logits),
+        }
     }
 
     /// Logits of `m` 64x64x3 images given one after the other (resized up to the model's side
