@@ -114,7 +114,8 @@ pub enum Reply {
         stopped: bool,
         #[serde(skip_serializing_if = "Option::is_none")]
         discarded: Option<bool>,
-        /// Pretrained features only: `extracted` or `cached`.
+        /// Pretrained features only: `extracted`, `cached`, or `mirrors` (kept but for the
+        /// training images' mirrors, extracted this time).
         #[serde(skip_serializing_if = "Option::is_none")]
         features: Option<String>,
         done: usize,

@@ -305,39 +305,52 @@ pub struct WasmFeatures {
 #[wasm_bindgen]
 impl WasmFeatures {
     /// `rows`: `(m + t) x 1280` values row-major, one row per image: the `m` = `train_images`
-    /// training images, then the test images, each split in its order (fewer than `m` rows:
-    /// an Error named `parameter`); `backbone_sha256`: the backbone that computed them; `side`:
-    /// its input side, pixels.
+    /// training images, then the `t` = `test_images` test images, each split in its order, and
+    /// maybe then `m` more, the training images' mirrors (any other count: an Error named
+    /// `parameter`); `backbone_sha256`: the backbone that computed them; `side`: its input side,
+    /// pixels.
     #[wasm_bindgen(constructor)]
     pub fn new(
         mut rows: Vec<f32>,
         train_images: usize,
+        test_images: usize,
         backbone_sha256: String,
         side: usize,
     ) -> Result<WasmFeatures, JsValue> {
-        let at = train_images.saturating_mul(FEATURES);
-        if at > rows.len() {
+        let (m, t) = (train_images, test_images);
+        let plain = (m + t).saturating_mul(FEATURES);
+        let mirrored = (m + m + t).saturating_mul(FEATURES);
+        if rows.len() != plain && rows.len() != mirrored {
             return Err(err(Error::InvalidParameter {
                 name: "cached features",
-                value: format!("{} values for {train_images} training images", rows.len()),
-                expected: "1280 features for each training image",
+                value: format!("{} values for {m} training and {t} test images", rows.len()),
+                expected: "1280 features for each image (and maybe each training image's mirror)",
             }));
         }
-        let test_rows = rows.split_off(at);
+        let mirrored_rows = rows.split_off(plain);
+        let test_rows = rows.split_off(m * FEATURES);
         Ok(WasmFeatures {
             inner: ExtractedFeatures {
                 backbone_sha256,
                 side,
                 rows,
                 test_rows,
+                mirrored_rows,
             },
         })
     }
 
-    /// The values (a `Float32Array` copy), `(m + t) x 1280` row-major: the training images',
-    /// then the test images'.
+    /// The values (a `Float32Array` copy), row-major: the training images', the test images',
+    /// then the training images' mirrors' if extracted.
     pub fn rows(&self) -> Vec<f32> {
-        [&self.inner.rows[..], &self.inner.test_rows[..]].concat()
+        let f = &self.inner;
+        [&f.rows[..], &f.test_rows[..], &f.mirrored_rows[..]].concat()
+    }
+
+    /// The number of rows: training images, test images and mirrors.
+    pub fn rows_count(&self) -> usize {
+        let f = &self.inner;
+        (f.rows.len() + f.test_rows.len() + f.mirrored_rows.len()) / FEATURES
     }
 
     /// `m`, the number of training images (the first rows).
@@ -353,11 +366,6 @@ impl WasmFeatures {
     /// The backbone's input side, pixels.
     pub fn side(&self) -> usize {
         self.inner.side
-    }
-
-    /// Number of images.
-    pub fn images(&self) -> usize {
-        self.inner.len()
     }
 }
 

@@ -249,7 +249,7 @@ export const REPLY = Object.freeze({
 // A model choice with every default filled in, from the Rust core (model::presets): `spec` is
 // {model: 'network', hidden, iterations, learning_rate, l2, seed, report_every, solver},
 // {model: 'features', filters, patches, kmeans_iterations, seed} or
-// {model: 'pretrained', side, seed}; `expected_accuracy` is text such as '~98% on the test set'.
+// {model: 'pretrained', side, seed, flip}; `expected_accuracy` is text such as '~98% on the test set'.
 /**
  * @typedef {Object} Preset
  * @property {string} id
@@ -283,8 +283,9 @@ export const REPLY = Object.freeze({
 
 // A training ended: finished or `stopped` early. `discarded`: stopped before a feature model
 // (learned or pretrained) was complete, so nothing was kept and `info` is null. `features`
-// (pretrained model only): 'extracted' this time, or 'cached' (kept from an earlier training on
-// the same dataset, backbone and side, so only the head was fitted).
+// (pretrained model only): 'extracted' this time, 'cached' (kept from an earlier training on
+// the same dataset, backbone and side, so only the head was fitted), or 'mirrors' (kept, but for
+// the training images' mirrors, which a training with `flip` extracted this time).
 /**
  * @typedef {Object} TrainedReply
  * @property {'trained'} type

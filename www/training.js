@@ -35,6 +35,8 @@ export function createTraining({ call, status, chart, onStarted, onTrained, onEn
     iters: $('iters'),
     lr: $('lr'),
     seed: $('seed'),
+    flipField: $('flip-field'),
+    flip: $('flip'),
     train: $('train'),
     cancel: $('cancel'),
     progress: $('progress'),
@@ -47,12 +49,13 @@ export function createTraining({ call, status, chart, onStarted, onTrained, onEn
     trainTime: $('train-time'),
     note: $('train-note'),
   };
-  const inputs = [el.model, el.hidden, el.iters, el.lr, el.seed, el.train];
+  const inputs = [el.model, el.hidden, el.iters, el.lr, el.seed, el.flip, el.train];
   let summary = null; // of the dataset training uses
   let hasModel = false;
   let training = false;
   let trainId = null;
   let trainKind = null; // the spec's model of the training running (or last run)
+  let trainFlip = false; // whether it fits the training images' mirrors too
 
   function onModelChange() {
     const preset = presets.get(el.model.value);
@@ -67,6 +70,7 @@ export function createTraining({ call, status, chart, onStarted, onTrained, onEn
     if (preset && el.seed.value.trim() === '') el.seed.value = preset.spec.seed;
     for (const input of [el.iters, el.lr]) input.closest('.field').hidden = features;
     el.hiddenField.hidden = el.model.value !== 'custom';
+    el.flipField.hidden = !isPretrained(el.model.value);
     chart.schedule();
     for (const li of document.querySelectorAll('.models li[data-model]')) {
       li.classList.toggle('current', li.dataset.model === el.model.value);
@@ -91,7 +95,9 @@ export function createTraining({ call, status, chart, onStarted, onTrained, onEn
         'dataset”, or add the classic set (the dataset panel says how).');
     }
     if (isFeatures(el.model.value)) return { model: 'features', seed: number(el.seed, 'Seed', '1') };
-    if (isPretrained(el.model.value)) return { model: 'pretrained', seed: number(el.seed, 'Seed', '1') };
+    if (isPretrained(el.model.value)) {
+      return { model: 'pretrained', seed: number(el.seed, 'Seed', '1'), flip: el.flip.checked };
+    }
     let hidden = preset.spec.hidden;
     if (preset.custom_layers) {
       const parts = el.hidden.value.split(/[\s,]+/).filter(Boolean);
@@ -127,6 +133,7 @@ export function createTraining({ call, status, chart, onStarted, onTrained, onEn
     }
     setRunning(true);
     trainKind = params.model ?? 'network';
+    trainFlip = Boolean(params.flip);
     if (trainKind === 'pretrained') {
       // The network is fetched (with its own progress bar) the first time, then kept.
       el.progressText.textContent = 'Loading the pretrained network…';
@@ -187,13 +194,13 @@ export function createTraining({ call, status, chart, onStarted, onTrained, onEn
 
   // The feature models report stages, not iterations: `done`/`iterations` count work. The
   // pretrained model's extraction counts images (its fraction of both splits: the test images'
-  // features are extracted too, for the evaluation).
+  // features are extracted too, for the evaluation; then the training images' mirrors, if asked).
   function onStageProgress(p) {
     el.progress.value = p.iterations > 0 ? Math.min(1, p.done / p.iterations) : 0;
     const stages = trainKind === 'pretrained' ? PRETRAINED_STAGES : FEATURE_STAGES;
     const index = stages.indexOf(p.stage);
     const pct = Math.round(100 * (p.stage_done ?? 0));
-    const n = (summary?.train?.n ?? NaN) + (summary?.test?.n ?? 0);
+    const n = (summary?.train?.n ?? NaN) * (trainFlip ? 2 : 1) + (summary?.test?.n ?? 0);
     const what = p.stage === 'extracting' && finite(n)
       ? `extracting features, image ${formatCount(Math.round((p.stage_done ?? 0) * n))} of ${formatCount(n)}`
       : `${p.stage} ${pct}%`;
@@ -228,7 +235,11 @@ export function createTraining({ call, status, chart, onStarted, onTrained, onEn
         : r.info.kind === 'pretrained'
           ? `Done: pretrained features in ${formatSeconds(r.seconds)} (` + (r.features === 'cached'
             ? 'features kept from an earlier training, so only the logistic regression was fitted'
-            : `features of ${formatCount(ev.n_train + (ev.n_test ?? 0))} images (both splits) extracted at ${r.info.params?.side} px`) +
+            : r.features === 'mirrors'
+              ? `features kept from an earlier training; those of the ${formatCount(ev.n_train)} mirrored training images extracted`
+              : `features of ${formatCount(ev.n_train + (ev.n_test ?? 0))} images (both splits)` +
+                (r.info.params?.flip ? ` and ${formatCount(ev.n_train)} mirrored training images` : '') +
+                ` extracted at ${r.info.params?.side} px`) +
             `; penalty C = ${r.info.cross_validation?.c} picked by cross-validation).`
           : `Done: ${formatCount(r.done)} iterations in ${formatSeconds(r.seconds)}.`;
     if (r.info.warning) {

@@ -75,8 +75,11 @@ const noDataset = (what) => new KindError('state', `There is no dataset to ${wha
   '(“Or your own dataset”), or add the classic set (the dataset panel says how).');
 const noModel = (what) => new KindError('state', `There is no model to ${what} yet: train one or load one first.`);
 
-// `features2`: the rows of both splits (`features` held the training split's only: never read).
+// `features2`: the rows of both splits, then maybe the training images' mirrors (`features`
+// held the training split's only: never read).
 const featureKey = (datasetSha, backboneSha, side) => `features2:${datasetSha}:${backboneSha}:${side}`;
+
+/** @typedef {{rows: Float32Array, train: number, test: number, backbone_sha256: string, side: number}} KeptFeatures */
 
 // The kept training features for this training, or null: from memory, else from IndexedDB.
 async function cachedFeatures(key) {
@@ -84,17 +87,17 @@ async function cachedFeatures(key) {
   const [, , backboneSha, side] = key.split(':');
   const buffer = await getFile(key).catch(() => null);
   if (!buffer) return null;
-  // The key names the dataset: it is the one in use, so its training split's size holds.
-  const entry = {
-    rows: new Float32Array(buffer), train: dataset.summary().train.n, backbone_sha256: backboneSha, side: Number(side),
-  };
+  // The key names the dataset: it is the one in use, so its splits' sizes hold.
+  const { train, test } = dataset.summary();
+  const entry = { rows: new Float32Array(buffer), train: train.n, test: test.n, backbone_sha256: backboneSha, side: Number(side) };
   featureCache.set(key, entry);
   return entry;
 }
 
 function keepFeatures(key, features) {
   const entry = {
-    rows: features.rows(), train: features.train_images(), backbone_sha256: features.backbone_sha256(), side: features.side(),
+    rows: features.rows(), train: features.train_images(), test: dataset.summary().test.n,
+    backbone_sha256: features.backbone_sha256(), side: features.side(),
   };
   features.free();
   featureCache.set(key, entry);
@@ -111,8 +114,12 @@ async function startPretrained(params) {
   const side = params.side ?? defaults.side;
   const key = featureKey(dataset.summary().sha256, backbone.sha256(), side);
   const kept = await cachedFeatures(key);
-  const cached = kept ? new wasm.WasmFeatures(kept.rows, kept.train, kept.backbone_sha256, kept.side) : undefined;
-  return { key, cached: Boolean(kept), trainer: wasm.WasmTrainer.with_backbone(dataset, params, backbone, cached) };
+  const cached = kept
+    ? new wasm.WasmFeatures(kept.rows, kept.train, kept.test, kept.backbone_sha256, kept.side) : undefined;
+  // A training with mirrors given features without them extracts just those.
+  const complete = Boolean(kept) && (!params.flip || kept.rows.length > (kept.train + kept.test) * FEATURES);
+  const features = complete ? 'cached' : kept ? 'mirrors' : 'extracted';
+  return { key, features, trainer: wasm.WasmTrainer.with_backbone(dataset, params, backbone, cached) };
 }
 
 async function train(id, params) {
@@ -122,11 +129,11 @@ async function train(id, params) {
   const started = performance.now();
   let trainer = null;
   try {
-    let features = null; // {key, cached} for the pretrained model
+    let features = null; // {key, features} for the pretrained model
     if (params?.model === 'pretrained') {
       const p = await startPretrained(params);
       trainer = p.trainer;
-      features = { key: p.key, cached: p.cached };
+      features = { key: p.key, features: p.features };
     } else {
       // Networks on pixels start from the dataset's Gram matrix: computed once, kept with it.
       if (params?.model !== 'features') dataset.prepare();
@@ -168,9 +175,9 @@ async function train(id, params) {
     const stopped = !report.finished;
     const ended = { type: REPLY.TRAINED, id, stopped, done: report.done, iterations: report.iterations };
     if (features) {
-      ended.features = features.cached ? 'cached' : 'extracted';
+      ended.features = features.features;
       // Extracted in full (even if the fit was then cancelled): kept for the next training.
-      const extracted = features.cached ? undefined : trainer.features();
+      const extracted = features.features === 'cached' ? undefined : trainer.features();
       if (extracted) keepFeatures(features.key, extracted);
     }
     // The feature models are only usable once every stage has run: a cancel discards them and
@@ -283,7 +290,7 @@ function testProbabilities(info) {
   const kept = info.kind === 'pretrained'
     && featureCache.get(featureKey(dataset.summary().sha256, info.backbone_sha256, info.params?.side));
   if (!kept) return model.probabilities(dataset, 'test');
-  return model.probabilities_of_features(kept.rows.subarray(kept.train * FEATURES));
+  return model.probabilities_of_features(kept.rows.subarray(kept.train * FEATURES, (kept.train + kept.test) * FEATURES));
 }
 
 // Everything the page needs to show how the current model does on the test split: accuracy,

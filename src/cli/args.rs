@@ -27,7 +27,7 @@ pub enum ModelKind {
     /// cross-validation (`--filters`, `--patches`, `--kmeans-iters`, `--seed`).
     Features,
     /// Pretrained features (EfficientNet-Lite0, frozen; `--backbone`) + L2 logistic
-    /// regression, C by cross-validation (`--side`, `--seed`).
+    /// regression, C by cross-validation (`--side`, `--seed`, `--flip`).
     Pretrained,
 }
 
@@ -206,6 +206,10 @@ pub struct TrainArgs {
     /// (default 128).
     #[arg(long)]
     pub side: Option<usize>,
+    /// With --model pretrained: also fit on each training image's left-right mirror (twice the
+    /// extraction; off by default: no measured gain on catvnoncat).
+    #[arg(long)]
+    pub flip: bool,
     /// With --model pretrained: the backbone file.
     #[arg(long, default_value = DEFAULT_BACKBONE)]
     pub backbone: PathBuf,

@@ -141,6 +141,7 @@ fn request(args: &TrainArgs) -> Value {
     put("patches", args.patches.map(|n| json!(n)));
     put("kmeans_iterations", args.kmeans_iters.map(|n| json!(n)));
     put("side", args.side.map(|n| json!(n)));
+    put("flip", args.flip.then_some(json!(true)));
     Value::Object(r)
 }
 
@@ -159,6 +160,7 @@ fn flag_names(e: Error) -> Error {
             "patches" => "--patches",
             "kmeans_iterations" => "--kmeans-iters",
             "side" => "--side",
+            "flip" => "--flip",
             _ => return None,
         })
     };

@@ -64,7 +64,7 @@ const NETWORK_KEYS: [&str; 7] = [
 /// Keys a learned-feature request may carry (besides `model`).
 const FEATURE_KEYS: [&str; 4] = ["seed", "filters", "patches", "kmeans_iterations"];
 /// Keys a pretrained-feature request may carry (besides `model`).
-const PRETRAINED_KEYS: [&str; 2] = ["side", "seed"];
+const PRETRAINED_KEYS: [&str; 3] = ["side", "seed", "flip"];
 /// What the page shows beside the pretrained preset: the test-split accuracy measured at the
 /// default side (98%, tests/pretrained.rs).
 pub const PRETRAINED_EXPECTED: &str = "~98% on the test set";
@@ -227,7 +227,8 @@ const NETWORK_WHY: &str = "a network takes hidden, iterations, learning_rate, l2
 const FEATURE_WHY: &str = "it takes seed, filters, patches and kmeans_iterations; its penalty is \
                            picked by cross-validation and its stages run to the end";
 
-const PRETRAINED_WHY: &str = "it takes side and seed; the backbone is frozen and the penalty \
+const PRETRAINED_WHY: &str =
+    "it takes side, seed and flip; the backbone is frozen and the penalty \
                               is picked by cross-validation";
 
 fn unknown_model(value: String) -> Error {
@@ -313,9 +314,15 @@ mod tests {
         }
         let p = ModelSpec::from_request(&json!({"model": "pretrained", "side": 96})).unwrap();
         match p {
-            ModelSpec::Pretrained(p) => assert_eq!((p.side(), p.seed()), (96, 1)),
+            ModelSpec::Pretrained(p) => assert_eq!((p.side(), p.seed(), p.flip()), (96, 1, false)),
             other => panic!("{other:?}"),
         }
+        let p = ModelSpec::from_request(&json!({"model": "pretrained", "flip": true})).unwrap();
+        match p {
+            ModelSpec::Pretrained(p) => assert_eq!((p.side(), p.flip()), (128, true)),
+            other => panic!("{other:?}"),
+        }
+        assert!(ModelSpec::from_request(&json!({"model": "lr", "flip": true})).is_err());
     }
 
     #[test]

@@ -13,6 +13,7 @@ use crate::{Error, Result};
 pub struct PretrainedParams {
     side: usize,
     seed: u32,
+    flip: bool,
 }
 
 /// Unchecked settings; [`PretrainedParamsBuilder::build`] checks them.
@@ -24,6 +25,11 @@ pub struct PretrainedParamsBuilder {
     pub side: usize,
     /// Seed of the cross-validation folds; default [`DEFAULT_SEED`].
     pub seed: u32,
+    /// Also fit on the left-right mirror of every training image (twice the extraction; a
+    /// mirror stays in its original's fold). Off by default: on catvnoncat it moved the mean
+    /// held-out accuracy over 20 random resplits from 97.90% to 98.00%, one image in a thousand
+    /// (README, "Mirrored training images").
+    pub flip: bool,
 }
 
 impl Default for PretrainedParamsBuilder {
@@ -31,6 +37,7 @@ impl Default for PretrainedParamsBuilder {
         PretrainedParamsBuilder {
             side: INPUT_SIDE,
             seed: DEFAULT_SEED,
+            flip: false,
         }
     }
 }
@@ -42,6 +49,10 @@ impl PretrainedParamsBuilder {
     }
     pub fn seed(mut self, seed: u32) -> Self {
         self.seed = seed;
+        self
+    }
+    pub fn flip(mut self, flip: bool) -> Self {
+        self.flip = flip;
         self
     }
 
@@ -59,6 +70,7 @@ impl PretrainedParamsBuilder {
         Ok(PretrainedParams {
             side,
             seed: self.seed,
+            flip: self.flip,
         })
     }
 }
@@ -82,6 +94,10 @@ impl PretrainedParams {
     }
     pub fn seed(&self) -> u32 {
         self.seed
+    }
+    /// Whether the training images' mirrors are fitted too.
+    pub fn flip(&self) -> bool {
+        self.flip
     }
 }
 

@@ -36,6 +36,9 @@ pub struct ExtractedFeatures {
     pub rows: Vec<f32>,
     /// `t x FEATURES`, one row per test image in the split's order; empty without a test split.
     pub test_rows: Vec<f32>,
+    /// `m x FEATURES`, one row per training image's left-right mirror, in the split's order;
+    /// empty unless they were extracted for a training with [`PretrainedParams::flip`].
+    pub mirrored_rows: Vec<f32>,
 }
 
 impl ExtractedFeatures {
@@ -110,7 +113,8 @@ pub struct PretrainedTrained {
 }
 
 enum State {
-    /// Images `0..next` extracted into `rows`: the training images, then the test images.
+    /// Images `0..next` extracted into `rows`: the training images, the test images, then (with
+    /// `flip`) the training images' mirrors.
     Extracting {
         next: usize,
         rows: Vec<f32>,
@@ -238,19 +242,48 @@ impl PretrainedTrainer {
         Ok(trainer)
     }
 
-    /// With `cached` features, skips the extraction (after checking they fit).
+    /// With `cached` features, skips the extraction (after checking they fit); a training with
+    /// `flip` given features without the mirrors' extracts just those.
     fn use_cached(&mut self, cached: Option<ExtractedFeatures>) -> Result<()> {
         if let Some(cached) = cached {
             self.check_cached(&cached)?;
-            self.done = self.extraction_cost();
-            self.state = self.start_fitting(cached)?;
+            let unmirrored = self.labels.len() + self.test.len();
+            if self.params.flip() && cached.mirrored_rows.is_empty() {
+                self.done = unmirrored as f64 * image_cost(self.params.side());
+                let mut rows = cached.rows;
+                rows.reserve(cached.test_rows.len() + self.labels.len() * FEATURES);
+                rows.extend_from_slice(&cached.test_rows);
+                self.state = State::Extracting {
+                    next: unmirrored,
+                    rows,
+                    scratch: Box::default(),
+                };
+            } else {
+                self.done = self.extraction_cost();
+                self.state = self.start_fitting(cached)?;
+            }
         }
         Ok(())
     }
 
-    /// Images to extract: the training images, then the test images.
+    /// Images to extract: the training images, the test images, then (with `flip`) the training
+    /// images' mirrors.
     fn images(&self) -> usize {
-        self.labels.len() + self.test.len()
+        let mirrors = if self.params.flip() {
+            self.labels.len()
+        } else {
+            0
+        };
+        self.labels.len() + self.test.len() + mirrors
+    }
+
+    /// Copies of each training image the head is fitted on: 2 with its mirror.
+    fn copies(&self) -> usize {
+        if self.params.flip() {
+            2
+        } else {
+            1
+        }
     }
 
     fn check_cached(&self, cached: &ExtractedFeatures) -> Result<()> {
@@ -285,10 +318,17 @@ impl PretrainedTrainer {
                 "1280 features for each test image",
             );
         }
+        if !cached.mirrored_rows.is_empty() && cached.mirrored_rows.len() != cached.rows.len() {
+            return refuse(
+                format!("{} mirror values", cached.mirrored_rows.len()),
+                "1280 features for each training image's mirror, or none",
+            );
+        }
         if cached
             .rows
             .iter()
             .chain(&cached.test_rows)
+            .chain(&cached.mirrored_rows)
             .any(|v| !v.is_finite())
         {
             return refuse("a non-finite value".into(), "finite features");
@@ -296,14 +336,20 @@ impl PretrainedTrainer {
         Ok(())
     }
 
-    /// Keeps the features and starts the head's fit on them (one row per image).
+    /// Keeps the features and starts the head's fit on them: one row per training image, then
+    /// (with `flip`) one per mirror.
     fn start_fitting(&mut self, features: ExtractedFeatures) -> Result<State> {
+        let rows = if self.params.flip() {
+            [&features.rows[..], &features.mirrored_rows[..]].concat()
+        } else {
+            features.rows.clone()
+        };
         let fitter = HeadFitter::new(
-            features.rows.clone(),
+            rows,
             FEATURES,
             &self.labels,
             self.classes,
-            1,
+            self.copies(),
             &mut self.rng,
         )?;
         self.extracted = Some(features);
@@ -331,7 +377,7 @@ impl PretrainedTrainer {
     /// Where training stands.
     pub fn progress(&self) -> PretrainedProgress {
         let extraction = self.extraction_cost();
-        let fitting = HeadFitter::estimated_cost(self.labels.len(), FEATURES);
+        let fitting = HeadFitter::estimated_cost(self.copies() * self.labels.len(), FEATURES);
         let total = extraction + fitting;
         let (stage, stage_done, before, current) = match &self.state {
             State::Extracting { next, .. } => (
@@ -385,14 +431,24 @@ impl PretrainedTrainer {
             } => {
                 let side = self.params.side();
                 let m = self.labels.len();
+                let t = self.test.len();
                 let (pixels, i) = if next < m {
                     (&self.pixels, next)
-                } else {
+                } else if next < m + t {
                     (&self.test.pixels, next - m)
+                } else {
+                    (&self.pixels, next - m - t)
                 };
                 let image = pixels
                     .get(i * PIXELS..(i + 1) * PIXELS)
                     .ok_or(Error::Shape(format!("no image {next}")))?;
+                let mirrored;
+                let image = if next < m + t {
+                    image
+                } else {
+                    mirrored = mirror(image);
+                    &mirrored[..]
+                };
                 let f = self
                     .backbone
                     .features_with(image, SIDE, side, &mut scratch)?;
@@ -404,12 +460,18 @@ impl PretrainedTrainer {
                         scratch,
                     }
                 } else {
+                    let mirrored_rows = if self.params.flip() {
+                        rows.split_off((m + t) * FEATURES)
+                    } else {
+                        Vec::new()
+                    };
                     let test_rows = rows.split_off(m * FEATURES);
                     let features = ExtractedFeatures {
                         backbone_sha256: self.backbone.sha256().to_string(),
                         side,
                         rows,
                         test_rows,
+                        mirrored_rows,
                     };
                     self.start_fitting(features)?
                 };
@@ -492,6 +554,21 @@ impl PretrainedTrainer {
             features,
         })
     }
+}
+
+/// The left-right mirror of a 64x64x3 image (`PIXELS` bytes, row-major (row, column,
+/// channel)).
+fn mirror(image: &[u8]) -> Vec<u8> {
+    let mut out = vec![0u8; image.len()];
+    for (src, dst) in image
+        .chunks_exact(SIDE * 3)
+        .zip(out.chunks_exact_mut(SIDE * 3))
+    {
+        for (c, pixel) in src.chunks_exact(3).enumerate() {
+            dst[(SIDE - 1 - c) * 3..(SIDE - c) * 3].copy_from_slice(pixel);
+        }
+    }
+    out
 }
 
 impl PretrainedParams {

@@ -190,6 +190,33 @@ test('pretrained features: the CLI\'s accuracy and probabilities, its heat map, 
     console.log(`after a reload (features from IndexedDB): ${third.ms} ms; ${third.done}`);
     assert.ok(!third.texts.some((t) => /extracting/.test(t)), `extracted after the reload: ${JSON.stringify(third.texts)}`);
     assert.match(third.done, /features kept from an earlier training/);
+
+    // With the mirrors too: the kept features serve, so only the 209 mirrored training images go
+    // through the backbone; the model is `purrceptron train --flip`'s (photos to 1e-6, the same
+    // test accuracy), and its features are kept in turn.
+    await page.selectOption('[data-testid=model]', 'pretrained');
+    await page.check('[data-testid=flip]');
+    const mirrored = await trainPretrained(page);
+    console.log(`with mirrors (kept features, mirrors extracted): ${mirrored.ms} ms; ${mirrored.done}`);
+    const images = mirrored.texts.map((t) => t.match(/^Stage 1 of 2: extracting features, image (\d+) of 468$/))
+      .filter(Boolean).map((m) => Number(m[1]));
+    assert.ok(images.length > 0 && images.every((n) => n >= 259), `extraction shown: ${JSON.stringify(mirrored.texts.slice(0, 5))}`);
+    assert.match(mirrored.done, /those of the 209 mirrored training images extracted/);
+    const flipFile = path.join(dir, 'cli-pretrained-flip.safetensors');
+    const r = await runCli(['train', '--data', DATA, '--model', 'pretrained', '--flip', '--backbone', BACKBONE, '-o', flipFile, '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(mirrored.test, percentText(JSON.parse(r.stdout).evaluation.test_accuracy));
+    // (No cards since the reload: the photos are new ones.)
+    await chooseFiles(page, PHOTOS);
+    const flipCards = await waitForCards(page, PHOTOS.length, 60_000);
+    const flipPredicted = await cliPredict(flipFile, PHOTOS);
+    for (const c of flipCards) {
+      const diff = Math.abs(c.probability - flipPredicted[c.name].probability);
+      assert.ok(diff <= 1e-6, `${c.name} with mirrors: |diff| ${diff}`);
+    }
+    const again2 = await trainPretrained(page);
+    assert.ok(!again2.texts.some((t) => /extracting/.test(t)), `mirrors extracted again: ${JSON.stringify(again2.texts)}`);
+    assert.match(again2.done, /features kept from an earlier training, so only/);
     assert.equal(noErrors(app), null);
   });
 
