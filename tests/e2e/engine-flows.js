@@ -7,13 +7,14 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import http from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import {
   ROOT, photoFromTestImage, encodePng, garbageFile, emptyFile, runCli, cliPredictions, classZone,
 } from './helpers.js';
 import {
-  openAppIn, waitFor, waitForStatus, train, fill, waitForCards, chooseFiles, noErrors,
+  launch, openAppIn, waitFor, waitForStatus, train, fill, waitForCards, chooseFiles, noErrors,
 } from './engines.js';
 
 const BACKBONE = path.join(ROOT, 'www', 'data', 'backbone.safetensors');
@@ -62,6 +63,35 @@ const KINDS = [
 
 /** Registers the core-flow tests of `engine` ('firefox' or 'webkit') in the calling file. */
 export function coreFlows(engine) {
+  test(`${engine}: the driver sees a console error, an uncaught error and a request to another origin`,
+    { timeout: 60_000 }, async () => {
+      // The flows below assert that there are none of these: that is worth something only if
+      // they would be seen. A page without the app's CSP, which would block the request.
+      const probe = http.createServer((req, res) => {
+        res.writeHead(200, { 'content-type': 'text/html' });
+        res.end('<!doctype html><title>probe</title><p>probe</p>');
+      });
+      await new Promise((resolve) => probe.listen(0, '127.0.0.1', resolve));
+      const origin = `http://127.0.0.1:${probe.address().port}`;
+      const b = await launch(engine, { appOrigin: origin }).catch(async (e) => { probe.close(); throw e; });
+      try {
+        await b.goto(`${origin}/`);
+        await b.evaluate(() => {
+          console.error('probe: a console error');
+          setTimeout(() => { throw new Error('probe: an uncaught error'); }, 0);
+          new Image().src = 'http://127.0.0.1:65000/probe.png';
+        });
+        await waitFor(b, () => new Promise((r) => setTimeout(() => r(true), 300)));
+        const errors = b.collectErrors ? await b.collectErrors() : b.errors();
+        assert.ok(errors.some((e) => /probe: a console error/.test(e)), JSON.stringify(errors));
+        assert.ok(errors.some((e) => /probe: an uncaught error/.test(e)), JSON.stringify(errors));
+        assert.ok(b.requests.some((r) => r.url === 'http://127.0.0.1:65000/probe.png'), JSON.stringify(b.requests));
+      } finally {
+        await b.close();
+        probe.close();
+      }
+    });
+
   let app;
   let dir;
   before(async () => {
