@@ -10,6 +10,7 @@
 //   made); b.errors(): console errors and uncaught errors; await b.close().
 
 import { spawn } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
 import { mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
 import http from 'node:http';
 import net from 'node:net';
@@ -19,7 +20,9 @@ import WebSocket from 'ws';
 
 export const FIREFOX = process.env.PURRCEPTRON_FIREFOX || '/usr/bin/firefox-esr';
 export const WEBKIT_DRIVER = process.env.PURRCEPTRON_WEBKIT_DRIVER || '/usr/bin/WebKitWebDriver';
+// Debian ships MiniBrowser with libwebkit2gtk-4.1-0, under the architecture's library folder.
 export const MINIBROWSER = process.env.PURRCEPTRON_MINIBROWSER
+  || readdirSync('/usr/lib').map((d) => `/usr/lib/${d}/webkit2gtk-4.1/MiniBrowser`).find((p) => existsSync(p))
   || '/usr/lib/x86_64-linux-gnu/webkit2gtk-4.1/MiniBrowser';
 export const ENGINES = Object.freeze(['firefox', 'webkit']);
 
