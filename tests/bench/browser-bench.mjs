@@ -1,11 +1,11 @@
 #!/usr/bin/env node
 // The browser benchmark, end to end: starts the real server, opens /bench.html in Debian's
-// headless Chromium (playwright-core from tests/e2e), starts it once the browser's own start-up
-// work is over (CPU use from /proc/stat), waits for it to finish and prints the results as a
+// headless Chromium (playwright-core from tests/e2e), or in Firefox ESR or WebKitGTK's MiniBrowser
+// (tests/e2e/engines.js) with --engine, starts it once the browser's own start-up work is over (CPU use from /proc/stat), waits for it to finish and prints the results as a
 // table, with the machine it ran on. A benchmark, not a test: nothing is asserted
 // about timings; the exit code is non-zero only when a job fails (or the page never finishes).
 //
-//   node tests/bench/browser-bench.mjs [runs=5] [slowruns=3] [deepiters=100]
+//   node tests/bench/browser-bench.mjs [--engine chromium|firefox|webkit] [runs=5] [slowruns=3] [deepiters=100]
 //
 // Needs `./build.sh build` (www/pkg, www/data) and `npm ci` in tests/e2e.
 
@@ -15,14 +15,27 @@ import os from 'node:os';
 import path from 'node:path';
 import { gzipSync, constants as zlib } from 'node:zlib';
 import { CHROMIUM, CHROMIUM_ARGS, DATA, ROOT, startServer } from '../e2e/helpers.js';
+import { launch, waitFor } from '../e2e/engines.js';
 
 const require = createRequire(new URL('../e2e/package.json', import.meta.url));
 const { chromium } = require('playwright-core');
 
 const TIMEOUT_MS = 20 * 60_000;
 
+const args = process.argv.slice(2);
+let engine = 'chromium';
+const engineAt = args.indexOf('--engine');
+if (engineAt >= 0) {
+  engine = args[engineAt + 1];
+  args.splice(engineAt, 2);
+}
+if (!['chromium', 'firefox', 'webkit'].includes(engine)) {
+  console.error(`browser-bench: --engine must be chromium, firefox or webkit, not '${engine}'`);
+  process.exit(2);
+}
+
 function argInt(index, fallback, name) {
-  const raw = process.argv[index];
+  const raw = args[index];
   if (raw === undefined) return fallback;
   const v = Number(raw);
   if (!Number.isInteger(v) || v < 1) {
@@ -32,9 +45,9 @@ function argInt(index, fallback, name) {
   }
   return v;
 }
-const runs = argInt(2, 5, 'runs');
-const slowRuns = argInt(3, 3, 'slowruns');
-const deepIters = argInt(4, 100, 'deepiters');
+const runs = argInt(0, 5, 'runs');
+const slowRuns = argInt(1, 3, 'slowruns');
+const deepIters = argInt(2, 100, 'deepiters');
 
 const MB = 1024 * 1024;
 const cpuModel = () => {
@@ -104,7 +117,28 @@ async function main() {
   let results;
   let settle = 'no settle';
   const started = Date.now();
-  try {
+  const url = `${server.url}bench.html?runs=${runs}&slowruns=${slowRuns}&deepiters=${deepIters}&wait=1`;
+  if (engine !== 'chromium') {
+    try {
+      browser = await launch(engine, { appOrigin: new URL(server.url).origin });
+      process.stderr.write(`browser-bench: ${url} in ${engine}\n`);
+      await browser.goto(url);
+      await waitFor(browser, () => typeof window.startBench === 'function', undefined, { timeout: 60_000 });
+      settle = await settleCpu();
+      process.stderr.write(`browser-bench: ${settle}; starting (the page's progress lines are not relayed)\n`);
+      // Not awaited in the page: WebDriver classic would time the script out.
+      await browser.evaluate(() => { window.startBench(); });
+      await waitFor(browser, () => document.body.dataset.done === '1', undefined, { timeout: TIMEOUT_MS, interval: 500 });
+      results = JSON.parse(await browser.evaluate(() => document.querySelector('#results').textContent));
+      const ua = await browser.version();
+      results.browser = engine === 'firefox' ? `Firefox ${ua.match(/Firefox\/(\S+)/)?.[1]} (headless, WebDriver BiDi)`
+        : `WebKitGTK MiniBrowser, ${ua.match(/AppleWebKit\/(\S+)/)?.[0]} (Xvfb, WebKitWebDriver)`;
+      pageErrors.push(...(browser.collectErrors ? await browser.collectErrors() : browser.errors()));
+    } finally {
+      if (browser) await browser.close().catch(() => {});
+      await server.stop();
+    }
+  } else try {
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       headless: true,
@@ -121,7 +155,6 @@ async function main() {
     });
     page.on('pageerror', (e) => pageErrors.push(`pageerror: ${e.message}`));
     page.on('crash', () => pageErrors.push('page crashed'));
-    const url = `${server.url}bench.html?runs=${runs}&slowruns=${slowRuns}&deepiters=${deepIters}&wait=1`;
     process.stderr.write(`browser-bench: ${url}\n`);
     await page.goto(url, { waitUntil: 'load' });
     await page.waitForFunction(() => typeof window.startBench === 'function');
@@ -130,7 +163,7 @@ async function main() {
     await page.evaluate(() => window.startBench());
     await page.waitForFunction(() => document.body.dataset.done === '1', null, { timeout: TIMEOUT_MS, polling: 500 });
     results = JSON.parse(await page.textContent('#results'));
-    results.chromium = browser.version();
+    results.browser = `Chromium ${browser.version()} (headless)`;
   } finally {
     if (browser) await browser.close().catch(() => {});
     await server.stop();
@@ -140,7 +173,7 @@ async function main() {
   const out = [];
   out.push('Purrceptron browser benchmark');
   out.push(`machine   ${os.availableParallelism()} CPUs (nproc), ${cpuModel()}, ${(os.totalmem() / 1024 ** 3).toFixed(1)} GiB RAM`);
-  out.push(`browser   Chromium ${results.chromium} (headless), navigator.hardwareConcurrency ${results.hardwareConcurrency}`);
+  out.push(`browser   ${results.browser}, navigator.hardwareConcurrency ${results.hardwareConcurrency}`);
   out.push(`load avg  before ${loadBefore}   after ${load()}   (1, 5, 15 min)`);
   out.push(`config    runs=${runs} slowruns=${slowRuns} deepiters=${deepIters}; every run in a fresh module worker`);
   out.push(`start     ${settle}`);
