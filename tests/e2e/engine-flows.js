@@ -39,10 +39,20 @@ const foreign = (browser, origin) => httpRequests(browser).filter((r) => new URL
 
 async function clearCards(browser) {
   // The Clear button shows only while there are cards.
-  if (await browser.evaluate(() => document.querySelectorAll('[data-testid=result]').length === 0)) return;
-  await browser.click('#clear');
-  await waitFor(browser, () => document.querySelectorAll('[data-testid=result]').length === 0, undefined,
-    { timeout: 5_000, what: 'the cards to be cleared' });
+  // After a training the page lays out its results panels for a while (heat maps, charts): one
+  // that grows between the press and the release moves the button from under the pointer, and
+  // that click is no click. A second try lands.
+  for (let attempt = 1; ; attempt++) {
+    if (await browser.evaluate(() => document.querySelectorAll('[data-testid=result]').length === 0)) return;
+    await browser.click('#clear');
+    try {
+      await waitFor(browser, () => document.querySelectorAll('[data-testid=result]').length === 0, undefined,
+        { timeout: 2_000, what: 'the cards to be cleared' });
+      return;
+    } catch (e) {
+      if (attempt === 3) throw e;
+    }
+  }
 }
 
 const savedModels = (browser) => browser.evaluate(() => [...document.querySelectorAll('[data-testid=saved-model]')]

@@ -411,7 +411,7 @@ async function launchWebKit({ width, height, appOrigin }) {
 
 /**
  * Waits, as Playwright does before a click, until the element is in view, has kept its place
- * for two frames and is what a click at its centre hits: the page lays out results as they
+ * for two frames and 50 ms, and is what a click at its centre hits: the page lays out results as they
  * arrive, and a button that moves between the press and the release is not clicked.
  */
 async function whenClickable(evaluate, selector, timeout = 10_000) {
@@ -425,6 +425,7 @@ async function whenClickable(evaluate, selector, timeout = 10_000) {
       const a = target.getBoundingClientRect();
       await frame();
       await frame();
+      await new Promise((r) => setTimeout(r, 50));
       const b = target.getBoundingClientRect();
       if (a.x !== b.x || a.y !== b.y || a.width !== b.width || a.height !== b.height) return 'moving';
       if (b.width === 0 || b.height === 0) return 'not displayed';
