@@ -73,6 +73,11 @@ pub enum Error {
     #[error("invalid model file: {0}")]
     InvalidModel(String),
 
+    /// A project file (a dataset and maybe a model in one file) whose container cannot be
+    /// read; a defect of one of its parts is that part's own error.
+    #[error("invalid project file: {0}")]
+    InvalidProject(String),
+
     /// A backbone file (pretrained network weights) that cannot be read: not a backbone, an
     /// unsupported version, a missing or mis-shaped tensor, a non-finite scale or bias.
     #[error("invalid backbone file: {0}")]
@@ -210,6 +215,7 @@ impl Error {
                 ErrorKind::Dataset
             }
             Error::InvalidModel(_)
+            | Error::InvalidProject(_)
             | Error::InvalidBackbone(_)
             | Error::BackboneMismatch { .. }
             | Error::NoBackbone

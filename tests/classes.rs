@@ -5,10 +5,10 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 
+use common::cli::{ok, run, s, tmp};
 use common::scenes::{scene, NAMES};
 use image::ImageFormat;
 use purrceptron::backbone::Backbone;
@@ -177,37 +177,13 @@ fn dataset_two() -> Dataset {
         .0
 }
 
-fn run(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_purrceptron"))
-        .args(args)
-        .output()
-        .expect("the binary runs")
-}
-
-fn ok(args: &[&str]) -> String {
-    let o = run(args);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    String::from_utf8(o.stdout).unwrap()
-}
-
-fn s(path: &Path) -> &str {
-    path.to_str().unwrap_or_default()
-}
-
-fn tmp() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("purrceptron-classes-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
 /// The CLI end to end: `convert --images` with a folder per class, `train --model pretrained`,
 /// `eval` with each class's accuracy and the confusion matrix, `predict` of a folder as lines,
 /// JSON (every class's probability) and CSV (rows sorted by file, a bad file's error kept, the
 /// same bytes as [`Results`] writes from the library's own classifications).
 #[test]
 fn convert_train_eval_and_predict_three_classes() {
-    let dir = tmp();
+    let dir = tmp("classes");
     let photos = dir.join("photos");
     for (label, name) in NAMES.iter().enumerate() {
         let sub = photos.join(name);

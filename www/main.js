@@ -12,6 +12,7 @@
 // owndata.js   your own dataset                          offline.js  the service worker
 // folder.js    a whole folder classified, its results exported as CSV
 // webcam.js    the camera: frames recorded into a class, the live preview
+// project.js   a project file: the dataset and the model in use, exported and opened together
 
 import { createStatus } from './status.js';
 import { createClient } from './client.js';
@@ -24,6 +25,7 @@ import { showDataset } from './dataset.js';
 import { initSaved, kindName } from './saved.js';
 import { initInspect } from './inspect.js';
 import { initOwnData } from './owndata.js';
+import { initProject } from './project.js';
 import { createFolder } from './folder.js';
 import { createWebcam } from './webcam.js';
 import { TEST_MODE } from './protocol.js';
@@ -139,4 +141,7 @@ async function keepTrained(info) {
 
 status.set('loading');
 const webcam = createWebcam({ call, status });
-initOwnData({ call, status, onDataset: (summary) => training.setSummary(summary), hasBuiltin: () => hasBuiltin, webcam });
+const ownData = initOwnData({
+  call, status, onDataset: (summary) => training.setSummary(summary), hasBuiltin: () => hasBuiltin, webcam,
+});
+initProject({ call, status, isTraining: training.isTraining, ownData, saved });

@@ -27,7 +27,7 @@ const MAX_NAME = 64;
 /**
  * Wires the panel. `call(type, payload, transfer)` talks to the worker; `status` is status.js's;
  * `onDataset(summary)` tells the page which dataset training now uses; `webcam` (webcam.js)
- * records frames into a class.
+ * records frames into a class. Returns {load(bytes, what)}.
  */
 export function initOwnData({ call, status, onDataset, hasBuiltin, webcam }) {
   const { announce, clearError } = status;
@@ -369,16 +369,34 @@ export function initOwnData({ call, status, onDataset, hasBuiltin, webcam }) {
     announce(`Dataset file exported (${formatCount(r.bytes.byteLength)} bytes).`);
   }));
 
+  async function load(bytes, what) {
+    const r = await call(REQUEST.DATASET_LOAD, { bytes }, [bytes]).reply;
+    showOwn(r.summary, what);
+    return r.summary;
+  }
+
   el.load.addEventListener('change', () => {
     const file = el.load.files?.[0];
     el.load.value = '';
     if (!file) return;
-    run(async () => {
-      const bytes = await file.arrayBuffer();
-      const r = await call(REQUEST.DATASET_LOAD, { bytes }, [bytes]).reply;
-      showOwn(r.summary, `Loaded ${file.name}`);
-    });
+    run(async () => load(await file.arrayBuffer(), `Loaded ${file.name}`));
   });
 
   refresh();
+  return {
+    /**
+     * Makes a dataset file's bytes (an ArrayBuffer, transferred) your own dataset, in use;
+     * `what` starts the summary line. Throws what the worker says is wrong with the file.
+     */
+    async load(bytes, what) {
+      busy = true;
+      refresh();
+      try {
+        return await load(bytes, what);
+      } finally {
+        busy = false;
+        refresh();
+      }
+    },
+  };
 }

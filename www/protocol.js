@@ -40,6 +40,8 @@ export const REQUEST = Object.freeze({
   DATASET_USE: 'dataset-use',
   DATASET_EXPORT: 'dataset-export',
   DATASET_LOAD: 'dataset-load',
+  PROJECT_EXPORT: 'project-export',
+  PROJECT_OPEN: 'project-open',
   LOAD_BACKBONE: 'load-backbone',
   PING: 'ping',
   MEMORY: 'memory',
@@ -163,6 +165,22 @@ export const REQUEST = Object.freeze({
  * @property {ArrayBuffer} bytes
  */
 
+// Asks for a project file of the dataset in use and the model in use, if any.
+/**
+ * @typedef {Object} ProjectExportRequest
+ * @property {'project-export'} type
+ * @property {number} id
+ */
+
+// Reads a project file into its parts: the page then loads the dataset and the model as it
+// loads their own files.
+/**
+ * @typedef {Object} ProjectOpenRequest
+ * @property {'project-open'} type
+ * @property {number} id
+ * @property {ArrayBuffer} bytes
+ */
+
 // Loads the pretrained backbone from its file's bytes (data/backbone.safetensors, fetched and
 // kept by the page: see backbone.js). Photos given while there is no model are then classified
 // by it and ImageNet's cat classes.
@@ -205,7 +223,7 @@ export const REQUEST = Object.freeze({
  */
 
 /**
- * @typedef {TrainRequest|CancelRequest|ClassifyRequest|LoadModelRequest|ExportModelRequest|ResultsCsvRequest|InspectRequest|DatasetAddRequest|DatasetClearRequest|DatasetClassesRequest|DatasetBuildRequest|DatasetUseRequest|DatasetExportRequest|DatasetLoadRequest|LoadBackboneRequest|PingRequest|MemoryRequest|CrashRequest|HoldRequest} Request
+ * @typedef {TrainRequest|CancelRequest|ClassifyRequest|LoadModelRequest|ExportModelRequest|ResultsCsvRequest|InspectRequest|DatasetAddRequest|DatasetClearRequest|DatasetClassesRequest|DatasetBuildRequest|DatasetUseRequest|DatasetExportRequest|DatasetLoadRequest|ProjectExportRequest|ProjectOpenRequest|LoadBackboneRequest|PingRequest|MemoryRequest|CrashRequest|HoldRequest} Request
  */
 
 // ---- replies ------------------------------------------------------------------------------------
@@ -228,6 +246,8 @@ export const REPLY = Object.freeze({
   DATASET_USING: 'dataset-using',
   DATASET_EXPORTED: 'dataset-exported',
   DATASET_LOADED: 'dataset-loaded',
+  PROJECT_EXPORTED: 'project-exported',
+  PROJECT_OPENED: 'project-opened',
   BACKBONE_LOADED: 'backbone-loaded',
   PONG: 'pong',
   MEMORY: 'memory',
@@ -447,6 +467,25 @@ export const REPLY = Object.freeze({
  * @property {Uint8Array} bytes
  */
 
+// A project file's bytes (`purrceptron pack` writes the same for the same parts).
+/**
+ * @typedef {Object} ProjectExportedReply
+ * @property {'project-exported'} type
+ * @property {number} id
+ * @property {Uint8Array} bytes
+ */
+
+// A project file's parts: the dataset file's bytes, the model file's (absent without a model),
+// the class names.
+/**
+ * @typedef {Object} ProjectOpenedReply
+ * @property {'project-opened'} type
+ * @property {number} id
+ * @property {Uint8Array} dataset
+ * @property {Uint8Array} [model]
+ * @property {Array<string>} classes
+ */
+
 // The dataset file is loaded as the own dataset and in use.
 /**
  * @typedef {Object} DatasetLoadedReply
@@ -506,7 +545,7 @@ export const REPLY = Object.freeze({
  */
 
 /**
- * @typedef {ReadyReply|StartupErrorReply|ProgressReply|TrainedReply|CancellingReply|ClassifiedReply|ModelLoadedReply|ModelBytesReply|ResultsCsvReply|InspectionReply|DatasetAddedReply|DatasetClearedReply|DatasetClassesSetReply|DatasetBuiltReply|DatasetUsingReply|DatasetExportedReply|DatasetLoadedReply|BackboneLoadedReply|PongReply|MemoryReply|HeldReply|ErrorReply|FatalReply} Reply
+ * @typedef {ReadyReply|StartupErrorReply|ProgressReply|TrainedReply|CancellingReply|ClassifiedReply|ModelLoadedReply|ModelBytesReply|ResultsCsvReply|InspectionReply|DatasetAddedReply|DatasetClearedReply|DatasetClassesSetReply|DatasetBuiltReply|DatasetUsingReply|DatasetExportedReply|DatasetLoadedReply|ProjectExportedReply|ProjectOpenedReply|BackboneLoadedReply|PongReply|MemoryReply|HeldReply|ErrorReply|FatalReply} Reply
  */
 
 /**

@@ -103,7 +103,7 @@ function fileName(name) {
  * Wires the saved-models panel. `app`: {call, status, isTraining, ensureBackbone, onChosen(record)}.
  * `ensureBackbone()` loads the pretrained network a pretrained-feature model needs. `onChosen` runs whenever the worker's current model becomes a saved one
  * (chosen, loaded from a file, restored on reload); `record` is {id, name, info, ...}.
- * Returns {start(), trained(name)}.
+ * Returns {load(bytes, name), start(), trained(name)}.
  */
 export function initSaved(app) {
   const el = {
@@ -286,7 +286,11 @@ export function initSaved(app) {
         '(.safetensors) downloaded from this page or written by `purrceptron train`.');
       return;
     }
-    const name = file.name.replace(/\.safetensors$/i, '') || defaultName(info);
+    await keepLoaded(file.name.replace(/\.safetensors$/i, '') || defaultName(info), info);
+  }
+
+  // The worker's model, just loaded from a file, joins the list as `name` and is the one in use.
+  async function keepLoaded(name, info) {
     try {
       await keepCurrent(name, info);
     } catch (e) {
@@ -305,6 +309,17 @@ export function initSaved(app) {
   });
 
   return {
+    /**
+     * Makes a model file's bytes (an ArrayBuffer) the model in use and keeps it in the list as
+     * `name` (a project's model); throws what the worker says is wrong with the file.
+     */
+    async load(bytes, name) {
+      if (app.isTraining()) throw new KindError('state', 'A training is running: wait for it to finish (or cancel it) first.');
+      const info = await loadBytes(bytes);
+      await keepLoaded(name || defaultName(info), info);
+      return info;
+    },
+
     /** Lists the saved models and, if any, makes the most recently used one current again. */
     async start(runsChanged) {
       onRuns = runsChanged;

@@ -266,6 +266,27 @@ function exportModel(id) {
   self.postMessage({ type: REPLY.MODEL_BYTES, id, bytes }, [bytes]);
 }
 
+// The dataset in use and the model in use (if any) in one file. A model of other classes than
+// the dataset's is refused by the core, with both lists.
+function exportProject(id) {
+  if (!dataset) throw noDataset('put in a project');
+  const bytes = whole(wasm.project_bytes(dataset.to_bytes(), model ? model.to_bytes() : undefined));
+  self.postMessage({ type: REPLY.PROJECT_EXPORTED, id, bytes }, [bytes.buffer]);
+}
+
+function openProject(id, bytes) {
+  if (!(bytes instanceof ArrayBuffer)) throw new KindError('internal', 'project-open needs the file\'s bytes (an ArrayBuffer)');
+  const project = new wasm.WasmProject(new Uint8Array(bytes));
+  try {
+    const reply = { type: REPLY.PROJECT_OPENED, id, dataset: whole(project.dataset_bytes()), classes: project.classes() };
+    const modelBytes = project.model_bytes();
+    if (modelBytes) reply.model = whole(modelBytes);
+    self.postMessage(reply, [reply.dataset.buffer, ...(reply.model ? [reply.model.buffer] : [])]);
+  } finally {
+    project.free();
+  }
+}
+
 // The current model's accuracy on the current dataset. A pretrained-feature model's receipt
 // already holds its accuracies on the dataset it names (measured by the same code when it was
 // trained): running the backbone over every image again would keep the worker from answering
@@ -372,6 +393,12 @@ async function handle(msg) {
       break;
     case REQUEST.INSPECT:
       inspect(id);
+      break;
+    case REQUEST.PROJECT_EXPORT:
+      exportProject(id);
+      break;
+    case REQUEST.PROJECT_OPEN:
+      openProject(id, msg.bytes);
       break;
     default: {
       if (TEST_MODE && Object.hasOwn(TEST_REQUESTS, type)) {

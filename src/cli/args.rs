@@ -90,11 +90,12 @@ pub enum Command {
     },
     /// Train a model on a dataset file and save it.
     Train(TrainArgs),
-    /// Print a saved model's accuracy on a dataset file.
+    /// Print a saved model's accuracy on a dataset file (a project file: its model, on its
+    /// dataset unless --data says otherwise).
     Eval {
         model: PathBuf,
         #[arg(long)]
-        data: PathBuf,
+        data: Option<PathBuf>,
         /// The backbone file a pretrained-feature model needs.
         #[arg(long, default_value = DEFAULT_BACKBONE)]
         backbone: PathBuf,
@@ -117,6 +118,27 @@ pub enum Command {
         /// The backbone file (its rows are skipped when it is missing).
         #[arg(long, default_value = DEFAULT_BACKBONE)]
         backbone: PathBuf,
+    },
+    /// Pack a dataset file and maybe a model file into one project file (the page's "Export
+    /// project" writes the same bytes).
+    Pack {
+        /// The dataset file.
+        #[arg(long)]
+        data: PathBuf,
+        /// The model file (trained on the dataset's classes).
+        #[arg(long)]
+        model: Option<PathBuf>,
+        /// Output project file (.purrceptron).
+        #[arg(short, long)]
+        output: PathBuf,
+    },
+    /// Unpack a project file into DIR/dataset.safetensors and, if it has one,
+    /// DIR/model.safetensors: the very files that were packed.
+    Unpack {
+        project: PathBuf,
+        /// Folder to write into (made if missing).
+        #[arg(short, long)]
+        output: PathBuf,
     },
     /// Serve the web app (static files) on 127.0.0.1.
     Serve {

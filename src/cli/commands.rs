@@ -10,10 +10,11 @@ use serde_json::json;
 use purrceptron::data::Dataset;
 use purrceptron::model::{classify_with_heat_map, evaluate, Results};
 use purrceptron::preprocess::Framing;
+use purrceptron::project::Project;
 use purrceptron::{Error, Result};
 
 use super::output::{photos_exit_code, print_eval};
-use super::{load_dataset, load_model_with_backbone, read, write};
+use super::{is_project, load_dataset, load_model_with_backbone, read, write};
 
 /// `convert`: a dataset file from the HDF5 files (`h5`) or from photo folders (`images`).
 pub fn convert(
@@ -128,9 +129,20 @@ fn notice_path(output: &Path) -> PathBuf {
 }
 
 /// `eval`: a saved model's accuracy on a dataset file.
-pub fn eval(model: &Path, data: &Path, backbone: &Path, json: bool) -> Result<ExitCode> {
+pub fn eval(model: &Path, data: Option<&Path>, backbone: &Path, json: bool) -> Result<ExitCode> {
     let saved = load_model_with_backbone(model, backbone)?;
-    let dataset = load_dataset(data)?;
+    // A project's model is evaluated on its own dataset unless another is named.
+    let dataset = match data {
+        Some(data) => load_dataset(data)?,
+        None if is_project(&read(model)?) => load_dataset(model)?,
+        None => {
+            return Err(Error::InvalidParameter {
+                name: "--data",
+                value: "none".into(),
+                expected: "a dataset file (needed unless the model is a project file)",
+            })
+        }
+    };
     saved.check_dataset(&dataset)?;
     let eval = evaluate(&saved, &dataset)?;
     if json {
@@ -321,4 +333,41 @@ fn convert_images(
         photos.push((name, lazy));
     }
     purrceptron::data::from_class_photos(photos, test_fraction, seed, framing)
+}
+
+/// `pack`: a dataset file and maybe a model file -> one project file (each part checked, the
+/// model against the dataset's classes).
+pub fn pack(data: &Path, model: Option<&Path>, output: &Path) -> Result<ExitCode> {
+    let model_bytes = model.map(read).transpose()?;
+    let project = Project::new(read(data)?, model_bytes)?;
+    let bytes = project.to_bytes()?;
+    write(output, &bytes)?;
+    let d = project.dataset();
+    println!(
+        "wrote {}: dataset of {} classes ({}), {} training and {} test images{}",
+        output.display(),
+        d.classes.len(),
+        d.classes.join(", "),
+        d.train.len(),
+        d.test.len(),
+        project
+            .model()
+            .map_or(String::new(), |m| format!(", and a {} model", m.kind()))
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `unpack`: a project file -> DIR/dataset.safetensors and DIR/model.safetensors (if any).
+pub fn unpack(project: &Path, dir: &Path) -> Result<ExitCode> {
+    let p = super::load_project(project)?;
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let dataset = dir.join("dataset.safetensors");
+    write(&dataset, p.dataset_bytes())?;
+    println!("{}", dataset.display());
+    if let Some(bytes) = p.model_bytes() {
+        let model = dir.join("model.safetensors");
+        write(&model, bytes)?;
+        println!("{}", model.display());
+    }
+    Ok(ExitCode::SUCCESS)
 }

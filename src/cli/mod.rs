@@ -17,6 +17,7 @@ use std::sync::Arc;
 use purrceptron::backbone::Backbone;
 use purrceptron::data::Dataset;
 use purrceptron::model::Model;
+use purrceptron::project::Project;
 use purrceptron::{Error, Result};
 
 use args::Command;
@@ -60,7 +61,13 @@ pub fn run(command: Command) -> Result<ExitCode> {
             data,
             backbone,
             json,
-        } => commands::eval(&model, &data, &backbone, json),
+        } => commands::eval(&model, data.as_deref(), &backbone, json),
+        Command::Pack {
+            data,
+            model,
+            output,
+        } => commands::pack(&data, model.as_deref(), &output),
+        Command::Unpack { project, output } => commands::unpack(&project, &output),
         Command::Predict {
             model,
             photos,
@@ -93,20 +100,53 @@ fn write(path: &Path, bytes: &[u8]) -> Result<()> {
     std::fs::write(path, bytes).map_err(|e| Error::io(path, e))
 }
 
-/// A dataset file, its path named in any error about its content.
-fn load_dataset(path: &Path) -> Result<Dataset> {
-    Dataset::from_bytes(&read(path)?).map_err(|e| match e {
+/// The path named in an error about a file's content.
+fn named(path: &Path) -> impl Fn(Error) -> Error + '_ {
+    move |e| match e {
         Error::InvalidDataset(m) => Error::InvalidDataset(format!("{}: {m}", path.display())),
+        Error::InvalidModel(m) => Error::InvalidModel(format!("{}: {m}", path.display())),
+        Error::InvalidProject(m) => Error::InvalidProject(format!("{}: {m}", path.display())),
         other => other,
+    }
+}
+
+/// Whether `bytes` claim to be a project file (its reader says what else is wrong).
+pub(crate) fn is_project(bytes: &[u8]) -> bool {
+    safetensors::SafeTensors::read_metadata(bytes).is_ok_and(|(_, meta)| {
+        meta.metadata()
+            .as_ref()
+            .and_then(|m| m.get("format"))
+            .is_some_and(|f| f == purrceptron::project::FORMAT)
     })
 }
 
-/// A model file of any kind, its path named in any error about its content.
+/// A project file, its path named in any error about its content.
+fn load_project(path: &Path) -> Result<Project> {
+    Project::from_bytes(&read(path)?).map_err(named(path))
+}
+
+/// A dataset file (or a project file's dataset), its path named in any error about its content.
+fn load_dataset(path: &Path) -> Result<Dataset> {
+    let bytes = read(path)?;
+    if is_project(&bytes) {
+        return load_project(path).map(|p| p.into_parts().0);
+    }
+    Dataset::from_bytes(&bytes).map_err(named(path))
+}
+
+/// A model file of any kind (or a project file's model), its path named in any error about its
+/// content.
 fn load_model(path: &Path) -> Result<Model> {
-    Model::from_bytes(&read(path)?).map_err(|e| match e {
-        Error::InvalidModel(m) => Error::InvalidModel(format!("{}: {m}", path.display())),
-        other => other,
-    })
+    let bytes = read(path)?;
+    if is_project(&bytes) {
+        return load_project(path)?.into_parts().1.ok_or_else(|| {
+            Error::InvalidProject(format!(
+                "{}: this project has no model yet: train one on its dataset",
+                path.display()
+            ))
+        });
+    }
+    Model::from_bytes(&bytes).map_err(named(path))
 }
 
 /// The backbone file, its path named in any error (a missing file says how to make it).

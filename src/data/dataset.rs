@@ -129,6 +129,12 @@ impl Dataset {
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
         let file = Container::parse(bytes, invalid)?;
         let format = file.meta("format")?;
+        // Named, not just refused: a project holds a dataset, and people will try it here.
+        if format == "purrceptron-project" {
+            return Err(invalid(
+                "this is a project file (a dataset and maybe a model): open it as a project".into(),
+            ));
+        }
         if format != FORMAT {
             return Err(invalid(format!(
                 "metadata format is `{format}`, expected `{FORMAT}`"

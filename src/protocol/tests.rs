@@ -101,7 +101,12 @@ fn requests() -> Vec<Request> {
             which: "own".into(),
         },
         Request::DatasetExport { id: 11 },
-        Request::DatasetLoad { id: 12, bytes },
+        Request::DatasetLoad {
+            id: 12,
+            bytes: bytes.clone(),
+        },
+        Request::ProjectExport { id: 18 },
+        Request::ProjectOpen { id: 19, bytes },
         Request::Ping { id: 13 },
         Request::Memory { id: 14 },
         Request::Crash { id: 15 },
@@ -233,6 +238,16 @@ fn replies() -> Vec<Reply> {
         Reply::DatasetExported {
             id: 11,
             bytes: bytes.clone(),
+        },
+        Reply::ProjectExported {
+            id: 18,
+            bytes: bytes.clone(),
+        },
+        Reply::ProjectOpened {
+            id: 19,
+            dataset: bytes.clone(),
+            model: Some(bytes.clone()),
+            classes: vec!["a".into(), "b".into()],
         },
         Reply::DatasetLoaded {
             id: 12,

@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod backbone;
+pub mod cli;
 pub mod images;
 pub mod scenes;
 

@@ -6,50 +6,24 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import {
-  encodePng, runCli, noErrors, waitForStatus, startTraining, chooseFiles, useAppAndTempDir, ROOT,
+  colourPhoto, convertColourClasses, runCli, noErrors, waitForStatus, startTraining, chooseFiles, useAppAndTempDir, ROOT,
 } from './helpers.js';
 
 const BACKBONE = path.join(ROOT, 'www', 'data', 'backbone.safetensors');
 const ctx = useAppAndTempDir('classes');
 
-// A small seeded generator: the same photos at every run.
-function random(seed) {
-  let s = seed >>> 0;
-  return () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
-}
-
 // Three classes a glance tells apart (leaves, oranges, sky), with noise, at sizes that are
 // not 64x64 (so the crop and the resize run).
 const CLASSES = { leaves: [40, 160, 40], oranges: [230, 130, 30], sky: [60, 110, 220] };
-
-function photo(name, base, seed, width, height) {
-  const rand = random(seed);
-  const rgb = Buffer.alloc(width * height * 3);
-  for (let p = 0; p < rgb.length; p++) {
-    rgb[p] = Math.max(0, Math.min(255, Math.round(base[p % 3] + (rand() - 0.5) * 90)));
-  }
-  return { name, mimeType: 'image/png', buffer: encodePng(width, height, rgb) };
-}
 
 test('three classes: the pretrained-feature model trains on them in the page, and its cards give every class\'s probability, as the CLI\'s',
   { timeout: 180_000 }, async () => {
     const { app, dir } = ctx;
     const { page } = app;
-    const root = path.join(dir, 'photos');
-    let seed = 1;
-    for (const [name, base] of Object.entries(CLASSES)) {
-      await mkdir(path.join(root, name), { recursive: true });
-      for (let i = 0; i < 8; i++) {
-        const p = photo(`${i}.png`, base, seed++, 80 + 8 * (i % 3), 64 + 8 * (i % 2));
-        await writeFile(path.join(root, name, p.name), p.buffer);
-      }
-    }
-    const file = path.join(dir, 'three.safetensors');
-    const converted = await runCli(['convert', '--images', root, '--test-fraction', '0.25', '-o', file]);
-    assert.equal(converted.code, 0, converted.stderr);
+    const file = await convertColourClasses(dir, CLASSES, 'three.safetensors');
     await page.setInputFiles('[data-testid=own-load]', file);
     await page.waitForFunction(() => /oranges/.test(document.querySelector('[data-testid=own-summary]').textContent),
       null, { timeout: 10_000 });
@@ -75,7 +49,7 @@ test('three classes: the pretrained-feature model trains on them in the page, an
       .some((r) => /classes: leaves, oranges, sky/.test(r.textContent)), null, { timeout: 10_000 });
 
     // New photos, one of each class.
-    const photos = Object.entries(CLASSES).map(([name, base], i) => photo(`new-${name}.png`, base, 900 + i, 120, 90));
+    const photos = Object.entries(CLASSES).map(([name, base], i) => colourPhoto(`new-${name}.png`, base, 900 + i, 120, 90));
     const before = await page.$$eval('[data-testid=result]', (c) => c.length);
     await chooseFiles(page, photos);
     await page.waitForFunction((want) => {

@@ -3,7 +3,7 @@
 // and test photos made from scratch (a small PNG encoder over pixels of the test split).
 
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -313,6 +313,46 @@ export function upscale({ width: sw, height: sh, rgb }, width, height) {
 /** A 256x192 PNG photo made by upscaling test image `index`. */
 export function photoFromTestImage(index, width = 256, height = 192) {
   return encodePng(width, height, upscale(testImage(index), width, height));
+}
+
+/** A seeded generator of numbers in [0, 1): the same photos at every run. */
+export function seededRandom(seed) {
+  let s = seed >>> 0;
+  return () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
+}
+
+/**
+ * A `width x height` PNG of one colour (`base`, RGB) with noise drawn from `seed`: photos of
+ * classes a glance tells apart (leaves, oranges, sky...).
+ */
+export function colourPhoto(name, base, seed, width, height) {
+  const rand = seededRandom(seed);
+  const rgb = Buffer.alloc(width * height * 3);
+  for (let p = 0; p < rgb.length; p++) {
+    rgb[p] = Math.max(0, Math.min(255, Math.round(base[p % 3] + (rand() - 0.5) * 90)));
+  }
+  return { name, mimeType: 'image/png', buffer: encodePng(width, height, rgb) };
+}
+
+/**
+ * Writes 8 `colourPhoto`s of each of `classes` ({name: [r, g, b]}, at sizes that are not 64x64,
+ * so the crop and the resize run) into DIR/photos/NAME/, converts them with `purrceptron convert
+ * --images` (a quarter in test) into DIR/FILE and returns its path.
+ */
+export async function convertColourClasses(dir, classes, file) {
+  const root = path.join(dir, 'photos');
+  let seed = 1;
+  for (const [name, base] of Object.entries(classes)) {
+    await mkdir(path.join(root, name), { recursive: true });
+    for (let i = 0; i < 8; i++) {
+      const p = colourPhoto(`${i}.png`, base, seed++, 80 + 8 * (i % 3), 64 + 8 * (i % 2));
+      await writeFile(path.join(root, name, p.name), p.buffer);
+    }
+  }
+  const out = path.join(dir, file);
+  const r = await runCli(['convert', '--images', root, '--test-fraction', '0.25', '-o', out]);
+  if (r.code !== 0) throw new Error(`purrceptron convert --images failed: ${r.stderr}`);
+  return out;
 }
 
 export const garbageFile = () => ({

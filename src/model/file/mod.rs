@@ -90,6 +90,12 @@ impl Model {
                     "this is a dataset file, not a model (load it as a dataset)".into(),
                 ))
             }
+            crate::project::FORMAT => {
+                return Err(invalid(
+                    "this is a project file (a dataset and maybe a model): open it as a project"
+                        .into(),
+                ))
+            }
             other => return Err(invalid(format!("format is `{other}`, expected `{FORMAT}`"))),
         }
         file.check_version(VERSION)?;
