@@ -59,7 +59,9 @@ export function createClient({ onReady, onProgress, onError, onCrash, onStartFai
       id,
       reply: new Promise((resolve, reject) => {
         if (supervisor.dead) {
-          reject(new RequestError('internal', 'the classifier stopped unexpectedly too often: reload the page'));
+          reject(new RequestError('internal', supervisor.unsupported
+            ? `the classifier cannot run in this browser: ${supervisor.unsupported}`
+            : 'the classifier stopped unexpectedly too often: reload the page'));
           return;
         }
         pending.set(id, { resolve, reject });

@@ -5,6 +5,7 @@
 // starts a new one. Requests and replies are client.js's.
 
 import { REQUEST, REPLY } from './protocol.js';
+import { engineProblem } from './support.js';
 
 // While the page waits on the worker, it pings it; a worker that has answered nothing for this
 // long is dead (terminated or hung). Requests yield often (training steps take ~25 ms, a
@@ -20,7 +21,8 @@ export class Supervisor {
    * `onStart()`: a worker was just started (the first or a replacement), before anything else
    * is posted to it. `onCrash({reason, restarted})`: the worker died after starting; a new one
    * is already started if `restarted`. `onStartFailure(text)`: the worker script could not even
-   * be loaded. `isWaiting()`: whether the page waits on the worker (then it is pinged).
+   * be loaded, or this browser cannot run it (then `unsupported` holds the text and no worker
+   * is started). `isWaiting()`: whether the page waits on the worker (then it is pinged).
    */
   constructor(url, { onMessage, onStart, onCrash, onStartFailure, isWaiting }) {
     Object.assign(this, { url, onMessage, onStart, onCrash, onStartFailure, isWaiting });
@@ -33,6 +35,15 @@ export class Supervisor {
   }
 
   start() {
+    // A browser that cannot run the worker or its module gets no worker at all: only the words
+    // for what it lacks (in a later task, as a worker's failure would come).
+    const problem = engineProblem();
+    if (problem) {
+      this.dead = true;
+      this.unsupported = problem;
+      setTimeout(() => this.onStartFailure(problem));
+      return;
+    }
     const worker = new Worker(this.url, { type: 'module' });
     this.worker = worker;
     this.started = false; // becomes true on the worker's first message

@@ -2,6 +2,7 @@
 // WebAssembly module and the built-in dataset, and taking bytes out of wasm for a transfer.
 
 import { KindError } from './protocol.js';
+import { wasmProblem } from './support.js';
 
 const DATASET_URL = './data/catvnoncat.safetensors';
 
@@ -9,9 +10,14 @@ const DATASET_URL = './data/catvnoncat.safetensors';
  * Loads the module and the built-in dataset: {wasm (the module's exports), memory (its
  * WebAssembly.Memory), dataset (a WasmDataset, or null when the server has none: a clone
  * built without the classic set's files)}. Fails with kind `io` when the module is missing or
- * the dataset cannot be fetched for another reason.
+ * the dataset cannot be fetched for another reason, with `internal` when this browser cannot
+ * run the module at all (support.js says what it lacks).
  */
 export async function loadWasm() {
+  // Checked before the module is fetched: an engine without SIMD would only fail to compile it,
+  // with an error that names an opcode, not what to do.
+  const problem = wasmProblem();
+  if (problem) throw new KindError('internal', `${problem}.`);
   let wasm;
   let exports;
   try {
