@@ -13,6 +13,7 @@
 // folder.js    a whole folder classified, its results exported as CSV
 // webcam.js    the camera: frames recorded into a class, the live preview
 // project.js   a project file: the dataset and the model in use, exported and opened together
+// support.js   what this browser lacks (wasm SIMD, module workers, a folder picker), in words
 
 import { createStatus } from './status.js';
 import { createClient } from './client.js';
@@ -29,9 +30,12 @@ import { initProject } from './project.js';
 import { createFolder } from './folder.js';
 import { createWebcam } from './webcam.js';
 import { TEST_MODE } from './protocol.js';
+import { markFolderPickers } from './support.js';
 import './offline.js';
 
 const status = createStatus();
+// Before the own-dataset zones are made from their template.
+markFolderPickers();
 // Whether the server has the classic set (a clone may be built without its files).
 let hasBuiltin = false;
 

@@ -61,3 +61,23 @@ export function engineProblem() {
   return wasmProblem();
 }
 
+/** Whether an `<input type=file webkitdirectory>` picks a folder in this browser. */
+export const folderPicker = () => typeof HTMLInputElement === 'function' && 'webkitdirectory' in HTMLInputElement.prototype;
+
+/**
+ * Where this browser has no folder picker, a folder button (a label before an
+ * `<input webkitdirectory>`, in the page or in one of its templates) would open a plain file
+ * picker: it is turned off and says why.
+ */
+export function markFolderPickers(doc = document) {
+  if (folderPicker()) return;
+  const roots = [doc, ...[...doc.querySelectorAll('template')].map((t) => t.content)];
+  for (const input of roots.flatMap((root) => [...root.querySelectorAll('input[webkitdirectory]')])) {
+    input.disabled = true;
+    const label = input.previousElementSibling;
+    if (label?.tagName !== 'LABEL') continue;
+    label.classList.add('unsupported');
+    label.textContent = `${label.textContent} (not in this browser)`;
+    label.title = 'This browser has no folder picker: choose or drop the photos themselves.';
+  }
+}

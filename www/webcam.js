@@ -183,6 +183,7 @@ export function createWebcam({ call, status }) {
     el.preview.textContent = 'Live preview';
   }
 
+  if (!supported) el.preview.title = 'This browser gives the page no camera.';
   el.preview.addEventListener('click', async () => {
     if (previewing) {
       stopPreview();

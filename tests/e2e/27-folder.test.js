@@ -7,7 +7,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { DATA, runCli, noErrors, photoFromTestImage, useAppAndTempDir } from './helpers.js';
+import {
+  DATA, runCli, noErrors, photoFromTestImage, useAppAndTempDir, openApp, waitForStatus,
+} from './helpers.js';
 
 const ctx = useAppAndTempDir('folder');
 
@@ -64,4 +66,35 @@ test('a folder is classified photo by photo, counted per class, and exported as 
     assert.doesNotMatch(pageCsv, /DS_Store/);
     console.log(pageCsv.split('\r\n').slice(0, 4).join('\n'));
     noErrors(app);
+  });
+
+test('a browser without a folder picker: the folder buttons are off and say so; photos still work',
+  { timeout: 60_000 }, async () => {
+    const app = await openApp();
+    try {
+      const { page } = app;
+      // As in an engine without the attribute: the page's feature check finds nothing.
+      await page.context().addInitScript(() => { delete HTMLInputElement.prototype.webkitdirectory; });
+      await page.reload();
+      await waitForStatus(page, 'ready');
+      const pickers = await page.$$eval('input[webkitdirectory]', (inputs) => inputs.map((i) => ({
+        disabled: i.disabled, label: i.previousElementSibling.textContent, title: i.previousElementSibling.title,
+      })));
+      // The classify-a-folder button and each class zone's.
+      assert.ok(pickers.length >= 3, JSON.stringify(pickers));
+      for (const p of pickers) {
+        assert.equal(p.disabled, true);
+        assert.match(p.label, /\(not in this browser\)$/);
+        assert.match(p.title, /^This browser has no folder picker: choose or drop the photos themselves\.$/);
+      }
+      // A class added later is made from the same template.
+      await page.click('[data-testid=class-add]');
+      assert.equal(await page.$$eval('input[webkitdirectory]', (inputs) => inputs.every((i) => i.disabled)), true);
+      await page.setInputFiles('[data-testid=photos]', { name: 'a.png', mimeType: 'image/png', buffer: photoFromTestImage(0) });
+      await page.waitForFunction(() => document.querySelector('[data-testid=result]')?.dataset.state === 'done', null,
+        { timeout: 60_000 });
+      noErrors(app);
+    } finally {
+      await app.close();
+    }
   });
