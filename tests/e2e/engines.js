@@ -97,11 +97,11 @@ const FIREFOX_PREFS = {
   'browser.download.always_ask_before_handling_new_types': false,
 };
 
-async function launchFirefox({ width, height }) {
+async function launchFirefox({ width, height, prefs: extra = {} }) {
   const profile = await mkdtemp(path.join(tmpdir(), 'purrceptron-firefox-'));
   const downloads = path.join(profile, 'downloads');
   await mkdir(downloads);
-  const prefs = { ...FIREFOX_PREFS, 'browser.download.dir': downloads };
+  const prefs = { ...FIREFOX_PREFS, 'browser.download.dir': downloads, ...extra };
   await writeFile(path.join(profile, 'user.js'),
     Object.entries(prefs).map(([k, v]) => `user_pref(${JSON.stringify(k)}, ${JSON.stringify(v)});`).join('\n'));
   const child = spawn(FIREFOX, ['--headless', '--no-remote', '--profile', profile, '--remote-debugging-port=0',
@@ -293,7 +293,7 @@ async function recordingProxy(appOrigin) {
   };
 }
 
-async function launchWebKit({ width, height, appOrigin }) {
+async function launchWebKit({ width, height, appOrigin, env: extra = {} }) {
   const dir = await mkdtemp(path.join(tmpdir(), 'purrceptron-webkit-'));
   const children = [];
   let proxy;
@@ -312,7 +312,7 @@ async function launchWebKit({ width, height, appOrigin }) {
     const port = await freePort();
     const driver = spawn(WEBKIT_DRIVER, [`--port=${port}`], {
       stdio: ['ignore', 'pipe', 'pipe'], detached: true,
-      env: { ...process.env, DISPLAY: `:${display}` },
+      env: { ...process.env, ...extra, DISPLAY: `:${display}` },
     });
     children.push(driver);
     let log = '';
@@ -452,10 +452,15 @@ function errorHook() {
   document.addEventListener('securitypolicyviolation', (e) => window.__engineErrors.push(`csp: ${e.violatedDirective} ${e.blockedURI}`));
 }
 
-/** Starts `engine` ('firefox' or 'webkit') with a fresh profile. */
-export async function launch(engine, { width = 1280, height = 900, appOrigin } = {}) {
-  if (engine === 'firefox') return launchFirefox({ width, height });
-  if (engine === 'webkit') return launchWebKit({ width, height, appOrigin });
+/**
+ * Starts `engine` ('firefox' or 'webkit') with a fresh profile. For an engine with a feature
+ * turned off: `prefs`, more Firefox preferences; `env`, more environment for WebKit's processes
+ * (JavaScriptCore reads its options from JSC_* variables).
+ */
+export async function launch(engine, { width = 1280, height = 900, appOrigin, prefs, env } = {}) {
+  if (engine === 'firefox' && !env) return launchFirefox({ width, height, prefs });
+  if (engine === 'webkit' && !prefs) return launchWebKit({ width, height, appOrigin, env });
+  if (ENGINES.includes(engine)) throw new Error(`${engine}: prefs are Firefox's, env is WebKit's`);
   throw new Error(`unknown engine ${engine}`);
 }
 
