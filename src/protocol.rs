@@ -46,6 +46,13 @@ pub enum Request {
         name: String,
         bytes: Bytes,
     },
+    /// The 64x64 images of class `label`'s decoded photos numbered `from..from + count`.
+    DatasetThumbnails {
+        id: u32,
+        label: u8,
+        from: usize,
+        count: usize,
+    },
     /// Forget the own dataset's photos.
     DatasetClear { id: u32 },
     /// The own dataset's classes changed: class `i` is `names[i]` with the photos of the old
@@ -230,6 +237,15 @@ pub enum Reply {
     },
     /// The own dataset's file.
     DatasetExported { id: u32, bytes: Bytes },
+    /// Class `label`'s decoded photos from `from`: their names and their 64x64 RGBA images one
+    /// after the other (fewer than asked past the last photo).
+    DatasetThumbnails {
+        id: u32,
+        label: u8,
+        from: usize,
+        names: Vec<String>,
+        rgba: Bytes,
+    },
     /// A project file's bytes.
     ProjectExported { id: u32, bytes: Bytes },
     /// A project file's parts: a dataset file's bytes, a model file's (if it has a model) and

@@ -626,6 +626,13 @@ struct AddedPhoto<'a> {
     rgba: Vec<u8>,
 }
 
+#[derive(Serialize)]
+struct Thumbnails<'a> {
+    names: Vec<&'a str>,
+    #[serde(with = "serde_bytes_as_array")]
+    rgba: Vec<u8>,
+}
+
 #[wasm_bindgen]
 impl WasmPhotoSet {
     /// An empty set; `fit` is `crop` or `squash`.
@@ -645,6 +652,18 @@ impl WasmPhotoSet {
             height: p.height,
             format: p.format,
             rgba: rgba(&p.pixels),
+        })
+    }
+
+    /// The decoded photos of class `label` numbered `from..from + count` in the order they were
+    /// added (see [`PhotoSet::decoded`]): `{names, rgba}`, `rgba` their 64x64 images one after
+    /// the other (16,384 bytes each). A label past the last class throws an Error named
+    /// `dataset`.
+    pub fn thumbnails(&self, label: u8, from: usize, count: usize) -> Result<JsValue, JsValue> {
+        let photos = self.inner.decoded(label, from, count).map_err(err)?;
+        to_js(&Thumbnails {
+            names: photos.iter().map(|(name, _)| *name).collect(),
+            rgba: photos.iter().flat_map(|(_, p)| rgba(p)).collect(),
         })
     }
 

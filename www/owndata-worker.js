@@ -58,6 +58,16 @@ export function handleDataset(msg, state) {
         return { reply, transfer: [] };
       }
     }
+    case REQUEST.DATASET_THUMBNAILS: {
+      const none = { type: REPLY.DATASET_THUMBNAILS, id, label: msg.label, from: msg.from, names: [], rgba: new Uint8Array(0) };
+      if (!photos) return { reply: none, transfer: [] };
+      if (![msg.label, msg.from, msg.count].every((n) => Number.isInteger(n) && n >= 0) || msg.label > 255) {
+        throw new KindError('internal', 'dataset-thumbnails needs a label, from and count (whole numbers)');
+      }
+      const t = photos.thumbnails(msg.label, msg.from, msg.count);
+      const rgba = whole(t.rgba);
+      return { reply: { ...none, names: t.names, rgba }, transfer: [rgba.buffer] };
+    }
     case REQUEST.DATASET_CLEAR:
       if (photos) photos.clear();
       return { reply: { type: REPLY.DATASET_CLEARED, id, counts: photos ? photos.class_counts() : null }, transfer: [] };

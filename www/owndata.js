@@ -3,11 +3,12 @@
 // photo is sent to the worker on its own, preprocessed there by the Rust code the CLI uses, and
 // shown as the 64x64 image the model will see. Nothing is uploaded: files are read from disk.
 
-import { $, plural, formatCount, describeSplits, rgbaCanvas, downloadBytes, filesOf } from './helpers.js';
+import { $, plural, formatCount, describeSplits, downloadBytes, filesOf } from './helpers.js';
 import { REQUEST, KindError } from './protocol.js';
+import { createThumbGrid } from './thumbs.js';
 
-// Enough thumbnails to check a folder at a glance; the counts cover every photo.
-const GRID_LIMIT = 120;
+// Photos that could not be read are each named, up to this many a class; then only counted.
+const BAD_LIMIT = 50;
 const MAX_CLASSES = 20;
 const MAX_NAME = 64;
 
@@ -21,6 +22,8 @@ const MAX_NAME = 64;
  * @property {HTMLInputElement} nameInput
  * @property {HTMLElement} count
  * @property {HTMLElement} grid
+ * @property {HTMLElement} bad
+ * @property {{setTotal: function(number): void, redraw: function(): void}} thumbs
  * @property {HTMLButtonElement} remove
  */
 
@@ -71,6 +74,7 @@ export function initOwnData({ call, status, onDataset, hasBuiltin, webcam }) {
     for (const c of classes) {
       const { given, ok } = countOf(c);
       c.zone.dataset.count = String(ok);
+      c.thumbs.setTotal(ok);
       c.remove.disabled = busy || classes.length <= 2;
       c.remove.setAttribute('aria-label', `Remove the class ${c.name}` + (given ? ` and its ${plural(given, 'photo', 'photos')}` : ''));
       c.count.textContent = given === 0
@@ -81,17 +85,24 @@ export function initOwnData({ call, status, onDataset, hasBuiltin, webcam }) {
     }
   }
 
-  function thumbnail(c, r) {
-    if (c.grid.childElementCount >= GRID_LIMIT) return;
-    const li = document.createElement('li');
-    li.title = r.name;
-    if (r.ok) {
-      li.append(rgbaCanvas(r.rgba, 64, r.name));
-    } else {
+  // A photo that could not be read is named with the reason (the grid shows the others).
+  function unreadable(c, r) {
+    const shown = c.bad.querySelectorAll('.own-bad').length;
+    if (shown < BAD_LIMIT) {
+      const li = document.createElement('li');
       li.className = 'own-bad';
       li.textContent = `${r.name}: ${r.error}`;
+      c.bad.append(li);
+      return;
     }
-    c.grid.append(li);
+    let more = c.bad.querySelector('.own-bad-more');
+    if (!more) {
+      more = document.createElement('li');
+      more.className = 'own-bad-more';
+      c.bad.append(more);
+    }
+    const { given, ok } = countOf(c);
+    more.textContent = `… and ${formatCount(given - ok - BAD_LIMIT)} more that could not be read.`;
   }
 
   // One photo at a time: a folder of thousands never sits in memory whole. A photo's class is
@@ -104,7 +115,7 @@ export function initOwnData({ call, status, onDataset, hasBuiltin, webcam }) {
         const bytes = await file.arrayBuffer();
         const r = await call(REQUEST.DATASET_ADD, { label: owner.label, name, bytes }, [bytes]).reply;
         counts = r.counts;
-        thumbnail(owner, r);
+        if (!r.ok) unreadable(owner, r);
       } catch (e) {
         report(e, `${name}: ${e.message}`);
       }
@@ -156,8 +167,16 @@ export function initOwnData({ call, status, onDataset, hasBuiltin, webcam }) {
     const q = (sel) => zone.querySelector(sel);
     /** @type {OwnClass} */
     const c = {
-      label, name, zone, nameInput: q('.own-name'), count: q('.own-count'), grid: q('.own-grid'), remove: q('.own-remove'),
+      label, name, zone, nameInput: q('.own-name'), count: q('.own-count'), grid: q('.own-grid'), bad: q('.own-bad-list'),
+      remove: q('.own-remove'),
     };
+    c.thumbs = createThumbGrid({
+      box: q('.own-scroll'),
+      list: c.grid,
+      // The class's label when asked: a class removed before it meanwhile closed the labels up.
+      fetch: (from, count) => call(REQUEST.DATASET_THUMBNAILS, { label: c.label, from, count }).reply,
+      onError: (e) => report(e, `The thumbnails of ${c.name} could not be drawn: ${e.message}`),
+    });
     c.nameInput.id = `${id}-name`;
     c.nameInput.value = name;
     q('.own-name-label').htmlFor = c.nameInput.id;
@@ -169,6 +188,7 @@ export function initOwnData({ call, status, onDataset, hasBuiltin, webcam }) {
     q('.own-folder-label').htmlFor = folder.id;
     c.count.id = `${id}-count`;
     c.grid.id = `${id}-grid`;
+    c.bad.id = `${id}-bad`;
     files.setAttribute('aria-describedby', c.nameInput.id);
     folder.setAttribute('aria-describedby', c.nameInput.id);
     c.grid.setAttribute('aria-label', `Your ${name} photos, as the model sees them`);
@@ -344,7 +364,10 @@ export function initOwnData({ call, status, onDataset, hasBuiltin, webcam }) {
     await pumping;
     const r = await call(REQUEST.DATASET_CLEAR).reply;
     counts = r.counts ?? [];
-    for (const c of classes) c.grid.replaceChildren();
+    for (const c of classes) {
+      c.bad.replaceChildren();
+      c.thumbs.redraw();
+    }
     announce('Your photos are cleared. A dataset already built stays until you build or load another.');
   }));
 

@@ -34,6 +34,7 @@ export const REQUEST = Object.freeze({
   RESULTS_CSV: 'results-csv',
   INSPECT: 'inspect',
   DATASET_ADD: 'dataset-add',
+  DATASET_THUMBNAILS: 'dataset-thumbnails',
   DATASET_CLEAR: 'dataset-clear',
   DATASET_CLASSES: 'dataset-classes',
   DATASET_BUILD: 'dataset-build',
@@ -114,6 +115,17 @@ export const REQUEST = Object.freeze({
  * @property {number} label
  * @property {string} name
  * @property {ArrayBuffer} bytes
+ */
+
+// Asks for the 64x64 images of class `label`'s decoded photos numbered `from..from + count`
+// (in the order they were added): the page draws the ones in view.
+/**
+ * @typedef {Object} DatasetThumbnailsRequest
+ * @property {'dataset-thumbnails'} type
+ * @property {number} id
+ * @property {number} label
+ * @property {number} from
+ * @property {number} count
  */
 
 // Forgets the photos added so far.
@@ -223,7 +235,7 @@ export const REQUEST = Object.freeze({
  */
 
 /**
- * @typedef {TrainRequest|CancelRequest|ClassifyRequest|LoadModelRequest|ExportModelRequest|ResultsCsvRequest|InspectRequest|DatasetAddRequest|DatasetClearRequest|DatasetClassesRequest|DatasetBuildRequest|DatasetUseRequest|DatasetExportRequest|DatasetLoadRequest|ProjectExportRequest|ProjectOpenRequest|LoadBackboneRequest|PingRequest|MemoryRequest|CrashRequest|HoldRequest} Request
+ * @typedef {TrainRequest|CancelRequest|ClassifyRequest|LoadModelRequest|ExportModelRequest|ResultsCsvRequest|InspectRequest|DatasetAddRequest|DatasetThumbnailsRequest|DatasetClearRequest|DatasetClassesRequest|DatasetBuildRequest|DatasetUseRequest|DatasetExportRequest|DatasetLoadRequest|ProjectExportRequest|ProjectOpenRequest|LoadBackboneRequest|PingRequest|MemoryRequest|CrashRequest|HoldRequest} Request
  */
 
 // ---- replies ------------------------------------------------------------------------------------
@@ -240,6 +252,7 @@ export const REPLY = Object.freeze({
   RESULTS_CSV: 'results-csv',
   INSPECTION: 'inspection',
   DATASET_ADDED: 'dataset-added',
+  DATASET_THUMBNAILS: 'dataset-thumbnails',
   DATASET_CLEARED: 'dataset-cleared',
   DATASET_CLASSES_SET: 'dataset-classes-set',
   DATASET_BUILT: 'dataset-built',
@@ -467,6 +480,18 @@ export const REPLY = Object.freeze({
  * @property {Uint8Array} bytes
  */
 
+// Class `label`'s decoded photos from `from`: names, and their 64x64 RGBA images one after the
+// other (16,384 bytes each; fewer than asked past the last photo).
+/**
+ * @typedef {Object} DatasetThumbnailsReply
+ * @property {'dataset-thumbnails'} type
+ * @property {number} id
+ * @property {number} label
+ * @property {number} from
+ * @property {Array<string>} names
+ * @property {Uint8Array} rgba
+ */
+
 // A project file's bytes (`purrceptron pack` writes the same for the same parts).
 /**
  * @typedef {Object} ProjectExportedReply
@@ -545,7 +570,7 @@ export const REPLY = Object.freeze({
  */
 
 /**
- * @typedef {ReadyReply|StartupErrorReply|ProgressReply|TrainedReply|CancellingReply|ClassifiedReply|ModelLoadedReply|ModelBytesReply|ResultsCsvReply|InspectionReply|DatasetAddedReply|DatasetClearedReply|DatasetClassesSetReply|DatasetBuiltReply|DatasetUsingReply|DatasetExportedReply|DatasetLoadedReply|ProjectExportedReply|ProjectOpenedReply|BackboneLoadedReply|PongReply|MemoryReply|HeldReply|ErrorReply|FatalReply} Reply
+ * @typedef {ReadyReply|StartupErrorReply|ProgressReply|TrainedReply|CancellingReply|ClassifiedReply|ModelLoadedReply|ModelBytesReply|ResultsCsvReply|InspectionReply|DatasetAddedReply|DatasetThumbnailsReply|DatasetClearedReply|DatasetClassesSetReply|DatasetBuiltReply|DatasetUsingReply|DatasetExportedReply|DatasetLoadedReply|ProjectExportedReply|ProjectOpenedReply|BackboneLoadedReply|PongReply|MemoryReply|HeldReply|ErrorReply|FatalReply} Reply
  */
 
 /**

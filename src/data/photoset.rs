@@ -189,6 +189,19 @@ impl PhotoSet {
         }
     }
 
+    /// The decoded photos of class `label` numbered `from..from + count` in the order they were
+    /// added (fewer past the last one): each its name and its 64x64x3 pixels. What the page
+    /// draws of a class, a screenful at a time.
+    pub fn decoded(&self, label: u8, from: usize, count: usize) -> Result<Vec<(&str, &[u8])>> {
+        let class = self.class(label)?;
+        Ok(self.photos[class]
+            .iter()
+            .filter_map(|e| e.pixels.as_deref().map(|p| (e.name.as_str(), p)))
+            .skip(from)
+            .take(count)
+            .collect())
+    }
+
     /// Forgets every photo; the classes stay.
     pub fn clear(&mut self) {
         for p in &mut self.photos {
@@ -367,6 +380,33 @@ mod tests {
             [1, 0, 2]
         );
         assert_eq!(class_order(&names(&["cat", "dog"])), [0, 1]);
+    }
+
+    /// A class's decoded photos a window at a time, in the order given: an undecodable one
+    /// takes no place; a window past the end is short or empty; a label past the last class
+    /// is refused.
+    #[test]
+    fn decoded_photos_come_in_windows_in_the_order_given() {
+        let mut set = PhotoSet::new(Framing::Crop);
+        set.add(0, "a".into(), &png([10, 0, 0])).unwrap();
+        assert!(set.add(0, "bad".into(), b"not a photo").is_err());
+        set.add(0, "b".into(), &png([20, 0, 0])).unwrap();
+        set.add(1, "c".into(), &png([30, 0, 0])).unwrap();
+        set.add(0, "d".into(), &png([40, 0, 0])).unwrap();
+        let names =
+            |w: Vec<(&str, &[u8])>| w.iter().map(|(n, _)| n.to_string()).collect::<Vec<_>>();
+        assert_eq!(names(set.decoded(0, 0, 10).unwrap()), ["a", "b", "d"]);
+        let window = set.decoded(0, 1, 1).unwrap();
+        assert_eq!(names(window.clone()), ["b"]);
+        // A flat 8x8 photo gives a flat 64x64 image of its colour.
+        assert_eq!(window[0].1.len(), crate::preprocess::PIXELS);
+        assert!(window[0].1.chunks_exact(3).all(|p| p == [20, 0, 0]));
+        assert!(set.decoded(0, 3, 5).unwrap().is_empty());
+        assert_eq!(names(set.decoded(1, 0, 5).unwrap()), ["c"]);
+        assert!(matches!(
+            set.decoded(2, 0, 1),
+            Err(Error::InvalidLabel { label: 2, .. })
+        ));
     }
 
     /// Classes renamed, added, removed and given in another order: each keeps its photos, a

@@ -85,6 +85,12 @@ fn requests() -> Vec<Request> {
             name: "cat.jpg".into(),
             bytes: bytes.clone(),
         },
+        Request::DatasetThumbnails {
+            id: 20,
+            label: 1,
+            from: 24,
+            count: 24,
+        },
         Request::DatasetClear { id: 8 },
         Request::DatasetClasses {
             id: 8,
@@ -238,6 +244,13 @@ fn replies() -> Vec<Reply> {
         Reply::DatasetExported {
             id: 11,
             bytes: bytes.clone(),
+        },
+        Reply::DatasetThumbnails {
+            id: 20,
+            label: 1,
+            from: 24,
+            names: vec!["a.jpg".into()],
+            rgba: bytes.clone(),
         },
         Reply::ProjectExported {
             id: 18,

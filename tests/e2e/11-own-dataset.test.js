@@ -128,10 +128,13 @@ test('photos dropped and a folder chosen build a seeded split that trains', { ti
     return count('own-zone-cat') === n && count('own-zone-other') === n && !document.querySelector('#own-build').disabled;
   }, PER_CLASS, { timeout: 30_000, polling: 50 });
 
-  // The grids show every decoded photo, and the bad file by name with its error.
+  // The grids show every decoded photo (drawn a frame after the counts), and the bad file by
+  // name with its error.
+  await page.waitForFunction((n) => document.querySelectorAll('#own-cat-grid canvas').length === n
+    && document.querySelectorAll('#own-other-grid canvas').length === n, PER_CLASS, { timeout: 10_000 });
   assert.equal(await page.locator('#own-cat-grid canvas').count(), PER_CLASS);
   assert.equal(await page.locator('#own-other-grid canvas').count(), PER_CLASS);
-  const bad = await page.$$eval('#own-cat-grid .own-bad', (lis) => lis.map((li) => li.textContent));
+  const bad = await page.$$eval('#own-cat-bad .own-bad', (lis) => lis.map((li) => li.textContent));
   assert.equal(bad.length, 1);
   assert.match(bad[0], /^cat-notes\.txt: unsupported image format|^cat-notes\.txt: cannot decode/);
   assert.match(await page.textContent('#own-cat-count'), /^12 photos \(1 could not be read\)/);
@@ -223,8 +226,13 @@ test('the same photos given another way (folders dropped, files dropped) give th
     return count('own-zone-cat') === n && count('own-zone-other') === n && !document.querySelector('#own-build').disabled;
   }, PER_CLASS, { timeout: 30_000, polling: 50 });
   // Inside a dropped folder, photos are named by their path in it, as the CLI names them.
+  // (The thumbnails are drawn a frame after the counts: wait for them.)
+  await page.waitForFunction((n) => [...document.querySelectorAll('#own-cat-grid li')].filter((li) => li.title).length === n,
+    PER_CLASS, { timeout: 10_000 });
   const names = await page.$$eval('#own-cat-grid li', (lis) => lis.map((li) => li.title));
-  assert.ok(names.length === PER_CLASS + 1 && names.every((n) => n.startsWith('cat/')), names.join(' '));
+  const bad = await page.$$eval('#own-cat-bad .own-bad', (lis) => lis.map((li) => li.textContent));
+  assert.ok(names.length === PER_CLASS && names.every((n) => n.startsWith('cat/')), names.join(' '));
+  assert.ok(bad.length === 1 && bad[0].startsWith('cat/'), bad.join(' '));
   // Forget the shown hash, so that waiting for one waits for this build.
   await page.$eval('[data-testid=own-summary]', (p) => { delete p.dataset.sha256; });
   await page.click('[data-testid=own-build]');
