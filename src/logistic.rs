@@ -40,8 +40,13 @@ pub fn log_sigmoid(z: f64) -> f64 {
 
 /// Cross-entropy of one example from its logit `z` and label `y` in {0, 1}:
 /// `-(y log σ(z) + (1 - y) log(1 - σ(z)))`, using `log(1 - σ(z)) = log σ(-z)`.
+///
+/// `log σ(z)` and `log σ(-z)` share their `log1p(e^-|z|)`, computed once: the same bits as two
+/// [`log_sigmoid`] calls for half the transcendental work (the cost of every reported iteration
+/// of a training goes through here, m times).
 pub fn cross_entropy_from_logit(z: f64, y: f64) -> f64 {
-    -(y * log_sigmoid(z) + (1.0 - y) * log_sigmoid(-z))
+    let shared = (-z.abs()).exp().ln_1p();
+    -(y * (z.min(0.0) - shared) + (1.0 - y) * ((-z).min(0.0) - shared))
 }
 
 /// `w = zeros((dim, 1))`, `b = 0`.
@@ -162,6 +167,35 @@ pub fn predict(w: ArrayView2<f64>, b: f64, x: ArrayView2<f64>) -> Result<Array2<
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The shared form gives the very bits of the two-call form, at every kind of logit.
+    #[test]
+    fn cross_entropy_shares_its_log1p_and_keeps_its_bits() {
+        let two_calls = |z: f64, y: f64| -(y * log_sigmoid(z) + (1.0 - y) * log_sigmoid(-z));
+        let zs = [
+            0.0,
+            -0.0,
+            1e-300,
+            -1e-12,
+            0.3,
+            -2.5,
+            17.0,
+            -40.0,
+            745.0,
+            -800.0,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+        ];
+        for z in zs {
+            for y in [0.0, 1.0, 0.25] {
+                let (a, b) = (cross_entropy_from_logit(z, y), two_calls(z, y));
+                assert!(
+                    a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan()),
+                    "z {z} y {y}: {a} vs {b}"
+                );
+            }
+        }
+    }
 
     #[test]
     fn log_sigmoid_is_finite_and_accurate_in_the_tails() {
