@@ -103,9 +103,10 @@ function heatToggle(canvas, seen, r, seenClass = 'cat') {
  * Wires the photo cards. `app`: {call, status, hasModel(), isTraining(), backbone,
  * trainDefault(), canTrain()} with `backbone.ensure()` (backbone.js) for photos given before any
  * model, `trainDefault()` starting logistic regression with its defaults and `canTrain()` true
- * when there is a dataset to train it on. Returns {add(files),
- * settle(), release()}: `settle` once start-up has put the saved model back in use (or found
- * none), `release` whenever a model may have come into use or a training has ended.
+ * when there is a dataset to train it on. Returns {add(files), settle(), cannotStart(reason),
+ * release()}: `settle` once start-up has put the saved model back in use (or found none),
+ * `cannotStart` when the classifier could not start at all, `release` whenever a model may have
+ * come into use or a training has ended.
  */
 export function createCards({ call, status, hasModel, isTraining, backbone, trainDefault, canTrain }) {
   const el = {
@@ -118,6 +119,7 @@ export function createCards({ call, status, hasModel, isTraining, backbone, trai
   const queue = []; // [{file, card}] not sent yet
   const waiting = []; // [{file, card}] given before a model was in use
   let settled = false; // start-up is over: the saved model is back in use, or there was none
+  let cannotRun = null; // why the classifier could not start (then nothing classifies), or null
   let releasing = false; // fetching the pretrained network for the waiting photos
   let pumping = false;
   const objectUrls = new Set();
@@ -237,6 +239,12 @@ export function createCards({ call, status, hasModel, isTraining, backbone, trai
   // training) the pretrained network's ImageNet verdict; else they keep waiting, saying why.
   async function release() {
     if (waiting.length === 0 || releasing) return;
+    if (cannotRun) {
+      for (const { card } of waiting) {
+        showWaiting(card, `The classifier could not start here, so this photo cannot be classified in this browser: ${cannotRun}`);
+      }
+      return;
+    }
     if (hasModel()) {
       flush();
       return;
@@ -363,6 +371,11 @@ export function createCards({ call, status, hasModel, isTraining, backbone, trai
     add,
     settle() {
       settled = true;
+      release();
+    },
+    /** Start-up failed (`reason`, a sentence): photos keep their cards and say why they wait. */
+    cannotStart(reason) {
+      cannotRun = reason;
       release();
     },
     release,

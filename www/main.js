@@ -56,6 +56,7 @@ const client = createClient({
   onError(e, { startup }) {
     status.set('error');
     status.showError(startup ? `The classifier could not start: ${e.message}` : e.message);
+    if (startup) cards.cannotStart(/[.!?]$/.test(e.message) ? e.message : `${e.message}.`);
   },
   // The worker died after starting: a new one is already starting with the current model;
   // cards and training results stay as they are.
@@ -71,6 +72,7 @@ const client = createClient({
   onStartFailure(text) {
     status.set('error');
     status.showError(`The classifier could not start: ${text}.`);
+    cards.cannotStart(`${text}.`);
   },
   // A restarted worker given back a pretrained-feature model needs the backbone first.
   ensureBackbone: () => backbone.ensure(),

@@ -6,8 +6,8 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer } from './helpers.js';
-import { launch, waitForStatus, noErrors } from './engines.js';
+import { startServer, photoFromTestImage } from './helpers.js';
+import { launch, waitFor, waitForStatus, noErrors, chooseFiles } from './engines.js';
 
 /** Opens the page in `engine` started with `options` (launch's); runs `body(browser)`. */
 async function withPage(engine, options, body) {
@@ -77,6 +77,19 @@ test('firefox without WebAssembly: the page says so instead of never becoming re
     assert.match(page.message, /^The classifier could not start: this browser runs no WebAssembly \(it may be turned off in its settings\)/);
     assert.match(page.message, /Safari 16\.4, Firefox 89, Chrome and Edge 91 and later have it\.$/);
     assert.equal(page.trainDisabled, true);
+
+    // A photo given anyway keeps its card, which says why it waits (it used to say a saved model
+    // was being put back in use), and nothing is downloaded for it (not the 4.7 MB pretrained
+    // network either).
+    await chooseFiles(b, [{ name: 'given.png', mimeType: 'image/png', buffer: photoFromTestImage(1) }]);
+    await waitFor(b, () => document.querySelectorAll('[data-testid=result]').length === 1, undefined,
+      { what: 'the photo\'s card' });
+    await new Promise((r) => setTimeout(r, 2000));
+    const card = await b.evaluate(() => document.querySelector('[data-testid=result]').textContent);
+    console.log(`firefox, no WebAssembly, a photo given: ${card.replace(/\s+/g, ' ').trim()}`);
+    assert.match(card, /The classifier could not start here, so this photo cannot be classified in this browser: this browser runs no WebAssembly/);
+    assert.doesNotMatch(card, /saved model/);
+    assert.ok(!paths(b).includes('/data/backbone.safetensors'), JSON.stringify(paths(b)));
     assert.equal(await noErrors({ browser: b }), null);
   });
 });
