@@ -103,42 +103,35 @@ async function settleCpu() {
   return `waited ${waited} s for the browser to settle (${last})`;
 }
 
-async function main() {
-  const wasmPath = path.join(ROOT, 'www', 'pkg', 'purrceptron_bg.wasm');
-  const wasmBytes = readFileSync(wasmPath);
-  const wasmGz = gzipSync(wasmBytes, { level: zlib.Z_BEST_COMPRESSION });
-  const wasmMtime = statSync(wasmPath).mtime.toISOString();
-  const datasetBytes = statSync(DATA).size;
-  const loadBefore = load();
-
-  const server = await startServer();
+/** Runs the benchmark page in Firefox or WebKit (engines.js): {results, settle}. */
+async function inOtherEngine(url, appOrigin, pageErrors) {
   let browser;
-  const pageErrors = [];
-  let results;
-  let settle = 'no settle';
-  const started = Date.now();
-  const url = `${server.url}bench.html?runs=${runs}&slowruns=${slowRuns}&deepiters=${deepIters}&wait=1`;
-  if (engine !== 'chromium') {
-    try {
-      browser = await launch(engine, { appOrigin: new URL(server.url).origin });
-      process.stderr.write(`browser-bench: ${url} in ${engine}\n`);
-      await browser.goto(url);
-      await waitFor(browser, () => typeof window.startBench === 'function', undefined, { timeout: 60_000 });
-      settle = await settleCpu();
-      process.stderr.write(`browser-bench: ${settle}; starting (the page's progress lines are not relayed)\n`);
-      // Not awaited in the page: WebDriver classic would time the script out.
-      await browser.evaluate(() => { window.startBench(); });
-      await waitFor(browser, () => document.body.dataset.done === '1', undefined, { timeout: TIMEOUT_MS, interval: 500 });
-      results = JSON.parse(await browser.evaluate(() => document.querySelector('#results').textContent));
-      const ua = await browser.version();
-      results.browser = engine === 'firefox' ? `Firefox ${ua.match(/Firefox\/(\S+)/)?.[1]} (headless, WebDriver BiDi)`
-        : `WebKitGTK MiniBrowser, ${ua.match(/AppleWebKit\/(\S+)/)?.[0]} (Xvfb, WebKitWebDriver)`;
-      pageErrors.push(...(browser.collectErrors ? await browser.collectErrors() : browser.errors()));
-    } finally {
-      if (browser) await browser.close().catch(() => {});
-      await server.stop();
-    }
-  } else try {
+  try {
+    browser = await launch(engine, { appOrigin });
+    process.stderr.write(`browser-bench: ${url} in ${engine}\n`);
+    await browser.goto(url);
+    await waitFor(browser, () => typeof window.startBench === 'function', undefined, { timeout: 60_000 });
+    const settle = await settleCpu();
+    process.stderr.write(`browser-bench: ${settle}; starting (the page's progress lines are not relayed)\n`);
+    // Not awaited in the page: WebDriver classic would time the script out.
+    await browser.evaluate(() => { window.startBench(); });
+    await waitFor(browser, () => document.body.dataset.done === '1', undefined, { timeout: TIMEOUT_MS, interval: 500 });
+    const results = JSON.parse(await browser.evaluate(() => document.querySelector('#results').textContent));
+    const ua = await browser.version();
+    results.browser = engine === 'firefox' ? `Firefox ${ua.match(/Firefox\/(\S+)/)?.[1]} (headless, WebDriver BiDi)`
+      : `WebKitGTK MiniBrowser, ${ua.match(/AppleWebKit\/(\S+)/)?.[0]} (Xvfb, WebKitWebDriver)`;
+    pageErrors.push(...(browser.collectErrors ? await browser.collectErrors() : browser.errors()));
+    return { results, settle };
+  } finally {
+    if (browser) await browser.close().catch(() => {});
+  }
+}
+
+/** Runs the benchmark page in Chromium (playwright-core), relaying its progress lines:
+ * {results, settle}. */
+async function inChromium(url, started, pageErrors) {
+  let browser;
+  try {
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       headless: true,
@@ -158,14 +151,37 @@ async function main() {
     process.stderr.write(`browser-bench: ${url}\n`);
     await page.goto(url, { waitUntil: 'load' });
     await page.waitForFunction(() => typeof window.startBench === 'function');
-    settle = await settleCpu();
+    const settle = await settleCpu();
     process.stderr.write(`browser-bench: ${settle}; starting\n`);
     await page.evaluate(() => window.startBench());
     await page.waitForFunction(() => document.body.dataset.done === '1', null, { timeout: TIMEOUT_MS, polling: 500 });
-    results = JSON.parse(await page.textContent('#results'));
+    const results = JSON.parse(await page.textContent('#results'));
     results.browser = `Chromium ${browser.version()} (headless)`;
+    return { results, settle };
   } finally {
     if (browser) await browser.close().catch(() => {});
+  }
+}
+
+async function main() {
+  const wasmPath = path.join(ROOT, 'www', 'pkg', 'purrceptron_bg.wasm');
+  const wasmBytes = readFileSync(wasmPath);
+  const wasmGz = gzipSync(wasmBytes, { level: zlib.Z_BEST_COMPRESSION });
+  const wasmMtime = statSync(wasmPath).mtime.toISOString();
+  const datasetBytes = statSync(DATA).size;
+  const loadBefore = load();
+
+  const server = await startServer();
+  const pageErrors = [];
+  let results;
+  let settle;
+  const started = Date.now();
+  const url = `${server.url}bench.html?runs=${runs}&slowruns=${slowRuns}&deepiters=${deepIters}&wait=1`;
+  try {
+    ({ results, settle } = engine === 'chromium'
+      ? await inChromium(url, started, pageErrors)
+      : await inOtherEngine(url, new URL(server.url).origin, pageErrors));
+  } finally {
     await server.stop();
   }
   const totalS = (Date.now() - started) / 1000;
