@@ -20,7 +20,7 @@ use crate::model::Model;
 use crate::{Error, Result};
 
 /// Value of the `format` metadata key.
-pub const FORMAT: &str = "purrceptron-project";
+pub const FORMAT: &str = crate::data::container::PROJECT_FORMAT;
 /// Value of the `version` metadata key.
 pub const VERSION: &str = "1";
 /// The file name extension the page and the CLI's examples use.

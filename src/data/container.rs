@@ -10,6 +10,10 @@ use sha2::{Digest, Sha256};
 
 use crate::{Error, Result};
 
+/// The `format` of a project file (`crate::project`): named here, below the readers of dataset
+/// and model files, so that they can tell a project given to them by its name.
+pub const PROJECT_FORMAT: &str = "purrceptron-project";
+
 /// Makes the caller's error (a dataset's or a model's) from a message.
 pub type Bad = fn(String) -> Error;
 

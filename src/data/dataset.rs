@@ -130,7 +130,7 @@ impl Dataset {
         let file = Container::parse(bytes, invalid)?;
         let format = file.meta("format")?;
         // Named, not just refused: a project holds a dataset, and people will try it here.
-        if format == "purrceptron-project" {
+        if format == super::container::PROJECT_FORMAT {
             return Err(invalid(
                 "this is a project file (a dataset and maybe a model): open it as a project".into(),
             ));

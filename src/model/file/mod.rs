@@ -90,7 +90,7 @@ impl Model {
                     "this is a dataset file, not a model (load it as a dataset)".into(),
                 ))
             }
-            crate::project::FORMAT => {
+            crate::data::container::PROJECT_FORMAT => {
                 return Err(invalid(
                     "this is a project file (a dataset and maybe a model): open it as a project"
                         .into(),
