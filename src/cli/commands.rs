@@ -8,13 +8,13 @@ use std::process::ExitCode;
 use serde_json::json;
 
 use purrceptron::data::Dataset;
-use purrceptron::model::{classify_with_heat_map, evaluate, Results};
+use purrceptron::model::{classify_with_heat_map, Results};
 use purrceptron::preprocess::Framing;
 use purrceptron::project::Project;
 use purrceptron::{Error, Result};
 
 use super::output::{photos_exit_code, print_eval};
-use super::{is_project, load_dataset, load_model_with_backbone, read, write};
+use super::{load_dataset, load_model_with_backbone, read, write};
 
 /// `convert`: a dataset file from the HDF5 files (`h5`) or from photo folders (`images`).
 pub fn convert(
@@ -130,12 +130,12 @@ fn notice_path(output: &Path) -> PathBuf {
 
 /// `eval`: a saved model's accuracy on a dataset file.
 pub fn eval(model: &Path, data: Option<&Path>, backbone: &Path, json: bool) -> Result<ExitCode> {
-    let saved = load_model_with_backbone(model, backbone)?;
+    let (saved, own) = load_model_with_backbone(model, backbone)?;
     // A project's model is evaluated on its own dataset unless another is named.
-    let dataset = match data {
-        Some(data) => load_dataset(data)?,
-        None if is_project(&read(model)?) => load_dataset(model)?,
-        None => {
+    let dataset = match (data, own) {
+        (Some(data), _) => load_dataset(data)?,
+        (None, Some(own)) => own,
+        (None, None) => {
             return Err(Error::InvalidParameter {
                 name: "--data",
                 value: "none".into(),
@@ -143,8 +143,7 @@ pub fn eval(model: &Path, data: Option<&Path>, backbone: &Path, json: bool) -> R
             })
         }
     };
-    saved.check_dataset(&dataset)?;
-    let eval = evaluate(&saved, &dataset)?;
+    let eval = saved.evaluate_on(&dataset)?;
     if json {
         println!(
             "{}",
@@ -177,7 +176,7 @@ pub fn predict(
     backbone: &Path,
     format: PredictFormat,
 ) -> Result<ExitCode> {
-    let saved = load_model_with_backbone(model, backbone)?;
+    let (saved, _) = load_model_with_backbone(model, backbone)?;
     let photos = expand_folders(photos)?;
     let classes = saved.class_names();
     let mut csv = Results::new(classes);

@@ -111,7 +111,7 @@ fn named(path: &Path) -> impl Fn(Error) -> Error + '_ {
 }
 
 /// Whether `bytes` claim to be a project file (its reader says what else is wrong).
-pub(crate) fn is_project(bytes: &[u8]) -> bool {
+fn is_project(bytes: &[u8]) -> bool {
     safetensors::SafeTensors::read_metadata(bytes).is_ok_and(|(_, meta)| {
         meta.metadata()
             .as_ref()
@@ -125,28 +125,45 @@ fn load_project(path: &Path) -> Result<Project> {
     Project::from_bytes(&read(path)?).map_err(named(path))
 }
 
-/// A dataset file (or a project file's dataset), its path named in any error about its content.
-fn load_dataset(path: &Path) -> Result<Dataset> {
-    let bytes = read(path)?;
-    if is_project(&bytes) {
-        return load_project(path).map(|p| p.into_parts().0);
-    }
-    Dataset::from_bytes(&bytes).map_err(named(path))
+/// A file given where a dataset or a model file is expected: a project file, read whole, or the
+/// bytes of another, for the caller's reader.
+enum Opened {
+    Project(Box<Project>),
+    File(Vec<u8>),
 }
 
-/// A model file of any kind (or a project file's model), its path named in any error about its
-/// content.
-fn load_model(path: &Path) -> Result<Model> {
+/// Reads `path` once; a project file is read as one, its path named in any error.
+fn open(path: &Path) -> Result<Opened> {
     let bytes = read(path)?;
     if is_project(&bytes) {
-        return load_project(path)?.into_parts().1.ok_or_else(|| {
-            Error::InvalidProject(format!(
+        return Project::from_bytes(&bytes)
+            .map(|p| Opened::Project(Box::new(p)))
+            .map_err(named(path));
+    }
+    Ok(Opened::File(bytes))
+}
+
+/// A dataset file (or a project file's dataset), its path named in any error about its content.
+fn load_dataset(path: &Path) -> Result<Dataset> {
+    match open(path)? {
+        Opened::Project(p) => Ok(p.into_parts().0),
+        Opened::File(bytes) => Dataset::from_bytes(&bytes).map_err(named(path)),
+    }
+}
+
+/// A model file of any kind, or a project file's model with the project's dataset; the path
+/// named in any error about its content.
+fn load_model(path: &Path) -> Result<(Model, Option<Dataset>)> {
+    match open(path)? {
+        Opened::Project(p) => match p.into_parts() {
+            (dataset, Some(model)) => Ok((model, Some(dataset))),
+            (_, None) => Err(Error::InvalidProject(format!(
                 "{}: this project has no model yet: train one on its dataset",
                 path.display()
-            ))
-        });
+            ))),
+        },
+        Opened::File(bytes) => Ok((Model::from_bytes(&bytes).map_err(named(path))?, None)),
     }
-    Model::from_bytes(&bytes).map_err(named(path))
 }
 
 /// The backbone file, its path named in any error (a missing file says how to make it).
@@ -170,12 +187,13 @@ fn load_backbone(path: &Path) -> Result<Arc<Backbone>> {
         })
 }
 
-/// A model file of any kind with, when it needs one, its backbone attached (loaded from
-/// `backbone` only then, so the other kinds work without it).
-fn load_model_with_backbone(path: &Path, backbone: &Path) -> Result<Model> {
-    let mut model = load_model(path)?;
+/// A model file of any kind (or a project's model, with its dataset: see [`load_model`]) with,
+/// when it needs one, its backbone attached (loaded from `backbone` only then, so the other
+/// kinds work without it).
+fn load_model_with_backbone(path: &Path, backbone: &Path) -> Result<(Model, Option<Dataset>)> {
+    let (mut model, dataset) = load_model(path)?;
     if model.backbone_sha256().is_some() {
         model.attach_backbone(load_backbone(backbone)?)?;
     }
-    Ok(model)
+    Ok((model, dataset))
 }

@@ -93,6 +93,13 @@ impl Model {
         )))
     }
 
+    /// Accuracy and confusion matrices on a dataset of this model's classes (see [`evaluate`]);
+    /// a dataset of other classes is refused ([`check_dataset`](Self::check_dataset)).
+    pub fn evaluate_on(&self, dataset: &crate::data::Dataset) -> Result<Evaluation> {
+        self.check_dataset(dataset)?;
+        evaluate(self, dataset)
+    }
+
     /// The sha256 of the backbone file this model needs (pretrained kind), else `None`.
     pub fn backbone_sha256(&self) -> Option<&str> {
         match self {
