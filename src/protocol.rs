@@ -210,8 +210,6 @@ pub enum Reply {
         #[serde(skip_serializing_if = "Option::is_none")]
         format: Option<String>,
         #[serde(skip_serializing_if = "Option::is_none")]
-        rgba: Option<Bytes>,
-        #[serde(skip_serializing_if = "Option::is_none")]
         error: Option<String>,
         counts: Value,
     },

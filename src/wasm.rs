@@ -348,12 +348,6 @@ impl WasmFeatures {
         [&f.rows[..], &f.test_rows[..], &f.mirrored_rows[..]].concat()
     }
 
-    /// The number of rows: training images, test images and mirrors.
-    pub fn rows_count(&self) -> usize {
-        let f = &self.inner;
-        (f.rows.len() + f.test_rows.len() + f.mirrored_rows.len()) / FEATURES
-    }
-
     /// `m`, the number of training images (the first rows).
     pub fn train_images(&self) -> usize {
         self.inner.len()
@@ -522,8 +516,7 @@ impl WasmModel {
     /// test_majority_baseline, n_train, n_test, classes, train_confusion, test_confusion}`; a
     /// dataset of other classes throws an Error named `dataset`.
     pub fn evaluate(&self, dataset: &WasmDataset) -> Result<JsValue, JsValue> {
-        self.inner.check_dataset(&dataset.inner).map_err(err)?;
-        to_js(&model::evaluate(&self.inner, &dataset.inner).map_err(err)?)
+        to_js(&self.inner.evaluate_on(&dataset.inner).map_err(err)?)
     }
 
     /// The probability of each class for every image of a dataset split (for confusion
@@ -621,9 +614,6 @@ struct AddedPhoto<'a> {
     width: u32,
     height: u32,
     format: &'a str,
-    /// The 64x64 image the model will see, RGBA.
-    #[serde(with = "serde_bytes_as_array")]
-    rgba: Vec<u8>,
 }
 
 #[derive(Serialize)]
@@ -643,15 +633,15 @@ impl WasmPhotoSet {
         })
     }
 
-    /// Adds a photo of class `label` (0 = non-cat, 1 = cat): `{width, height, format, rgba}`,
-    /// or the decoding error (the photo is still counted, as the CLI counts it).
+    /// Adds a photo of class `label` (an index into the classes): `{width, height, format}` (its
+    /// image comes from [`thumbnails`](Self::thumbnails) when the page draws it), or the decoding
+    /// error (the photo is still counted, as the CLI counts it).
     pub fn add(&mut self, label: u8, name: String, bytes: &[u8]) -> Result<JsValue, JsValue> {
         let p = self.inner.add(label, name, bytes).map_err(err)?;
         to_js(&AddedPhoto {
             width: p.width,
             height: p.height,
             format: p.format,
-            rgba: rgba(&p.pixels),
         })
     }
 

@@ -150,4 +150,4 @@ const webcam = createWebcam({ call, status });
 const ownData = initOwnData({
   call, status, onDataset: (summary) => training.setSummary(summary), hasBuiltin: () => hasBuiltin, webcam,
 });
-initProject({ call, status, isTraining: training.isTraining, ownData, saved });
+initProject({ call, status, ownData, saved });

@@ -46,10 +46,9 @@ export function handleDataset(msg, state) {
       let reply;
       try {
         const p = photos.add(msg.label, name, new Uint8Array(msg.bytes));
-        const rgba = whole(p.rgba);
         reply = { type: REPLY.DATASET_ADDED, id, name, label: msg.label, ok: true, width: p.width, height: p.height,
-          format: p.format, rgba, counts: photos.class_counts() };
-        return { reply, transfer: [rgba.buffer] };
+          format: p.format, counts: photos.class_counts() };
+        return { reply, transfer: [] };
       } catch (e) {
         // A photo that cannot be decoded is counted (as the CLI counts it) and named to the page;
         // it is not a failed request.

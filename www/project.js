@@ -4,14 +4,15 @@
 // in use. The worker reads and writes the file; each part is then loaded as its own file is.
 
 import { $, formatCount, downloadBytes } from './helpers.js';
-import { REQUEST, KindError } from './protocol.js';
+import { REQUEST } from './protocol.js';
 
 /**
  * Wires the two project controls. `call` talks to the worker; `status` is status.js's;
- * `isTraining()` says whether a training runs; `ownData.load(bytes, what)` (owndata.js) and
- * `saved.load(bytes, name)` (saved.js) load a dataset file's and a model file's bytes.
+ * `ownData.load(bytes, what)` (owndata.js) and `saved.load(bytes, name)` (saved.js) load a
+ * dataset file's and a model file's bytes (and refuse, as for their own files, during a
+ * training).
  */
-export function initProject({ call, status, isTraining, ownData, saved }) {
+export function initProject({ call, status, ownData, saved }) {
   const el = { exportButton: $('project-export'), open: $('project-open') };
 
   el.exportButton.addEventListener('click', async () => {
@@ -35,7 +36,6 @@ export function initProject({ call, status, isTraining, ownData, saved }) {
     if (!file) return;
     status.clearError();
     try {
-      if (isTraining()) throw new KindError('state', 'a training is running: wait for it to finish (or cancel it) first');
       const bytes = await file.arrayBuffer();
       const r = await call(REQUEST.PROJECT_OPEN, { bytes }, [bytes]).reply;
       const name = file.name.replace(/\.purrceptron$/i, '');

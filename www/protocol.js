@@ -419,9 +419,9 @@ export const REPLY = Object.freeze({
  * @property {Array<number>} [heat_indices]
  */
 
-// A photo for the own dataset was read (`ok`, with its 64x64 RGBA image) or could not be
-// (`error`, counted as the CLI counts it); `counts` covers every photo added: {given, ok} by
-// label.
+// A photo for the own dataset was read (`ok`; its 64x64 image is drawn when it comes into view,
+// see dataset-thumbnails) or could not be (`error`, counted as the CLI counts it); `counts` covers
+// every photo added: {given, ok} by label.
 /**
  * @typedef {Object} DatasetAddedReply
  * @property {'dataset-added'} type
@@ -432,7 +432,6 @@ export const REPLY = Object.freeze({
  * @property {number} [width]
  * @property {number} [height]
  * @property {string} [format]
- * @property {Uint8Array} [rgba]
  * @property {string} [error]
  * @property {Array<Object>} counts
  */

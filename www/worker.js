@@ -26,7 +26,13 @@ let holdStage = null; // test mode only: the stage trainings pause at (see proto
 // The pretrained model's features of both splits, by dataset sha256, backbone sha256 and side: a
 // retraining of its head skips the extraction and the evaluation's pass through the backbone.
 // Kept here and in IndexedDB (a reload too).
-const featureCache = new Map(); // key -> {rows: Float32Array, train, backbone_sha256, side}
+/**
+ * `rows`: the training images' features, the test images', then maybe the training images'
+ * mirrors', 1280 each; `train` and `test` count the images of each split.
+ * @typedef {{rows: Float32Array, train: number, test: number, backbone_sha256: string, side: number}} KeptFeatures
+ */
+/** @type {Map<string, KeptFeatures>} by featureKey */
+const featureCache = new Map();
 
 // Start-up is not a request: it ends with 'ready' or 'startup-error', neither with an id.
 const ready = (async () => {
@@ -78,8 +84,6 @@ const noModel = (what) => new KindError('state', `There is no model to ${what} y
 // `features2`: the rows of both splits, then maybe the training images' mirrors (`features`
 // held the training split's only: never read).
 const featureKey = (datasetSha, backboneSha, side) => `features2:${datasetSha}:${backboneSha}:${side}`;
-
-/** @typedef {{rows: Float32Array, train: number, test: number, backbone_sha256: string, side: number}} KeptFeatures */
 
 // The kept training features for this training, or null: from memory, else from IndexedDB.
 async function cachedFeatures(key) {

@@ -218,7 +218,6 @@ fn replies() -> Vec<Reply> {
             width: Some(640),
             height: Some(480),
             format: Some("jpeg".into()),
-            rgba: Some(bytes.clone()),
             error: Some("none".into()),
             counts: json!([{"given": 1, "ok": 1}]),
         },
@@ -380,7 +379,6 @@ fn optional_fields_are_left_out_when_absent_and_marked_so_in_js() {
         width: None,
         height: None,
         format: None,
-        rgba: None,
         error: None,
         counts: json!([]),
     };
