@@ -33,6 +33,7 @@ pub mod features;
 pub mod inspect;
 pub mod kernels;
 pub mod logistic;
+pub mod math;
 pub mod model;
 pub mod network;
 pub mod preprocess;

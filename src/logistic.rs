@@ -17,14 +17,14 @@
 
 use ndarray::{Array2, ArrayView2, Zip};
 
-use crate::{Error, Result};
+use crate::{math, Error, Result};
 
 /// The logistic function `1 / (1 + e^-z)`, in (0, 1), evaluated without overflow for any `z`.
 pub fn sigmoid(z: f64) -> f64 {
     if z >= 0.0 {
-        1.0 / (1.0 + (-z).exp())
+        1.0 / (1.0 + math::exp(-z))
     } else {
-        let e = z.exp();
+        let e = math::exp(z);
         e / (1.0 + e)
     }
 }
@@ -35,7 +35,7 @@ pub fn sigmoid(z: f64) -> f64 {
 /// computing the logistic loss" (2019, <https://fa.bianp.net/blog/2019/evaluate_logistic/>) and
 /// M. Mächler, "Accurately computing log(1 - exp(-|a|))" (Rmpfr vignette, 2012).
 pub fn log_sigmoid(z: f64) -> f64 {
-    z.min(0.0) - (-z.abs()).exp().ln_1p()
+    z.min(0.0) - math::ln_1p(math::exp(-z.abs()))
 }
 
 /// Cross-entropy of one example from its logit `z` and label `y` in {0, 1}:
@@ -45,7 +45,7 @@ pub fn log_sigmoid(z: f64) -> f64 {
 /// [`log_sigmoid`] calls for half the transcendental work (the cost of every reported iteration
 /// of a training goes through here, m times).
 pub fn cross_entropy_from_logit(z: f64, y: f64) -> f64 {
-    let shared = (-z.abs()).exp().ln_1p();
+    let shared = math::ln_1p(math::exp(-z.abs()));
     -(y * (z.min(0.0) - shared) + (1.0 - y) * ((-z).min(0.0) - shared))
 }
 

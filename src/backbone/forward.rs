@@ -7,7 +7,7 @@ use super::{
     Backbone, CAT_CLASSES, CLASSES, FEATURES, INPUT_SIDE, MAX_INPUT_SIDE, MIN_INPUT_SIDE,
     STEM_CHANNELS,
 };
-use crate::{Error, Result};
+use crate::{math, Error, Result};
 
 /// One image's features.
 #[derive(Clone, Debug, Default)]
@@ -155,7 +155,7 @@ pub fn cat_probability(logits: &[f32]) -> f64 {
     let mut total = 0.0f64;
     let mut cats = 0.0f64;
     for (i, &l) in logits.iter().enumerate() {
-        let e = (f64::from(l) - max).exp();
+        let e = math::exp(f64::from(l) - max);
         total += e;
         if CAT_CLASSES.contains(&i) {
             cats += e;

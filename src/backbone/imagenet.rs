@@ -7,7 +7,7 @@ use super::pointwise::Epilogue;
 use super::{Backbone, CAT_CLASSES, CLASSES, FEATURES, INPUT_SIDE};
 use crate::data::CLASSES as CLASSES_NAMES;
 use crate::preprocess::{self, Framing};
-use crate::{Error, Result};
+use crate::{math, Error, Result};
 
 /// ImageNet's domestic cats: class index and name (the synset's first lemma, as ImageNet's
 /// class lists give it). Exactly [`CAT_CLASSES`], in order.
@@ -74,8 +74,8 @@ fn class_probability(logits: &[f32], class: usize) -> f64 {
     let max = logits
         .iter()
         .fold(f64::NEG_INFINITY, |m, &l| m.max(f64::from(l)));
-    let total: f64 = logits.iter().map(|&l| (f64::from(l) - max).exp()).sum();
-    (f64::from(own) - max).exp() / total
+    let total: f64 = logits.iter().map(|&l| math::exp(f64::from(l) - max)).sum();
+    math::exp(f64::from(own) - max) / total
 }
 
 impl Backbone {

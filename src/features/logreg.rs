@@ -32,7 +32,7 @@
 
 use crate::kernels::dot;
 use crate::logistic::{cross_entropy_from_logit, sigmoid};
-use crate::{Error, Result};
+use crate::{math, Error, Result};
 
 /// Power iterations for `λmax`.
 const POWER_ITERATIONS: usize = 60;
@@ -155,7 +155,7 @@ fn probabilities_into(logits: &[f64], p: &mut [f64]) {
     let top = logits.iter().copied().fold(f64::NEG_INFINITY, f64::max);
     let mut sum = 0.0;
     for (pk, z) in p.iter_mut().zip(logits) {
-        *pk = (z - top).exp();
+        *pk = math::exp(z - top);
         sum += *pk;
     }
     p.iter_mut().for_each(|pk| *pk /= sum);
@@ -387,7 +387,7 @@ impl Solver {
                     cross_entropy_from_logit(z[0], self.y[i])
                 } else {
                     let top = z.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-                    let log_sum = z.iter().map(|v| (v - top).exp()).sum::<f64>().ln() + top;
+                    let log_sum = math::ln(z.iter().map(|v| math::exp(v - top)).sum::<f64>()) + top;
                     (0..outputs)
                         .map(|o| self.y[o * n + i] * (log_sum - z[o]))
                         .sum()

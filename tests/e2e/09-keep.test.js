@@ -91,6 +91,14 @@ test('a trained model is kept with its receipt, survives a reload, is renamed, c
     assert.equal(noErrors(ctx.app), null);
   });
 
+/** The tensors of a safetensors file (u64 LE header length, JSON header, data): name -> bytes. */
+function tensorBytes(buffer) {
+  const headerLen = Number(buffer.readBigUInt64LE(0));
+  const header = JSON.parse(buffer.subarray(8, 8 + headerLen).toString('utf8'));
+  return Object.fromEntries(Object.entries(header).filter(([name]) => name !== '__metadata__')
+    .map(([name, t]) => [name, buffer.subarray(8 + headerLen + t.data_offsets[0], 8 + headerLen + t.data_offsets[1])]));
+}
+
 test('download, load back, and the CLI reads what the page wrote', { timeout: 120_000 }, async () => {
   const { page } = ctx.app;
   const file = path.join(ctx.dir, 'page.safetensors');
@@ -104,6 +112,18 @@ test('download, load back, and the CLI reads what the page wrote', { timeout: 12
   assert.equal(cli.evaluation.test_accuracy, 0.7);
   assert.equal(cli.receipt.test_accuracy, 0.7);
   assert.equal(cli.receipt.iterations_run, 2000);
+
+  // The CLI trains the same model to the last bit: its weights and bias are the page's bytes
+  // (the kernels and src/math.rs round alike natively and in WebAssembly).
+  const cliFile = path.join(ctx.dir, 'cli-lr.safetensors');
+  const trained = await runCli(['train', '--data', DATA, '-o', cliFile]);
+  assert.equal(trained.code, 0, trained.stderr);
+  const [pageTensors, cliTensors] = [tensorBytes(await readFile(file)), tensorBytes(await readFile(cliFile))];
+  assert.deepEqual(Object.keys(pageTensors).sort(), ['W1', 'b1']);
+  for (const name of ['W1', 'b1']) {
+    assert.equal(pageTensors[name].length, name === 'W1' ? 12288 * 8 : 8);
+    assert.ok(pageTensors[name].equals(cliTensors[name]), `${name} differs between the page and the CLI`);
+  }
 
   // ...and predicts a photo as the page does with the same model.
   const photo = path.join(ctx.dir, 'photo-9.png');
