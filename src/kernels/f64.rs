@@ -42,6 +42,73 @@ pub fn dot_2x2(a0: &[f64], a1: &[f64], b0: &[f64], b1: &[f64]) -> [f64; 4] {
     s.map(|l| (l[0] + l[1]) + (l[2] + l[3]))
 }
 
+/// The two dot products `[a·b0, a·b1]` over the common length of the three slices, each
+/// bit-identical to [`dot`] of the same pair: [`dot_2x2`] for one row of weights against two
+/// images, without computing each product twice.
+pub fn dot_1x2(a: &[f64], b0: &[f64], b1: &[f64]) -> [f64; 2] {
+    let n = a.len().min(b0.len()).min(b1.len());
+    let body = n - n % 4;
+    let mut s = lanes_1x2(&a[..body], &b0[..body], &b1[..body]);
+    for i in body..n {
+        let k = i % 4;
+        s[0][k] += a[i] * b0[i];
+        s[1][k] += a[i] * b1[i];
+    }
+    s.map(|l| (l[0] + l[1]) + (l[2] + l[3]))
+}
+
+#[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+fn lanes_1x2(a: &[f64], b0: &[f64], b1: &[f64]) -> [[f64; 4]; 2] {
+    let (mut s0, mut s1) = ([0.0; 4], [0.0; 4]);
+    let n = a.len() - a.len() % 4;
+    let (a, b0, b1) = (&a[..n], &b0[..n], &b1[..n]);
+    let mut i = 0;
+    while i < n {
+        for k in 0..4 {
+            s0[k] += a[i + k] * b0[i + k];
+            s1[k] += a[i + k] * b1[i + k];
+        }
+        i += 4;
+    }
+    [s0, s1]
+}
+
+#[allow(clippy::needless_range_loop)]
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+fn lanes_1x2(a: &[f64], b0: &[f64], b1: &[f64]) -> [[f64; 4]; 2] {
+    use core::arch::wasm32::*;
+    let z = f64x2_splat(0.0);
+    // acc[p][h]: product p (a·b0, a·b1), half h (lanes 0-1 or 2-3).
+    let mut acc = [[z; 2]; 2];
+    let n = a.len() - a.len() % 4;
+    assert!(n <= b0.len() && n <= b1.len());
+    let mut i = 0;
+    while i < n {
+        for h in 0..2 {
+            let o = i + 2 * h;
+            // SAFETY: o + 2 <= n <= the length of every slice; v128_load allows unaligned reads.
+            let (x, y0, y1) = unsafe {
+                (
+                    v128_load(a.as_ptr().add(o) as *const v128),
+                    v128_load(b0.as_ptr().add(o) as *const v128),
+                    v128_load(b1.as_ptr().add(o) as *const v128),
+                )
+            };
+            acc[0][h] = f64x2_add(acc[0][h], f64x2_mul(x, y0));
+            acc[1][h] = f64x2_add(acc[1][h], f64x2_mul(x, y1));
+        }
+        i += 4;
+    }
+    acc.map(|[lo, hi]| {
+        [
+            f64x2_extract_lane::<0>(lo),
+            f64x2_extract_lane::<1>(lo),
+            f64x2_extract_lane::<0>(hi),
+            f64x2_extract_lane::<1>(hi),
+        ]
+    })
+}
+
 #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
 fn lanes_2x2(a0: &[f64], a1: &[f64], b0: &[f64], b1: &[f64]) -> [[f64; 4]; 4] {
     // Four separate accumulators (not an array of arrays) keep LLVM's vectoriser on the fast path.
@@ -148,10 +215,20 @@ impl Panels {
 /// gets the wide tile because each sum is a chain of dependent additions: 8 chains side by side
 /// keep the adder busy, 2 would not.
 pub fn matmul(a: &[f64], b: &Panels, r: usize) -> Vec<f64> {
+    let mut out = vec![0.0; r * b.n];
+    matmul_into(a, b, r, &mut out);
+    out
+}
+
+/// [`matmul`] written into `out` (`r * n` values, all zeros if `a` is shorter than `r * m` or
+/// `out` than `r * n`), for a caller that repeats a product and keeps its buffer.
+pub fn matmul_into(a: &[f64], b: &Panels, r: usize, out: &mut [f64]) {
     let (m, n) = b.dim();
-    let mut out = vec![0.0; r * n];
-    if a.len() < r * m || m == 0 {
-        return out;
+    let len = (r * n).min(out.len());
+    let out = &mut out[..len];
+    if a.len() < r * m || m == 0 || len < r * n {
+        out.fill(0.0);
+        return;
     }
     let mut put = |i: usize, j0: usize, vals: &[f64]| {
         for (c, &v) in vals.iter().enumerate().take(n.saturating_sub(j0)) {
@@ -171,14 +248,20 @@ pub fn matmul(a: &[f64], b: &Panels, r: usize) -> Vec<f64> {
                         put(i0 + ii, p * PANEL + sub, t_i.as_flattened());
                     }
                 }
-            } else {
+            } else if (p + 1) * PANEL <= n {
                 let t = tile::<1, 8>(&a[i0 * m..(i0 + 1) * m], panel, m);
                 put(i0, p * PANEL, t[0].as_flattened());
+            } else {
+                // The last, partial panel: pairs of columns, none wholly in the padding (for
+                // the 209 x 209 Gram matrix, 1 column instead of 16).
+                for sub in (0..PANEL).step_by(2).take_while(|&sub| p * PANEL + sub < n) {
+                    let t = tile::<1, 1>(&a[i0 * m..(i0 + 1) * m], &panel[sub..], m);
+                    put(i0, p * PANEL + sub, t[0].as_flattened());
+                }
             }
         }
         i0 += rows;
     }
-    out
 }
 
 /// The `R x 2H` block `A_rows P` for `a_rows` `(R, m)` and the first `2H` columns of `p`, a
@@ -235,6 +318,21 @@ mod tests {
             let (a0, a1, b0, b1) = (v(1.0, n), v(2.0, n), v(3.0, n), v(4.0, n));
             let r = dot_2x2(&a0, &a1, &b0, &b1);
             let want = [dot(&a0, &b0), dot(&a0, &b1), dot(&a1, &b0), dot(&a1, &b1)];
+            assert_eq!(r.map(f64::to_bits), want.map(f64::to_bits), "n = {n}");
+        }
+    }
+
+    #[test]
+    fn dot_1x2_is_two_dots_bit_for_bit() {
+        let v = |seed: f64, n: usize| -> Vec<f64> {
+            (0..n)
+                .map(|i| ((i as f64 + seed) * 0.7).sin() * 1e3)
+                .collect()
+        };
+        for n in [0, 3, 4, 5, 209, 12288] {
+            let (a, b0, b1) = (v(1.0, n), v(3.0, n), v(4.0, n));
+            let r = dot_1x2(&a, &b0, &b1);
+            let want = [dot(&a, &b0), dot(&a, &b1)];
             assert_eq!(r.map(f64::to_bits), want.map(f64::to_bits), "n = {n}");
         }
     }

@@ -8,7 +8,7 @@
 //! - [`dot`] keeps 4 partial sums, lane `k` taking the elements `i ≡ k (mod 4)`, and adds them
 //!   as `(s0 + s1) + (s2 + s3)` at the end; the simd128 version holds the same 4 lanes in two
 //!   `f64x2` registers. [`dot_2x2`] computes four such dot products at once (sharing the loads),
-//!   each rounded exactly like [`dot`].
+//!   and [`dot_1x2`] two, each rounded exactly like [`dot`].
 //! - [`matmul`] (`f64`) and [`matmul_f32`] sum every entry in the order of the definition,
 //!   `((0 + a_i0 b_0j) + a_i1 b_1j) + ...`: their SIMD parallelism runs across independent
 //!   entries (neighbouring columns and rows), never inside one sum.
@@ -19,7 +19,7 @@ mod f64;
 mod gram;
 
 pub use self::f32::matmul_f32;
-pub use self::f64::{dot, dot_2x2, matmul, unit_scale, Panels, UNIT};
+pub use self::f64::{dot, dot_1x2, dot_2x2, matmul, matmul_into, unit_scale, Panels, UNIT};
 pub use self::gram::{dot_u16, dot_u16_3x3, gram_u8};
 
 #[cfg(test)]

@@ -2,10 +2,11 @@
 //! or `W1 = s W1_init + C Xᵀ` iterated on the Gram matrix (see the module docs of
 //! [`crate::network`]). Both give the same iterates up to rounding.
 
-use ndarray::{Array2, Axis};
+use ndarray::{Array2, ArrayView1, Axis};
 
 use super::{Inputs, Solver};
 use crate::kernels::{self, Panels};
+use crate::logistic::sigmoid;
 
 /// `A B` with [`kernels::matmul`]'s platform-independent rounding.
 fn times(a: &Array2<f64>, b: &Panels) -> Array2<f64> {
@@ -121,6 +122,52 @@ impl First {
                 c.scaled_add(-step, dz);
             }
         }
+    }
+
+    /// One iteration of logistic regression (one output, no hidden layer) on the Gram
+    /// representation, in place: `z = c K + s p + b` into `z` (`m` values), then, if every `z`
+    /// is finite, `dz = σ(z) - y` in its place, `s <- decay s`, `c <- decay c - step dz` and
+    /// `b <- b - step Σ dz`. These are the operations of the general path ([`Self::forward`],
+    /// the trainer's backward pass, [`Self::update`]) in the same order, so the iterates are the
+    /// same bits; the general path's one-row matrices, allocated and walked several times per
+    /// iteration, took more time in WebAssembly than the product itself.
+    ///
+    /// `None` when this is not that case (the direct representation, or more than one row);
+    /// `Some(false)` when a `z` is not finite (nothing is updated then).
+    pub(super) fn logistic_iteration(
+        &mut self,
+        b: &mut f64,
+        y: &[f64],
+        (decay, step): (f64, f64),
+        z: &mut [f64],
+    ) -> Option<bool> {
+        let First::Gram { s, c, p, k, .. } = self else {
+            return None;
+        };
+        let rows = c.nrows();
+        let (cs, ps) = (c.as_slice_mut()?, p.as_slice()?);
+        let m = k.dim().1;
+        if rows != 1 || cs.len() != m || ps.len() != m || y.len() != m || z.len() != m {
+            return None;
+        }
+        kernels::matmul_into(cs, k, 1, z);
+        for (zj, &pj) in z.iter_mut().zip(ps) {
+            *zj = (*zj + *s * pj) + *b;
+        }
+        if !z.iter().all(|v| v.is_finite()) {
+            return Some(false);
+        }
+        for (zj, &yj) in z.iter_mut().zip(y) {
+            *zj = sigmoid(*zj) - yj;
+        }
+        // ndarray's sum of a row (`sum_axis` in the general path): the same eight-way fold.
+        let db = ArrayView1::from(&*z).sum();
+        *s *= decay;
+        for (cj, &dzj) in cs.iter_mut().zip(&*z) {
+            *cj = *cj * decay + -step * dzj;
+        }
+        *b += -step * db;
+        Some(true)
     }
 
     pub(super) fn into_weights(self) -> Array2<f64> {

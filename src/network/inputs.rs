@@ -164,14 +164,21 @@ pub(super) fn project_pixels(bytes: &[u8], n_x: usize, w: &Array2<f64>) -> Array
     let mut out = Array2::zeros((r, m));
     let (mut buf0, mut buf1) = (vec![0.0; n_x], vec![0.0; n_x]);
     let w_row = |i: usize| w.row(i).to_slice().unwrap_or(&[]);
-    // Two images against two weight rows per kernel call: all four products are used (a last
-    // odd image or row pairs with itself). Each equals `kernels::dot` bit for bit.
+    // Two images against two weight rows per kernel call (a last odd image pairs with itself);
+    // a last odd row, or the only one (logistic regression), against the two images alone. Each
+    // product equals `kernels::dot` bit for bit.
     for j in (0..m).step_by(2) {
         let j1 = (j + 1).min(m - 1);
         kernels::unit_scale(&bytes[j * n_x..(j + 1) * n_x], &mut buf0);
         kernels::unit_scale(&bytes[j1 * n_x..(j1 + 1) * n_x], &mut buf1);
         for i in (0..r).step_by(2) {
-            let i1 = (i + 1).min(r - 1);
+            if i + 1 == r {
+                let d = kernels::dot_1x2(w_row(i), &buf0, &buf1);
+                out[[i, j]] = d[0];
+                out[[i, j1]] = d[1];
+                continue;
+            }
+            let i1 = i + 1;
             let d = kernels::dot_2x2(w_row(i), w_row(i1), &buf0, &buf1);
             out[[i, j]] = d[0];
             out[[i, j1]] = d[1];

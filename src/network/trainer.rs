@@ -58,6 +58,9 @@ pub struct Trainer {
     rest: Vec<Array2<f64>>,
     iteration: usize,
     costs: Vec<(usize, f64)>,
+    /// The logits of logistic regression's fast path ([`First::logistic_iteration`]), kept
+    /// between iterations: `m` values once used.
+    scratch: Vec<f64>,
 }
 
 impl Trainer {
@@ -103,6 +106,7 @@ impl Trainer {
             rest,
             iteration: 0,
             costs: Vec::new(),
+            scratch: Vec::new(),
         })
     }
 
@@ -190,6 +194,11 @@ impl Trainer {
         let end = (self.iteration + n).min(self.hyper.iterations());
         while self.iteration < end {
             let report = self.iteration % self.hyper.report_every() == 0;
+            // Iterations that record no cost take the fast path when there is one.
+            if !report && self.rest.is_empty() && self.logistic_iteration(decay, lr / m)? {
+                self.iteration += 1;
+                continue;
+            }
             let (zs, cost) = self.forward(report);
             if !cost.is_finite() {
                 return Err(self.diverged(cost));
@@ -222,6 +231,26 @@ impl Trainer {
             self.iteration += 1;
         }
         Ok(())
+    }
+
+    /// One iteration through [`First::logistic_iteration`]: `Ok(false)` when it does not apply.
+    fn logistic_iteration(&mut self, decay: f64, step: f64) -> Result<bool> {
+        let m = self.y.ncols();
+        self.scratch.resize(m, 0.0);
+        let (Some(y), Some(b)) = (self.y.as_slice(), self.biases[0].as_slice_mut()) else {
+            return Ok(false);
+        };
+        let [b] = b else {
+            return Ok(false);
+        };
+        match self
+            .first
+            .logistic_iteration(b, y, (decay, step), &mut self.scratch)
+        {
+            None => Ok(false),
+            Some(true) => Ok(true),
+            Some(false) => Err(self.diverged(f64::NAN)),
+        }
     }
 
     fn diverged(&self, cost: f64) -> Error {
@@ -314,6 +343,45 @@ mod tests {
                 classes: 2,
             }) => {}
             other => panic!("expected the label at index 3 refused, got {other:?}"),
+        }
+    }
+
+    /// Trains logistic regression on made-up pixels twice: recording the cost at every
+    /// iteration (so every iteration takes the general path) and every `n` (so all but those
+    /// take the fast path). Returns both trainings' weights, biases and costs as bits.
+    fn both_paths(learning_rate: f64, l2: f64, iterations: usize) -> [Result<Vec<u64>>; 2] {
+        let (m, n_x) = (23, 37);
+        // A fixed pseudo-random byte pattern: any images do.
+        let bytes: Vec<u8> = (0..m * n_x)
+            .map(|i| ((i * 7919 + 13) % 256) as u8)
+            .collect();
+        let y: Vec<u8> = (0..m).map(|i| u8::from(i % 3 == 0)).collect();
+        [1, 1000].map(|every| {
+            let hyper = Hyperparams::builder()
+                .iterations(iterations)
+                .learning_rate(learning_rate)
+                .l2(l2)
+                .report_every(every)
+                .build()?;
+            let inputs = Inputs::pixels(bytes.clone(), n_x)?;
+            let trained = hyper.fit(inputs, &y, |_| ControlFlow::Continue(()))?;
+            let net = &trained.network;
+            let mut bits: Vec<u64> = net.weights()[0].iter().map(|v| v.to_bits()).collect();
+            bits.extend(net.biases()[0].iter().map(|v| v.to_bits()));
+            bits.push(trained.report.final_cost.to_bits());
+            Ok(bits)
+        })
+    }
+
+    #[test]
+    fn the_logistic_fast_path_gives_the_general_paths_bits() {
+        // The defaults, an L2 penalty (weights decay), and the largest learning rate (logits far
+        // out in the sigmoid's flat tails).
+        for (lr, l2) in [(0.005, 0.0), (0.01, 0.7), (1e4, 0.0)] {
+            let [general, fast] = both_paths(lr, l2, 300);
+            let (general, fast) = (general.expect("general"), fast.expect("fast"));
+            assert_eq!(general.len(), 37 + 2);
+            assert_eq!(general, fast, "learning rate {lr}, l2 {l2}");
         }
     }
 }
