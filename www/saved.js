@@ -121,6 +121,11 @@ export function initSaved(app) {
   function render() {
     el.empty.hidden = records.length > 0;
     el.list.replaceChildren(...records.map(item));
+    showRuns();
+  }
+
+  // The earlier runs drawn under the current curve: every saved run but the one it is.
+  function showRuns() {
     const runs = records
       .filter((r) => r.id !== curveId && Array.isArray(r.info?.costs) && r.info.costs.length > 0)
       .slice(0, OVERLAY_RUNS)
@@ -350,10 +355,11 @@ export function initSaved(app) {
       return records.find((r) => r.id === currentId);
     },
 
-    /** A training started: every saved run is now an earlier run. */
+    /** A training started: every saved run is now an earlier run. Only the chart changes: the
+     * list stays as it is (rebuilding it cost the training's first frame a layout of the panel). */
     trainingStarted() {
       curveId = null;
-      render();
+      showRuns();
     },
   };
 }

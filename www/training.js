@@ -146,6 +146,10 @@ export function createTraining({ call, status, chart, onStarted, onTrained, onEn
         return;
       }
     }
+    // The request goes first: the worker starts while this task updates the page (its replies
+    // arrive in later tasks, once trainId is set).
+    const { id, reply } = call(REQUEST.TRAIN, { params });
+    trainId = id;
     status.set('training');
     el.results.hidden = true;
     el.note.hidden = true;
@@ -154,8 +158,6 @@ export function createTraining({ call, status, chart, onStarted, onTrained, onEn
     el.progressText.textContent = 'Starting…';
     chart.reset(Number.isInteger(params.iterations) ? params.iterations : 1);
     onStarted();
-    const { id, reply } = call(REQUEST.TRAIN, { params });
-    trainId = id;
     try {
       const result = await reply;
       showTrained(result);

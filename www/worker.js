@@ -13,6 +13,10 @@ const STEP_TARGET_MS = 25;
 const FEATURES = 1280;
 // Progress messages are cheap, but the page only needs a few per 100 ms to look live.
 const PROGRESS_INTERVAL_MS = 40;
+// A training of iterations that ends within this gets no progress message: it looks instant
+// anyway, and each frame the page draws for one (~15 ms of CPU in headless Chromium, software
+// rendering) competes with the training on a two-core machine.
+const FIRST_PROGRESS_MS = 100;
 
 let wasm = null;
 let memory = null; // for the size of the module's memory
@@ -144,7 +148,7 @@ async function train(id, params) {
       trainer = new wasm.WasmTrainer(dataset, params);
     }
     let n = 1;
-    let lastPost = 0;
+    let lastPost = performance.now() + FIRST_PROGRESS_MS - PROGRESS_INTERVAL_MS;
     let lastStage = null;
     let report = null;
     for (;;) {
@@ -156,10 +160,11 @@ async function train(id, params) {
       n = Math.max(1, Math.min(n * 4, Math.round(n * STEP_TARGET_MS / Math.max(dt, 0.25))));
       const now = performance.now();
       const held = () => holdStage !== null && !report.finished && report.stage === holdStage;
-      // Every stage is reported as it starts, however short it is; within one, at most every
-      // PROGRESS_INTERVAL_MS.
+      // Every stage is reported as it starts, however short it is, and as it ends; within one,
+      // at most every PROGRESS_INTERVAL_MS. The end of iterations is reported by the result.
       const newStage = (report.stage ?? null) !== lastStage;
-      if (report.finished || held() || newStage || now - lastPost >= PROGRESS_INTERVAL_MS) {
+      const due = now - lastPost >= PROGRESS_INTERVAL_MS;
+      if (held() || newStage || (report.stage ? report.finished || due : due && !report.finished)) {
         lastPost = now;
         lastStage = report.stage ?? null;
         self.postMessage({
