@@ -22,8 +22,7 @@ pub fn unit_scale(bytes: &[u8], out: &mut [f64]) {
 
 /// `Σ a[i] b[i]` over the common length, in a fixed summation order (see [`crate::kernels`]).
 pub fn dot(a: &[f64], b: &[f64]) -> f64 {
-    let r = dot_2x2(a, a, b, b);
-    r[0]
+    dot_1x2(a, b, b)[0]
 }
 
 /// The four dot products `[a0·b0, a0·b1, a1·b0, a1·b1]` over the common length of all four
@@ -99,14 +98,7 @@ fn lanes_1x2(a: &[f64], b0: &[f64], b1: &[f64]) -> [[f64; 4]; 2] {
         }
         i += 4;
     }
-    acc.map(|[lo, hi]| {
-        [
-            f64x2_extract_lane::<0>(lo),
-            f64x2_extract_lane::<1>(lo),
-            f64x2_extract_lane::<0>(hi),
-            f64x2_extract_lane::<1>(hi),
-        ]
-    })
+    acc.map(lanes_of)
 }
 
 #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
@@ -158,14 +150,19 @@ fn lanes_2x2(a0: &[f64], a1: &[f64], b0: &[f64], b1: &[f64]) -> [[f64; 4]; 4] {
         }
         i += 4;
     }
-    acc.map(|[lo, hi]| {
-        [
-            f64x2_extract_lane::<0>(lo),
-            f64x2_extract_lane::<1>(lo),
-            f64x2_extract_lane::<0>(hi),
-            f64x2_extract_lane::<1>(hi),
-        ]
-    })
+    acc.map(lanes_of)
+}
+
+/// The four lanes of a sum held in two `f64x2` registers (lanes 0-1, then 2-3).
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+fn lanes_of([lo, hi]: [core::arch::wasm32::v128; 2]) -> [f64; 4] {
+    use core::arch::wasm32::f64x2_extract_lane;
+    [
+        f64x2_extract_lane::<0>(lo),
+        f64x2_extract_lane::<1>(lo),
+        f64x2_extract_lane::<0>(hi),
+        f64x2_extract_lane::<1>(hi),
+    ]
 }
 
 /// Columns per panel of [`Panels`].
