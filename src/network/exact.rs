@@ -6,7 +6,7 @@ use ndarray::{Array2, ArrayView1, Axis};
 
 use super::{Inputs, Solver};
 use crate::kernels::{self, Panels};
-use crate::logistic::sigmoid;
+use crate::logistic::{cross_entropy_from_logit, sigmoid};
 
 /// `A B` with [`kernels::matmul`]'s platform-independent rounding.
 fn times(a: &Array2<f64>, b: &Panels) -> Array2<f64> {
@@ -132,15 +132,19 @@ impl First {
     /// same bits; the general path's one-row matrices, allocated and walked several times per
     /// iteration, took more time in WebAssembly than the product itself.
     ///
-    /// `None` when this is not that case (the direct representation, or more than one row);
-    /// `Some(false)` when a `z` is not finite (nothing is updated then).
+    /// Returns, like the trainer's forward pass, the cost of the weights before the update
+    /// without its L2 term (the mean cross-entropy, summed in the general path's order) when
+    /// `with_cost`, else 0; either way a value that is not finite when a `z` is not (nothing is
+    /// updated then). `None` when this is not that case (the direct representation, or more
+    /// than one row).
     pub(super) fn logistic_iteration(
         &mut self,
         b: &mut f64,
         y: &[f64],
         (decay, step): (f64, f64),
         z: &mut [f64],
-    ) -> Option<bool> {
+        with_cost: bool,
+    ) -> Option<f64> {
         let First::Gram { s, c, p, k, .. } = self else {
             return None;
         };
@@ -154,8 +158,19 @@ impl First {
         for (zj, &pj) in z.iter_mut().zip(ps) {
             *zj = (*zj + *s * pj) + *b;
         }
-        if !z.iter().all(|v| v.is_finite()) {
-            return Some(false);
+        // A cost is finite exactly when every logit is (the cross-entropy of a finite logit is).
+        let cost = if with_cost {
+            let sum = z.iter().zip(y).fold(0.0, |acc, (&zj, &yj)| {
+                acc + cross_entropy_from_logit(zj, yj)
+            });
+            sum / m as f64
+        } else if z.iter().all(|v| v.is_finite()) {
+            0.0
+        } else {
+            f64::NAN
+        };
+        if !cost.is_finite() {
+            return Some(cost);
         }
         for (zj, &yj) in z.iter_mut().zip(y) {
             *zj = sigmoid(*zj) - yj;
@@ -167,7 +182,7 @@ impl First {
             *cj = *cj * decay + -step * dzj;
         }
         *b += -step * db;
-        Some(true)
+        Some(cost)
     }
 
     pub(super) fn into_weights(self) -> Array2<f64> {

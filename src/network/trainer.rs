@@ -61,6 +61,9 @@ pub struct Trainer {
     /// The logits of logistic regression's fast path ([`First::logistic_iteration`]), kept
     /// between iterations: `m` values once used.
     scratch: Vec<f64>,
+    /// Whether logistic regression takes [`First::logistic_iteration`]: always, but in the
+    /// tests that compare it with the general path.
+    fast_path: bool,
 }
 
 impl Trainer {
@@ -107,6 +110,7 @@ impl Trainer {
             iteration: 0,
             costs: Vec::new(),
             scratch: Vec::new(),
+            fast_path: true,
         })
     }
 
@@ -194,8 +198,7 @@ impl Trainer {
         let end = (self.iteration + n).min(self.hyper.iterations());
         while self.iteration < end {
             let report = self.iteration % self.hyper.report_every() == 0;
-            // Iterations that record no cost take the fast path when there is one.
-            if !report && self.rest.is_empty() && self.logistic_iteration(decay, lr / m)? {
+            if self.logistic_iteration(decay, lr / m, report)? {
                 self.iteration += 1;
                 continue;
             }
@@ -233,8 +236,13 @@ impl Trainer {
         Ok(())
     }
 
-    /// One iteration through [`First::logistic_iteration`]: `Ok(false)` when it does not apply.
-    fn logistic_iteration(&mut self, decay: f64, step: f64) -> Result<bool> {
+    /// One iteration through [`First::logistic_iteration`], its cost recorded if `report`:
+    /// `Ok(false)` when it does not apply (an L2 term in the cost to record: the general path
+    /// computes it).
+    fn logistic_iteration(&mut self, decay: f64, step: f64, report: bool) -> Result<bool> {
+        if !self.fast_path || !self.rest.is_empty() || (report && self.hyper.l2() > 0.0) {
+            return Ok(false);
+        }
         let m = self.y.ncols();
         self.scratch.resize(m, 0.0);
         let (Some(y), Some(b)) = (self.y.as_slice(), self.biases[0].as_slice_mut()) else {
@@ -245,11 +253,16 @@ impl Trainer {
         };
         match self
             .first
-            .logistic_iteration(b, y, (decay, step), &mut self.scratch)
+            .logistic_iteration(b, y, (decay, step), &mut self.scratch, report)
         {
             None => Ok(false),
-            Some(true) => Ok(true),
-            Some(false) => Err(self.diverged(f64::NAN)),
+            Some(cost) if !cost.is_finite() => Err(self.diverged(cost)),
+            Some(cost) => {
+                if report {
+                    self.costs.push((self.iteration, cost));
+                }
+                Ok(true)
+            }
         }
     }
 
@@ -346,9 +359,10 @@ mod tests {
         }
     }
 
-    /// Trains logistic regression on made-up pixels twice: recording the cost at every
-    /// iteration (so every iteration takes the general path) and every `n` (so all but those
-    /// take the fast path). Returns both trainings' weights, biases and costs as bits.
+    /// Trains logistic regression on made-up pixels twice, recording the cost every 7
+    /// iterations: on the general path only, then with the fast path (which takes every
+    /// iteration but, with an L2 penalty, those that record a cost). Returns both trainings'
+    /// weights, biases, recorded costs and final cost as bits.
     fn both_paths(learning_rate: f64, l2: f64, iterations: usize) -> [Result<Vec<u64>>; 2] {
         let (m, n_x) = (23, 37);
         // A fixed pseudo-random byte pattern: any images do.
@@ -356,18 +370,23 @@ mod tests {
             .map(|i| ((i * 7919 + 13) % 256) as u8)
             .collect();
         let y: Vec<u8> = (0..m).map(|i| u8::from(i % 3 == 0)).collect();
-        [1, 1000].map(|every| {
+        [false, true].map(|fast_path| {
             let hyper = Hyperparams::builder()
                 .iterations(iterations)
                 .learning_rate(learning_rate)
                 .l2(l2)
-                .report_every(every)
+                .report_every(7)
                 .build()?;
-            let inputs = Inputs::pixels(bytes.clone(), n_x)?;
-            let trained = hyper.fit(inputs, &y, |_| ControlFlow::Continue(()))?;
+            let mut trainer = Trainer::new(hyper, Inputs::pixels(bytes.clone(), n_x)?, &y)?;
+            trainer.fast_path = fast_path;
+            trainer.step(iterations)?;
+            let trained = trainer.finish()?;
             let net = &trained.network;
             let mut bits: Vec<u64> = net.weights()[0].iter().map(|v| v.to_bits()).collect();
             bits.extend(net.biases()[0].iter().map(|v| v.to_bits()));
+            for &(iteration, cost) in &trained.report.costs {
+                bits.extend([iteration as u64, cost.to_bits()]);
+            }
             bits.push(trained.report.final_cost.to_bits());
             Ok(bits)
         })
@@ -380,7 +399,9 @@ mod tests {
         for (lr, l2) in [(0.005, 0.0), (0.01, 0.7), (1e4, 0.0)] {
             let [general, fast] = both_paths(lr, l2, 300);
             let (general, fast) = (general.expect("general"), fast.expect("fast"));
-            assert_eq!(general.len(), 37 + 2);
+            // 37 weights, a bias, 44 recorded costs (iterations 0, 7, ..., 294, and 300) of
+            // two values each, the final cost.
+            assert_eq!(general.len(), 37 + 1 + 2 * 44 + 1);
             assert_eq!(general, fast, "learning rate {lr}, l2 {l2}");
         }
     }
