@@ -184,14 +184,6 @@ impl WasmDataset {
     }
 }
 
-/// Runs logistic regression's whole path once on `images` made-up images for `iterations`
-/// ([`crate::model::warm_up`]), so that the browser optimises its functions before a person's
-/// first training; returns the final cost.
-#[wasm_bindgen]
-pub fn warm_up(images: usize, iterations: usize) -> Result<f64, JsValue> {
-    crate::model::warm_up(images, iterations).map_err(err)
-}
-
 /// Training in steps, so the worker can report progress and honour a cancel between steps.
 #[wasm_bindgen]
 pub struct WasmTrainer {

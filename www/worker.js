@@ -49,7 +49,8 @@ const ready = (async () => {
     // The models' defaults live in the Rust core; the page fills its form from these.
     presets = wasm.presets();
     self.postMessage({ type: REPLY.READY, summary, samples, presets }, samples.map((s) => s.rgba.buffer));
-    warmUp();
+    // Its failure costs a later training speed, not a result: said in the console only.
+    warmUp().catch((e) => console.warn(`the warm-up stopped: ${e.message}`));
     return true;
   } catch (e) {
     self.postMessage({ type: REPLY.STARTUP_ERROR, ...errorOf(e) });
@@ -68,17 +69,61 @@ const nextTask = () => new Promise((resolve) => {
 });
 
 // Once ready, while nobody waits: the built-in dataset's Gram matrix (which every network
-// training on it starts with), and a short training on made-up images (model/warm.rs) so that
-// the browser has optimised the training code before a person's first training. Without them,
-// that first training in a fresh worker took 2-3 times as long as the next. A training asked
-// for meanwhile goes first: the rest is skipped.
+// training on it starts with), then logistic regression's default training on it, twice, through
+// the path a person's training takes (the same steps, finish and info) with its model dropped.
+// Why: the browser optimises a WebAssembly function in the background once it has run for a
+// while, and uses the optimised code from its next call on. Without this, the first training in
+// a fresh worker took 2-3 times as long as the next; with a shorter warm-up on made-up images,
+// the functions only a real training runs long enough (its cost reports, the allocator) were
+// still being optimised during a person's first training: ~100 ms of compilation on a two-core
+// machine, competing with it. A training asked for meanwhile goes first: the rest is skipped.
+const WARM_UP_RUNS = 2;
 async function warmUp() {
   await nextTask();
   if (training || !builtin) return;
   builtin.prepare();
-  await nextTask();
-  if (training) return;
-  wasm.warm_up(64, 300);
+  for (let run = 0; run < WARM_UP_RUNS; run++) {
+    await nextTask();
+    if (training) return;
+    const trainer = new wasm.WasmTrainer(builtin, { model: 'lr' });
+    try {
+      const report = await stepAll(trainer, () => training !== null, null);
+      if (!report.finished) return;
+      const fitted = trainer.finish(builtin, timestamp());
+      fitted.info();
+      fitted.free();
+    } finally {
+      trainer.free();
+    }
+  }
+}
+
+// Now, to the second, as the model files record it.
+const timestamp = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+
+/**
+ * Steps `trainer` until it finishes or `stop()` says so, yielding to the event loop between
+ * steps (a cancel, a photo to classify); gives each step's report and the time to `onStep`, if
+ * any. Returns the last report.
+ */
+async function stepAll(trainer, stop, onStep) {
+  let n = 1;
+  for (;;) {
+    const t0 = performance.now();
+    const report = trainer.step(n);
+    const now = performance.now();
+    // Aim each step at STEP_TARGET_MS, growing at most 4x at a time so a slow iteration
+    // (a bigger network) cannot overshoot the target by much.
+    n = Math.max(1, Math.min(n * 4, Math.round(n * STEP_TARGET_MS / Math.max(now - t0, 0.25))));
+    onStep?.(report, now);
+    if (report.finished) return report;
+    await nextTask();
+    // Held until cancelled or released (another 'hold'): test mode only.
+    while (holdStage !== null && report.stage === holdStage && !stop()) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    if (stop()) return report;
+  }
 }
 
 const noDataset = (what) => new KindError('state', `There is no dataset to ${what} yet: build or load your own ` +
@@ -147,24 +192,15 @@ async function train(id, params) {
       if (params?.model !== 'features') dataset.prepare();
       trainer = new wasm.WasmTrainer(dataset, params);
     }
-    let n = 1;
     let lastPost = performance.now() + FIRST_PROGRESS_MS - PROGRESS_INTERVAL_MS;
     let lastStage = null;
-    let report = null;
-    for (;;) {
-      const t0 = performance.now();
-      report = trainer.step(n);
-      const dt = performance.now() - t0;
-      // Aim each step at STEP_TARGET_MS, growing at most 4x at a time so a slow iteration
-      // (a bigger network) cannot overshoot the target by much.
-      n = Math.max(1, Math.min(n * 4, Math.round(n * STEP_TARGET_MS / Math.max(dt, 0.25))));
-      const now = performance.now();
-      const held = () => holdStage !== null && !report.finished && report.stage === holdStage;
+    const report = await stepAll(trainer, () => training.cancelled, (report, now) => {
+      const held = holdStage !== null && !report.finished && report.stage === holdStage;
       // Every stage is reported as it starts, however short it is, and as it ends; within one,
       // at most every PROGRESS_INTERVAL_MS. The end of iterations is reported by the result.
       const newStage = (report.stage ?? null) !== lastStage;
       const due = now - lastPost >= PROGRESS_INTERVAL_MS;
-      if (held() || newStage || (report.stage ? report.finished || due : due && !report.finished)) {
+      if (held || newStage || (report.stage ? report.finished || due : due && !report.finished)) {
         lastPost = now;
         lastStage = report.stage ?? null;
         self.postMessage({
@@ -174,13 +210,7 @@ async function train(id, params) {
           elapsed: (now - started) / 1000,
         });
       }
-      if (report.finished) break;
-      // Let the event loop deliver a 'cancel' (or a photo to classify) between steps.
-      await nextTask();
-      // Held until cancelled or released (another 'hold').
-      while (held() && !training.cancelled) await new Promise((resolve) => setTimeout(resolve, 5));
-      if (training.cancelled) break;
-    }
+    });
     const stopped = !report.finished;
     const ended = { type: REPLY.TRAINED, id, stopped, done: report.done, iterations: report.iterations };
     if (features) {
@@ -194,7 +224,7 @@ async function train(id, params) {
     if (stopped && report.stage) {
       return { ...ended, discarded: true, info: null, seconds: (performance.now() - started) / 1000 };
     }
-    const fitted = trainer.finish(dataset, new Date().toISOString().replace(/\.\d+Z$/, 'Z'));
+    const fitted = trainer.finish(dataset, timestamp());
     const info = fitted.info();
     if (model) model.free();
     model = fitted;

@@ -9,7 +9,6 @@ pub mod results;
 mod save;
 pub mod spec;
 pub mod train;
-mod warm;
 
 use std::sync::Arc;
 
@@ -23,7 +22,6 @@ pub use results::Results;
 pub use save::{save_features, save_network, save_pretrained};
 pub use spec::{presets, ModelSpec, Preset};
 pub use train::{Finished, Training, TrainingContext, TrainingProgress};
-pub use warm::warm_up;
 
 use crate::backbone::Backbone;
 use crate::preprocess::SIDE;
