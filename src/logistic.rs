@@ -15,7 +15,7 @@
 //! give `-inf`. The production trainer is the `network` module: logistic regression is the network
 //! with no hidden layer, and a test checks both give the same weights.
 
-use ndarray::{Array2, ArrayView2, Zip};
+use ndarray::{Array2, ArrayView2};
 
 use crate::{math, Error, Result};
 
@@ -47,6 +47,22 @@ pub fn log_sigmoid(z: f64) -> f64 {
 pub fn cross_entropy_from_logit(z: f64, y: f64) -> f64 {
     let shared = math::ln_1p(math::exp(-z.abs()));
     -(y * (z.min(0.0) - shared) + (1.0 - y) * ((-z).min(0.0) - shared))
+}
+
+/// The mean of [`cross_entropy_from_logit`] over pairs of logits `z` and labels `y`, summed in
+/// their order from 0 (NaN for no pairs). Every cost of a training is this one sum: a trainer's
+/// in-place and general paths agree to the bit because both call it.
+pub fn mean_cross_entropy<'a>(
+    z: impl IntoIterator<Item = &'a f64>,
+    y: impl IntoIterator<Item = &'a f64>,
+) -> f64 {
+    let (sum, n) = z
+        .into_iter()
+        .zip(y)
+        .fold((0.0, 0usize), |(acc, n), (&z, &y)| {
+            (acc + cross_entropy_from_logit(z, y), n + 1)
+        });
+    sum / n as f64
 }
 
 /// `w = zeros((dim, 1))`, `b = 0`.
@@ -102,10 +118,7 @@ pub fn propagate(
     // Forward: Z = wᵀX + b (1, m); A = σ(Z).
     let z = w.t().dot(&x) + b;
     let a = z.mapv(sigmoid);
-    let cost = Zip::from(&z)
-        .and(&y)
-        .fold(0.0, |acc, &z, &y| acc + cross_entropy_from_logit(z, y))
-        / m;
+    let cost = mean_cross_entropy(&z, y);
     // Backward: dw = X (A - Y)ᵀ / m, db = Σ(A - Y) / m.
     let dz = &a - &y;
     let dw = x.dot(&dz.t()) / m;

@@ -304,13 +304,16 @@ fn tile<const R: usize, const H: usize>(a_rows: &[f64], p: &[f64], m: usize) -> 
 mod tests {
     use super::*;
 
+    /// `n` values of a sine wave of amplitude 1000 starting at phase `seed`: inputs whose
+    /// products and sums round.
+    fn v(seed: f64, n: usize) -> Vec<f64> {
+        (0..n)
+            .map(|i| ((i as f64 + seed) * 0.7).sin() * 1e3)
+            .collect()
+    }
+
     #[test]
     fn dot_2x2_is_four_dots_bit_for_bit() {
-        let v = |seed: f64, n: usize| -> Vec<f64> {
-            (0..n)
-                .map(|i| ((i as f64 + seed) * 0.7).sin() * 1e3)
-                .collect()
-        };
         for n in [0, 3, 4, 5, 209, 12288] {
             let (a0, a1, b0, b1) = (v(1.0, n), v(2.0, n), v(3.0, n), v(4.0, n));
             let r = dot_2x2(&a0, &a1, &b0, &b1);
@@ -321,11 +324,6 @@ mod tests {
 
     #[test]
     fn dot_1x2_is_two_dots_bit_for_bit() {
-        let v = |seed: f64, n: usize| -> Vec<f64> {
-            (0..n)
-                .map(|i| ((i as f64 + seed) * 0.7).sin() * 1e3)
-                .collect()
-        };
         for n in [0, 3, 4, 5, 209, 12288] {
             let (a, b0, b1) = (v(1.0, n), v(3.0, n), v(4.0, n));
             let r = dot_1x2(&a, &b0, &b1);

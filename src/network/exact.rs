@@ -6,7 +6,7 @@ use ndarray::{Array2, ArrayView1, Axis};
 
 use super::{Inputs, Solver};
 use crate::kernels::{self, Panels};
-use crate::logistic::{cross_entropy_from_logit, sigmoid};
+use crate::logistic::{mean_cross_entropy, sigmoid};
 
 /// `A B` with [`kernels::matmul`]'s platform-independent rounding.
 fn times(a: &Array2<f64>, b: &Panels) -> Array2<f64> {
@@ -133,7 +133,7 @@ impl First {
     /// iteration, took more time in WebAssembly than the product itself.
     ///
     /// Returns, like the trainer's forward pass, the cost of the weights before the update
-    /// without its L2 term (the mean cross-entropy, summed in the general path's order) when
+    /// without its L2 term ([`mean_cross_entropy`], as the general path computes it) when
     /// `with_cost`, else 0; either way a value that is not finite when a `z` is not (nothing is
     /// updated then). `None` when this is not that case (the direct representation, or more
     /// than one row).
@@ -160,10 +160,7 @@ impl First {
         }
         // A cost is finite exactly when every logit is (the cross-entropy of a finite logit is).
         let cost = if with_cost {
-            let sum = z.iter().zip(y).fold(0.0, |acc, (&zj, &yj)| {
-                acc + cross_entropy_from_logit(zj, yj)
-            });
-            sum / m as f64
+            mean_cross_entropy(&*z, y)
         } else if z.iter().all(|v| v.is_finite()) {
             0.0
         } else {

@@ -10,7 +10,7 @@ use super::exact::First;
 use super::model::relu;
 use super::{Hyperparams, Inputs, Network};
 use crate::check;
-use crate::logistic::{cross_entropy_from_logit, sigmoid};
+use crate::logistic::{mean_cross_entropy, sigmoid};
 use crate::rng::NumpyRandn;
 use crate::{Error, Result};
 
@@ -173,10 +173,7 @@ impl Trainer {
             let finite = zl.iter().all(|z| z.is_finite());
             return (zs, if finite { 0.0 } else { f64::NAN });
         }
-        let mut cost = Zip::from(zl)
-            .and(&self.y)
-            .fold(0.0, |acc, &z, &y| acc + cross_entropy_from_logit(z, y))
-            / m;
+        let mut cost = mean_cross_entropy(zl, &self.y);
         if self.hyper.l2() > 0.0 {
             let sq: f64 = self.first.sq_norm()
                 + self
